@@ -1,0 +1,193 @@
+"""Vector search alone: latency p50/p99, recall@1 vs exact, and RSS at 10k / 100k (/ 1M) entries.
+
+Vectors are real all-MiniLM-L6-v2 embeddings (ONNX encoder) of the distinct prompts in
+/work/shared/data (about 3.9k). Larger sets add small random perturbations of real vectors
+(cosine ~0.9 to their source), renormalised. Queries are stored entries perturbed again
+(cosine ~0.95: cache-hit-like). Ground truth is exact search over the same float32 vectors,
+computed chunk by chunk so the full float32 matrix never sits in memory (RSS stays honest).
+
+    python bench/search.py                 # 10k + 100k (~2 min on 2 cores)
+    python bench/search.py --million       # adds 1M (hnsw build ~several minutes)
+    python bench/search.py --write         # also update the "## bench/search.py" section
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import glob
+import hashlib
+import json
+import os
+import platform
+import re
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from vectorcache.index import FlatIndex, HybridIndex
+from vectorcache.index.hnsw import HnswParams
+from vectorcache.index.partitioned import DEFAULT_ANN_THRESHOLD, PartitionedIndex
+
+DATA = Path("/work/shared/data")
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / ".vectorcache" / "bench"
+CHUNK = 50_000
+STORE_NOISE, QUERY_NOISE = 0.0247, 0.0166  # cosine ~0.90 / ~0.95 to the source vector
+Vecs = npt.NDArray[np.float32]
+
+
+def real_vectors() -> Vecs:
+    texts: set[str] = set()
+    for name in sorted(glob.glob(str(DATA / "*.jsonl"))):
+        for line in open(name):
+            row = json.loads(line)
+            texts.update(row[k] for k in ("a", "b", "prompt") if k in row)
+    ordered = sorted(texts)
+    key = hashlib.sha256("\n".join(ordered).encode()).hexdigest()[:12]
+    cached = CACHE / f"minilm-{key}.npy"
+    if cached.exists():
+        return np.load(cached)
+    from vectorcache.embeddings.onnx import OnnxEncoder
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    vectors = OnnxEncoder(CACHE / "models").encode(ordered)
+    np.save(cached, vectors)
+    return vectors
+
+
+def _unit(x: Vecs) -> Vecs:
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def chunk(base: Vecs, n: int, start: int) -> Vecs:
+    """Entries ``start``.. of the n-vector set: the real vectors first, then perturbed copies."""
+    stop = min(n, start + CHUNK)
+    rng = np.random.default_rng(start)
+    labels = np.arange(start, stop)
+    noise = rng.normal(0, STORE_NOISE, (stop - start, base.shape[1])).astype(np.float32)
+    noise[labels < len(base)] = 0.0
+    return _unit(base[labels % len(base)] + noise)
+
+
+def chunks(base: Vecs, n: int) -> Iterator[tuple[int, Vecs]]:
+    for start in range(0, n, CHUNK):
+        yield start, chunk(base, n, start)
+
+
+def vectors_for(base: Vecs, n: int, labels: npt.NDArray[np.int64]) -> Vecs:
+    out = np.empty((len(labels), base.shape[1]), dtype=np.float32)
+    for start in sorted({int(x) // CHUNK * CHUNK for x in labels}):
+        block = chunk(base, n, start)
+        here = (labels >= start) & (labels < start + CHUNK)
+        out[here] = block[labels[here] - start]
+    return out
+
+
+def rss_mb() -> float:
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def run(base: Vecs, n: int, make: Callable[[int], PartitionedIndex], queries: int) -> dict[str, float]:
+    rng = np.random.default_rng(n)
+    picked = vectors_for(base, n, rng.integers(0, n, queries))
+    qs = _unit(picked + rng.normal(0, QUERY_NOISE, picked.shape).astype(np.float32))
+    best = np.full(queries, -np.inf, dtype=np.float32)
+    rss0 = rss_mb()
+    index = make(384)
+    t = time.perf_counter()
+    for start, block in chunks(base, n):
+        index.add("p", range(start, start + len(block)), block)
+        best = np.maximum(best, (qs @ block.T).max(axis=1))
+        del block
+    build = time.perf_counter() - t
+    rss = rss_mb() - rss0
+    for q in qs[:20]:
+        index.search("p", q, 8)
+    times, top = [], []
+    for q in qs:
+        t = time.perf_counter()
+        (label, _), *_ = index.search("p", q, 8)
+        times.append(time.perf_counter() - t)
+        top.append(label)
+    found = (vectors_for(base, n, np.array(top, dtype=np.int64)) * qs).sum(axis=1)
+    hits = int((found >= best - 1e-6).sum())
+    times.sort()
+    return {"n": n, "p50_ms": times[len(times) // 2] * 1e3,
+            "p99_ms": times[int(len(times) * 0.99)] * 1e3, "recall@1": hits / queries,
+            "build_s": build, "index_rss_mb": rss, "process_rss_mb": rss_mb()}
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    return f"{os.cpu_count()} cores ({model}), Python {platform.python_version()}"
+
+
+def write_section(name: str, body: str) -> None:
+    """Replace (or append) the ``## name`` section of BENCHMARKS.md."""
+    path = ROOT / "BENCHMARKS.md"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    section = f"## {name}\n\n{body.strip()}\n"
+    pattern = re.compile(rf"^## {re.escape(name)}\n.*?(?=^## |\Z)", re.S | re.M)
+    text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else (
+        text.rstrip() + "\n\n" + section)
+    path.write_text(text.rstrip() + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--million", action="store_true", help="also run 1M entries")
+    parser.add_argument("--queries", type=int, default=500)
+    parser.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
+    args = parser.parse_args()
+    base = real_vectors()
+    sizes = [10_000, 100_000] + ([1_000_000] if args.million else [])
+    rows: list[tuple[str, dict[str, float]]] = []
+    for n in sizes:
+        for label, make in (("exact (FlatIndex)", FlatIndex), ("auto (HybridIndex)", HybridIndex)):
+            if make is FlatIndex and n > 100_000:
+                continue  # 1.5 GB of float32: the point of the hybrid is not to need it
+            result = run(base, n, make, args.queries)
+            rows.append((label, result))
+            print(f"{label:20} n={n:>9,} p50 {result['p50_ms']:.3f} ms  p99 "
+                  f"{result['p99_ms']:.3f} ms  recall@1 {result['recall@1']:.3f}  build "
+                  f"{result['build_s']:.1f} s  index RSS +{result['index_rss_mb']:.0f} MB  "
+                  f"process RSS {result['process_rss_mb']:.0f} MB", flush=True)
+    if args.write:
+        table = "\n".join(
+            f"| {label} | {r['n']:,.0f} | {r['p50_ms']:.3f} | {r['p99_ms']:.3f} | "
+            f"{r['recall@1']:.3f} | {r['build_s']:.1f} | {r['index_rss_mb']:.0f} | "
+            f"{r['process_rss_mb']:.0f} |" for label, r in rows)
+        command = "python bench/search.py " + " ".join(sys.argv[1:])
+        write_section("bench/search.py", f"""
+Command: `{command.strip()}` — {dt.date.today().isoformat()}, {machine()}.
+
+Vector search alone, k=8, one partition. Data: {len(base):,} real all-MiniLM-L6-v2 embeddings
+of the distinct dev prompts; bigger sets are **synthetic**: perturbed copies of real vectors
+(cosine ~0.90 to the source), renormalised. Queries: stored entries perturbed again (cosine
+~0.95), {args.queries} per size; recall@1 = top-1 scores the exact best (ties count).
+Hybrid: exact below {DEFAULT_ANN_THRESHOLD:,} per partition, then hnswlib (L2 over a
+{HnswParams.ann_dims}-d PCA projection, M {HnswParams.m}, ef_construction
+{HnswParams.ef_construction}, ef {HnswParams.ef_search}) + int8 re-rank of
+max(4k, {HnswParams.min_candidates}) candidates. "index RSS" is the process RSS growth while
+building.
+
+| index | entries | p50 ms | p99 ms | recall@1 | build s | index RSS MB | process RSS MB |
+|---|---|---|---|---|---|---|---|
+{table}
+""")
+
+
+if __name__ == "__main__":
+    main()

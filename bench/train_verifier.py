@@ -1,0 +1,316 @@
+"""Fit the hit verifier on the dev data and write ``src/vectorcache/decision/verifier.json``.
+
+    python bench/train_verifier.py [--data /work/shared/data] [--cache /tmp/vc_dev_emb.npz]
+
+What it does, so the numbers it prints are honest:
+
+* Training rows: every labelled dev pair (``pairs_*.jsonl``: ``a`` stored, ``b`` the query) and,
+  for each replay stream, each prompt against its 8 nearest earlier prompts (label: same
+  cluster) -- the candidates the server's decider actually sees. Only rows whose cosine is at
+  least ``REGION_FLOOR`` are used: below it nothing hits, so the verifier need not learn it.
+* 5-fold cross-validation grouped by the pair graph's connected component (``group``; stream
+  prompts take the group of their pair), so a prompt never sits in both train and test.
+* Each stream is replayed (insert on a miss) with every query scored by the fold model that did
+  not see its group; over a grid of (cosine floor, probability cutoff) this gives the CV curve.
+  The operating points table maps a target wrong-answer rate to the point that met it with the
+  highest recall on the QQP stream. Guards that veto a hit outright are kept only if CV says
+  they cost (almost) no recall.
+* The shipped model is refitted on all rows; the CV figures are what to quote.
+
+Needs scikit-learn (a bench dependency only; the server scores the JSON in plain Python).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from vectorcache.decision.features import (  # noqa: E402
+    FEATURE_NAMES, analyse, guard_flags, pair_features,
+)
+from vectorcache.decision.verifier import Verifier  # noqa: E402
+
+REGION_FLOOR = 0.75
+FOLDS = 5
+TOP_K = 8
+FLOORS = (0.80, 0.85, 0.88, 0.90, 0.92, 0.94)
+CUTOFFS = tuple(round(x, 3) for x in np.arange(0.50, 0.951, 0.025))
+TARGETS = (0.005, 0.01, 0.02, 0.03, 0.05)
+DEFAULT_TARGET = 0.01
+GUARDS = ("negation", "number", "date", "antonym", "entity_order")
+GBM = dict(n_estimators=200, max_depth=3, learning_rate=0.05, subsample=0.8, random_state=0)
+OUT = ROOT / "src" / "vectorcache" / "decision" / "verifier.json"
+
+
+def load_jsonl(path: Path) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def embed_all(texts: list[str], cache: Path | None, backend: str) -> dict[str, np.ndarray]:
+    key = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16]
+    if cache and cache.exists():
+        data = np.load(cache, allow_pickle=False)
+        if str(data["key"]) == key:
+            return dict(zip(texts, data["vectors"]))
+    from vectorcache.embeddings.factory import build_encoder
+    from vectorcache.settings import Settings
+
+    encoder = build_encoder(Settings(embedding_backend=backend, data_dir=Path("/tmp/vc_train")))
+    vectors = np.concatenate([encoder.encode(texts[i:i + 256]) for i in range(0, len(texts), 256)])
+    encoder.close()
+    if cache:
+        np.savez(cache, key=np.array(key), vectors=vectors)
+    return dict(zip(texts, vectors))
+
+
+class Dataset:
+    def __init__(self, data: Path, cache: Path | None, backend: str) -> None:
+        self.pairs = [r for f in sorted(data.glob("pairs_*.jsonl")) for r in load_jsonl(f)]
+        self.streams = {f.name: load_jsonl(f) for f in sorted(data.glob("stream_*.jsonl"))}
+        texts = {t for r in self.pairs for t in (r["a"], r["b"])}
+        texts |= {r["prompt"] for s in self.streams.values() for r in s}
+        self.vec = embed_all(sorted(texts), cache, backend)
+        self.group_of: dict[str, str] = {}
+        for r in self.pairs:
+            self.group_of.setdefault(r["a"], r["group"])
+            self.group_of.setdefault(r["b"], r["group"])
+
+    def group(self, prompt: str, cluster: str) -> str:
+        return self.group_of.get(prompt, cluster)
+
+
+def fold_of(group: str) -> int:
+    return int(hashlib.sha256(group.encode()).hexdigest(), 16) % FOLDS
+
+
+def features(query: str, stored: str, cosine: float) -> list[float]:
+    return pair_features(cosine, analyse(query), analyse(stored))
+
+
+def build_rows(ds: Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict[str, str]]]:
+    X: list[list[float]] = []
+    y: list[int] = []
+    folds: list[int] = []
+    meta: list[dict[str, str]] = []
+    for r in ds.pairs:
+        cos = float(ds.vec[r["a"]] @ ds.vec[r["b"]])
+        X.append(features(r["b"], r["a"], cos))
+        y.append(int(r["same"]))
+        folds.append(fold_of(r["group"]))
+        meta.append({"kind": "pair", "source": r["source"], "category": r["category"]})
+    for name, stream in ds.streams.items():
+        P = np.stack([ds.vec[r["prompt"]] for r in stream])
+        for i, r in enumerate(stream[1:], start=1):
+            sims = P[:i] @ P[i]
+            for j in np.argsort(-sims)[:TOP_K]:
+                if sims[j] < REGION_FLOOR:
+                    break
+                X.append(features(r["prompt"], stream[j]["prompt"], float(sims[j])))
+                y.append(int(stream[j]["cluster"] == r["cluster"]))
+                folds.append(fold_of(ds.group(r["prompt"], r["cluster"])))
+                meta.append({"kind": "stream", "source": name, "category": ""})
+    return np.array(X), np.array(y), np.array(folds), meta
+
+
+def fit(X: np.ndarray, y: np.ndarray) -> Any:
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    return GradientBoostingClassifier(**GBM).fit(X, y)
+
+
+def export(model: Any) -> dict[str, Any]:
+    prior = model.init_.class_prior_[1]
+    trees = []
+    for est in model.estimators_[:, 0]:
+        t = est.tree_
+        trees.append({
+            "left": t.children_left.tolist(), "right": t.children_right.tolist(),
+            "feature": [max(int(f), 0) for f in t.feature],
+            "threshold": [round(float(v), 6) for v in t.threshold],
+            "value": [round(float(v), 6) for v in t.value[:, 0, 0]],
+        })
+    return {
+        "features": list(FEATURE_NAMES), "init": float(np.log(prior / (1 - prior))),
+        "learning_rate": model.learning_rate, "trees": trees,
+    }
+
+
+Scorer = Callable[[int, int, float], float]
+
+
+def replay(stream: list[dict[str, Any]], P: np.ndarray, prob: Scorer, floor: float,
+           cutoff: float, veto: Callable[[int, int], bool]) -> dict[str, float]:
+    stored: list[int] = []
+    hits = wrong = correct = 0
+    expected = sum(bool(r["expected_hit"]) for r in stream)
+    for i, r in enumerate(stream):
+        choice = None
+        if stored:
+            idx = np.array(stored)
+            sims = P[idx] @ P[i]
+            best = -1.0
+            for o in np.argsort(-sims)[:TOP_K]:
+                if sims[o] < floor:
+                    break
+                j = int(idx[o])
+                if veto(i, j):
+                    continue
+                p = prob(i, j, float(sims[o]))
+                if p > best:
+                    best, choice = p, j
+            if best < cutoff:
+                choice = None
+        if choice is None:
+            stored.append(i)
+            continue
+        hits += 1
+        if stream[choice]["cluster"] == r["cluster"]:
+            correct += 1
+        else:
+            wrong += 1
+    n = len(stream)
+    return {"hit_rate": hits / n, "false_hit_rate": wrong / n,
+            "hit_precision": correct / hits if hits else 1.0,
+            "recall": correct / expected if expected else 1.0}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", type=Path, default=Path("/work/shared/data"))
+    ap.add_argument("--cache", type=Path, default=Path("/tmp/vc_dev_embeddings.npz"))
+    ap.add_argument("--backend", default="onnx")
+    ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--report", type=Path, default=Path("/tmp/vc_verifier_cv.json"))
+    args = ap.parse_args()
+    t0 = time.time()
+    ds = Dataset(args.data, args.cache, args.backend)
+    X, y, folds, meta = build_rows(ds)
+    print(f"{len(y)} rows ({y.sum()} positive) in {time.time() - t0:.0f}s", file=sys.stderr)
+
+    models = [fit(X[folds != f], y[folds != f]) for f in range(FOLDS)]
+    oof = np.zeros(len(y))
+    for f in range(FOLDS):
+        oof[folds == f] = models[f].predict_proba(X[folds == f])[:, 1]
+
+    # the operating-point search on the replay streams, every query scored out of fold
+    curves: dict[str, Any] = {}
+    qqp_name = next(n for n in ds.streams if "qqp" in n)
+    guard_sets = {"none": (), "all": GUARDS}
+    guard_sets.update({f"all-{g}": tuple(x for x in GUARDS if x != g) for g in GUARDS})
+    for name, stream in ds.streams.items():
+        P = np.stack([ds.vec[r["prompt"]] for r in stream])
+        fmodel = [fold_of(ds.group(r["prompt"], r["cluster"])) for r in stream]
+        pcache: dict[tuple[int, int], float] = {}
+        gcache: dict[tuple[int, int], dict[str, bool]] = {}
+
+        def prob(i: int, j: int, cos: float) -> float:
+            if (i, j) not in pcache:
+                x = np.array([features(stream[i]["prompt"], stream[j]["prompt"], cos)])
+                pcache[(i, j)] = float(models[fmodel[i]].predict_proba(x)[0, 1])
+            return pcache[(i, j)]
+
+        def flags(i: int, j: int) -> dict[str, bool]:
+            if (i, j) not in gcache:
+                gcache[(i, j)] = guard_flags(analyse(stream[i]["prompt"]),
+                                             analyse(stream[j]["prompt"]))
+            return gcache[(i, j)]
+
+        sets = guard_sets if name == qqp_name else {"all": GUARDS, "none": ()}
+        curves[name] = {}
+        for gname, gs in sets.items():
+            def veto(i: int, j: int, gs: Sequence[str] = gs) -> bool:
+                f = flags(i, j)
+                return any(f[g] for g in gs)
+            curves[name][gname] = [
+                {"floor": fl, "cutoff": c, **replay(stream, P, prob, fl, c, veto)}
+                for fl in FLOORS for c in CUTOFFS
+            ]
+        curves[name]["static"] = [
+            {"floor": th, **replay(stream, P, lambda i, j, c: 1.0, th, 0.5, lambda i, j: False)}
+            for th in np.arange(0.80, 0.991, 0.005).round(3)
+        ]
+
+    def best_at(curve: list[dict[str, float]], target: float) -> dict[str, float] | None:
+        ok = [p for p in curve if p["false_hit_rate"] <= target]
+        return max(ok, key=lambda p: (p["recall"], -p["false_hit_rate"])) if ok else None
+
+    # guards: keep a veto unless dropping it buys recall at the default target
+    qc = curves[qqp_name]
+    base = best_at(qc["all"], DEFAULT_TARGET)
+    vetoes = list(GUARDS)
+    for g in GUARDS:
+        alt = best_at(qc[f"all-{g}"], DEFAULT_TARGET)
+        if alt and base and alt["recall"] > base["recall"] + 0.02:
+            vetoes.remove(g)
+    chosen_curve = qc["all"] if vetoes == list(GUARDS) else qc["none"] if not vetoes else None
+    if chosen_curve is None:  # mixed set: the named variant with one guard removed
+        chosen_curve = qc[f"all-{next(g for g in GUARDS if g not in vetoes)}"]
+
+    points = []
+    for target in TARGETS:
+        p = best_at(chosen_curve, target)
+        if p:
+            points.append({"target_error_rate": target, "cosine_floor": p["floor"],
+                           "cutoff": p["cutoff"], "cv_false_hit_rate": round(p["false_hit_rate"], 4),
+                           "cv_recall": round(p["recall"], 4)})
+
+    # pair metrics at each operating point (out of fold), incl. the guards
+    pair_idx = [k for k, m in enumerate(meta) if m["kind"] == "pair"]
+    pair_flags = [guard_flags(analyse(r["b"]), analyse(r["a"])) for r in ds.pairs]
+    pair_report: dict[str, Any] = {}
+    for p in points:
+        rows: dict[str, list[int]] = {}
+        for k, r, fl in zip(pair_idx, ds.pairs, pair_flags):
+            hit = (r["a"].strip() == r["b"].strip()) or (
+                X[k, 0] >= p["cosine_floor"] and oof[k] >= p["cutoff"]
+                and not any(fl[g] for g in vetoes))
+            key = f'{r["source"]}/{r["category"]}' if r["source"] == "blindspots300" else r["source"]
+            rows.setdefault(key, []).append((int(r["same"]), int(hit)))  # type: ignore[arg-type]
+        pair_report[str(p["target_error_rate"])] = {
+            key: {"n": len(v), "recall": _safe(sum(s and h for s, h in v), sum(s for s, _ in v)),
+                  "wrong_hit": _safe(sum(h and not s for s, h in v), sum(not s for s, _ in v))}
+            for key, v in sorted(rows.items())
+        }
+
+    final = fit(X, y)
+    spec = export(final)
+    spec.update({
+        "version": hashlib.sha256(json.dumps(spec["trees"]).encode()).hexdigest()[:12],
+        "trained_on": "dev split (pairs + replay-stream candidates), cosine >= "
+                      f"{REGION_FLOOR}; {len(y)} rows; sklearn GradientBoosting {GBM}",
+        "vetoes": vetoes, "operating_points": points,
+        "default_target_error_rate": DEFAULT_TARGET,
+    })
+    # the plain-Python scorer must agree with sklearn
+    check = Verifier(spec)
+    ref = final.predict_proba(X[:500])[:, 1]
+    ours = np.array([check.probability(x) for x in X[:500].tolist()])
+    assert np.abs(ref - ours).max() < 1e-4, np.abs(ref - ours).max()
+    args.out.write_text(json.dumps(spec, separators=(",", ":")) + "\n", encoding="utf-8")
+    report = {"vetoes": vetoes, "operating_points": points, "pairs": pair_report,
+              "curves": curves, "rows": int(len(y))}
+    args.report.write_text(json.dumps(report, indent=1), encoding="utf-8")
+    print(json.dumps({"vetoes": vetoes, "operating_points": points,
+                      "pairs_at_default": pair_report[str(DEFAULT_TARGET)]}, indent=1))
+    print(f"wrote {args.out} ({args.out.stat().st_size} bytes), report {args.report}, "
+          f"{time.time() - t0:.0f}s", file=sys.stderr)
+
+
+def _safe(num: int, den: int) -> float | None:
+    return round(num / den, 4) if den else None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Install what the tests need into .venv, then run the whole suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup-env.sh test
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+exec .venv/bin/python -m pytest "$@"

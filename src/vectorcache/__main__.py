@@ -1,0 +1,3 @@
+from vectorcache.cli.main import main
+
+main()

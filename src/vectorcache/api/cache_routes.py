@@ -1,0 +1,101 @@
+"""The native API: ``/v1/cache/...`` (shapes in API.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, Request
+from fastapi.responses import JSONResponse
+
+from vectorcache.api.deps import authenticated, runtime
+from vectorcache.api.schemas import ClearBody, QueryBody, StoreBody
+from vectorcache.service.auth import Principal
+from vectorcache.service.requests import LookupResult, QueryResult
+
+__all__ = ["router", "lookup_json", "query_json"]
+
+router = APIRouter(prefix="/v1/cache")
+
+READ = Depends(authenticated("cache:read"))
+WRITE = Depends(authenticated("cache:write"))
+ANALYTICS = Depends(authenticated("analytics:read"))
+
+
+def lookup_json(result: LookupResult, include_debug: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "cache_hit": result.hit,
+        "is_cache_hit": result.hit,
+        "response": result.response,
+        "similarity_score": result.similarity if result.hit else None,
+        "cache_entry_id": result.entry_id if result.hit else None,
+    }
+    if result.bypass:
+        body["cache_bypassed"] = result.bypass
+    if include_debug:
+        body["debug"] = result.debug
+    return body
+
+
+def query_json(result: QueryResult, include_debug: bool) -> dict[str, Any]:
+    body = lookup_json(result, include_debug)
+    body.update(
+        cost_saved=result.cost_saved if result.hit else 0.0,
+        llm_provider=result.provider,
+        cache_entry_id=result.entry_id,
+        query_id=result.query_id,
+        response_time_ms=result.response_time_ms,
+        tokens_used=0 if result.hit else result.tokens_used,
+        estimated_cost=0.0 if result.hit else result.estimated_cost,
+    )
+    return body
+
+
+@router.post("/query")
+async def query(request: Request, body: QueryBody = Body(),
+                principal: Principal = READ) -> dict[str, Any]:
+    principal.check_project(body.project_id)
+    req = body.to_request()
+    if not req.no_store:
+        principal.require("cache:write")
+    result = await runtime(request).cache.query(principal, req)
+    return query_json(result, body.include_debug)
+
+
+@router.post("/lookup")
+async def lookup(request: Request, body: QueryBody = Body(),
+                 principal: Principal = READ) -> dict[str, Any]:
+    principal.check_project(body.project_id)
+    result = await runtime(request).cache.lookup(principal, body.to_request())
+    return lookup_json(result, body.include_debug)
+
+
+@router.post("/store", status_code=201)
+async def store(request: Request, body: StoreBody = Body(),
+                principal: Principal = WRITE) -> dict[str, Any]:
+    principal.check_project(body.project_id)
+    entry_id = await runtime(request).cache.store(principal, body.to_request())
+    return {"cache_entry_id": entry_id, "id": entry_id}
+
+
+@router.get("/projects/{project_id}/stats")
+async def stats(request: Request, project_id: str,
+                principal: Principal = ANALYTICS) -> dict[str, Any]:
+    result = await runtime(request).entries.stats(principal, project_id)
+    return dict(result.__dict__)
+
+
+@router.post("/clear")
+async def clear(request: Request, body: ClearBody | None = Body(default=None),
+                principal: Principal = WRITE) -> dict[str, Any]:
+    body = body or ClearBody()
+    outcome = await runtime(request).entries.clear(
+        principal, project_id=body.project_id, expired_only=body.expired_only,
+        older_than_hours=body.older_than_hours)
+    return dict(outcome.__dict__)
+
+
+@router.delete("/entries/{entry_id}")
+async def delete_entry(request: Request, entry_id: str,
+                       principal: Principal = WRITE) -> JSONResponse:
+    await runtime(request).entries.delete(principal, entry_id)
+    return JSONResponse({"deleted": True, "cache_entry_id": entry_id})

@@ -1,0 +1,38 @@
+"""Request dependencies: the runtime, and the authenticated principal with a required scope."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import Request
+
+from vectorcache.runtime import Runtime
+from vectorcache.service.auth import Principal
+
+__all__ = ["runtime", "authenticated", "presented_key"]
+
+
+def runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+def presented_key(request: Request) -> str | None:
+    """``Authorization: Bearer`` (documented) wins over ``X-API-Key`` (the TypeScript SDK's)."""
+    auth = request.headers.get("authorization")
+    if auth:
+        scheme, _, value = auth.partition(" ")
+        return value.strip() if scheme.lower() == "bearer" else ""
+    return request.headers.get("x-api-key")
+
+
+def authenticated(scope: str) -> Callable[[Request], Awaitable[Principal]]:
+    """A dependency that authenticates the caller and requires ``scope``."""
+
+    async def dependency(request: Request) -> Principal:
+        principal = await runtime(request).auth.authenticate(presented_key(request))
+        request.state.principal = principal
+        principal.require(scope)
+        return principal
+
+    return dependency

@@ -1,0 +1,92 @@
+"""One place where errors become responses: the native ``{"detail", "code"}`` shape, or OpenAI's
+``{"error": {...}}`` on the gateway routes. Never a stack trace, never a 422."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from vectorcache.errors import RateLimited, ServiceUnavailable, VectorcacheError
+
+__all__ = ["install_error_handlers", "error_response", "validation_message", "is_gateway_path"]
+
+log = logging.getLogger("vectorcache.api")
+
+GATEWAY_PREFIXES = ("/v1/chat/", "/v1/models", "/v1/embeddings", "/v1/completions")
+
+
+def is_gateway_path(path: str) -> bool:
+    return path.startswith(GATEWAY_PREFIXES)
+
+
+def error_response(path: str, exc: VectorcacheError,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    headers = dict(headers or {})
+    body: dict[str, Any]
+    if isinstance(exc, RateLimited | ServiceUnavailable):
+        headers["Retry-After"] = str(exc.retry_after)
+    if is_gateway_path(path):
+        body = {"error": {"message": exc.detail, "type": exc.openai_type, "code": exc.code,
+                          "param": exc.param}}
+    else:
+        body = {"detail": exc.detail, "code": exc.code}
+        if isinstance(exc, RateLimited):
+            body["retry_after"] = exc.retry_after
+    return JSONResponse(body, status_code=exc.status, headers=headers)
+
+
+def validation_message(errors: list[Any]) -> tuple[str, str | None]:
+    """The first validation error as a sentence, and the field it concerns."""
+    if not errors:
+        return "Invalid request", None
+    err = errors[0]
+    kind = err.get("type", "")
+    loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+    field = ".".join(loc) or None
+    if kind == "json_invalid":
+        return "Invalid JSON format", None
+    if kind == "missing":
+        return f"Field required: {field}", field
+    msg = str(err.get("msg", "Invalid value"))
+    if msg.startswith("Value error, "):
+        return msg.removeprefix("Value error, "), field
+    if kind in ("model_attributes_type", "dict_type") and not loc:
+        return "Request body must be a JSON object", None
+    return (f"Invalid value for {field}: {msg}" if field else msg), field
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, VectorcacheError)
+        return error_response(request.url.path, exc)
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        message, field = validation_message(list(exc.errors()))
+        from vectorcache.errors import ValidationFailed
+
+        return error_response(request.url.path, ValidationFailed(message, param=field))
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        err = VectorcacheError(str(exc.detail))
+        err.status = exc.status_code
+        err.code = {404: "not_found", 405: "method_not_allowed",
+                    413: "payload_too_large"}.get(exc.status_code, "http_error")
+        err.openai_type = "invalid_request_error"
+        return error_response(request.url.path, err)
+
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled %s on %s %s", type(exc).__name__, request.method,
+                  request.scope.get("route").path if request.scope.get("route") else "?")
+        return error_response(request.url.path, VectorcacheError())
+
+    app.add_exception_handler(VectorcacheError, on_error)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_unexpected)

@@ -1,0 +1,36 @@
+"""Liveness and readiness, without authentication."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from vectorcache.api.deps import runtime
+from vectorcache.clock import to_iso, utcnow
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+
+@router.get("/health")
+async def health() -> dict[str, Any]:
+    return {"status": "healthy", "timestamp": to_iso(utcnow())}
+
+
+@router.get("/health/ready")
+async def ready(request: Request) -> JSONResponse:
+    checks: dict[str, str] = {}
+    try:
+        rt = runtime(request)
+        await rt.store.ping()
+        checks["storage"] = "ok"
+        await rt.embedder.embed(["ready"])
+        checks["model"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        checks["error"] = type(exc).__name__
+        return JSONResponse({"status": "not_ready", "checks": checks}, status_code=503,
+                            headers={"Retry-After": "5"})
+    return JSONResponse({"status": "ready", "checks": checks})

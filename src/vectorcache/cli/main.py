@@ -1,0 +1,36 @@
+"""``vectorcache``: run the server and manage projects, keys and providers (no server needed)."""
+
+from __future__ import annotations
+
+import click
+
+from vectorcache import __version__
+from vectorcache.cli.keys import keys
+from vectorcache.cli.projects import projects, providers
+from vectorcache.cli.serve import serve
+
+__all__ = ["main", "cli"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="vectorcache")
+def cli() -> None:
+    """Vectorcache: a self-hosted semantic cache and secure gateway for LLM APIs.
+
+    State lives in $VECTORCACHE_DATA_DIR (default ./.vectorcache). Every command below works
+    on that state directly, with or without the server running.
+
+    \b
+    Examples:
+      vectorcache serve --port 8000
+      vectorcache keys create --project default --name ci
+      echo "$OPENAI_API_KEY" | vectorcache providers set --project default --provider openai
+    """
+
+
+for command in (serve, projects, keys, providers):
+    cli.add_command(command)
+
+
+def main() -> None:
+    cli(prog_name="vectorcache")

@@ -1,0 +1,327 @@
+"""Pair features for the hit verifier: cheap lexical evidence the embedding cosine misses.
+
+A sentence embedding maps "flights from NY to FL" and "from FL to NY", or "Can I ...?" and
+"Can I not ...?", to nearly the same point. These features look at what differs between the
+query and a stored prompt: negation words present on one side only, numbers and dates that
+differ, named entities that differ or appear in another order, word order (bigram overlap and
+longest common subsequence), antonyms, and content words left unmatched on either side.
+
+Everything here is plain Python over short strings (microseconds per pair), no model needed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+__all__ = ["FEATURE_NAMES", "Analysed", "analyse", "guard_flags", "pair_features"]
+
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[.'’][A-Za-z]+)*|\d+(?:[.,:/-]\d+)*[A-Za-z]*")
+
+_CONTRACTIONS = {
+    "can't": ("can", "not"), "cannot": ("can", "not"), "won't": ("will", "not"),
+    "shan't": ("shall", "not"), "ain't": ("is", "not"),
+}
+
+NEGATIONS = frozenset(
+    "not no never none nobody nothing nowhere neither nor without cannot".split()
+)
+
+STOPWORDS = frozenset(
+    """a an the of to in on at for from by with about as into onto over under and or but if
+    then so than that this these those there here it its it's is are was were be been being
+    am do does did doing done have has had having i me my mine we us our you your yours he him
+    his she her they them their what which who whom whose when where why how can could would
+    should will shall may might must some any all each every much many more most very just
+    also too get got one ones s t up out way ways thing things someone something anyone
+    anything please tell explain know need want like good best""".split()
+)
+
+_NUMBER_WORDS = {
+    "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
+    "seven": "7", "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12",
+    "twenty": "20", "thirty": "30", "forty": "40", "fifty": "50", "hundred": "100",
+    "thousand": "1000", "million": "1000000", "billion": "1000000000",
+    "first": "1st", "second": "2nd", "third": "3rd", "fourth": "4th", "fifth": "5th",
+    "half": "0.5", "quarter": "0.25", "dozen": "12",
+}
+
+_MONTHS = frozenset(
+    "january february march april may june july august september october november december"
+    " jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday"
+    " friday saturday sunday".split()
+)
+
+#: generic opposites; "one side says X where the other says its opposite" means no hit
+_ANTONYM_PAIRS = [
+    ("enable", "disable"), ("allow", "block"), ("allow", "deny"), ("allow", "prohibit"),
+    ("allow", "forbid"), ("grant", "revoke"), ("grant", "block"), ("grant", "deny"),
+    ("public", "private"), ("with", "without"), ("increase", "decrease"),
+    ("increase", "reduce"), ("high", "low"), ("higher", "lower"), ("more", "less"),
+    ("more", "fewer"), ("before", "after"), ("add", "remove"), ("add", "delete"),
+    ("create", "delete"), ("create", "drop"), ("include", "exclude"), ("legal", "illegal"),
+    ("safe", "dangerous"), ("safe", "unsafe"), ("true", "false"), ("yes", "no"),
+    ("start", "stop"), ("open", "close"), ("buy", "sell"), ("import", "export"),
+    ("install", "uninstall"), ("encrypt", "decrypt"), ("push", "pull"),
+    ("upload", "download"), ("min", "max"), ("minimum", "maximum"), ("best", "worst"),
+    ("pros", "cons"), ("advantage", "disadvantage"), ("positive", "negative"),
+    ("good", "bad"), ("hot", "cold"), ("fast", "slow"), ("win", "lose"), ("gain", "lose"),
+    ("gain", "loss"), ("profit", "loss"), ("improve", "hurt"), ("improve", "worsen"),
+    ("help", "hurt"), ("mandatory", "optional"), ("required", "optional"),
+    ("taxable", "exempt"), ("cause", "prevent"), ("love", "hate"), ("like", "dislike"),
+    ("agree", "disagree"), ("accept", "reject"), ("approve", "reject"), ("rich", "poor"),
+    ("big", "small"), ("large", "small"), ("long", "short"), ("old", "new"), ("old", "young"),
+    ("early", "late"), ("first", "last"), ("top", "bottom"), ("up", "down"), ("in", "out"),
+    ("inside", "outside"), ("north", "south"), ("east", "west"), ("left", "right"),
+    ("male", "female"), ("men", "women"), ("boy", "girl"), ("husband", "wife"),
+    ("adult", "child"), ("send", "receive"), ("borrow", "lend"), ("debit", "credit"),
+    ("import", "export"), ("win", "loss"), ("success", "failure"), ("always", "never"),
+    ("everyone", "nobody"), ("all", "none"), ("lock", "unlock"), ("hide", "show"),
+    ("visible", "hidden"), ("on", "off"), ("online", "offline"), ("light", "dark"),
+    ("light", "heavy"), ("cheap", "expensive"), ("easy", "hard"), ("easy", "difficult"),
+    ("strong", "weak"), ("wet", "dry"), ("full", "empty"), ("attack", "defend"),
+    ("healthy", "unhealthy"), ("cure", "cause"), ("bypass", "enable"), ("bypass", "use"),
+]
+
+
+def _stem(word: str) -> str:
+    """A very light stemmer, enough to match plurals and simple inflections."""
+    if word.isdigit() or len(word) <= 3:
+        return word
+    for suffix, keep in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("es", ""),
+                         ("s", ""), ("ly", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            if suffix == "s" and word.endswith("ss"):
+                return word
+            return word[: len(word) - len(suffix)] + keep
+    return word
+
+
+def _antonym_table() -> dict[str, frozenset[str]]:
+    table: dict[str, set[str]] = {}
+    for a, b in _ANTONYM_PAIRS:
+        for x, y in ((a, b), (b, a)):
+            table.setdefault(_stem(x), set()).add(_stem(y))
+    return {k: frozenset(v) for k, v in table.items()}
+
+
+_ANTONYMS = _antonym_table()
+
+
+@dataclass(frozen=True)
+class Analysed:
+    """One prompt, tokenised once; the features compare two of these."""
+
+    tokens: tuple[str, ...]  # lower-cased, contractions expanded
+    stems: tuple[str, ...]
+    content: frozenset[str]  # stems of non-stopwords
+    negations: int
+    numbers: frozenset[str]
+    dates: frozenset[str]
+    entities: tuple[str, ...]  # in order of appearance, lower-cased
+    wh: str  # the question word or first token
+    normalised: str
+
+
+def _number_value(tok: str) -> str:
+    t = tok.replace(",", "")
+    try:
+        return repr(float(t)) if "." in t else str(int(t))
+    except ValueError:
+        return t
+
+
+@lru_cache(maxsize=4096)
+def analyse(text: str) -> Analysed:
+    text = text.replace("’", "'")
+    matches = list(_TOKEN.finditer(text))
+    tokens: list[str] = []
+    entities: list[str] = []
+    numbers: set[str] = set()
+    dates: set[str] = set()
+    negations = 0
+    for m in matches:
+        tok = m.group()
+        before = text[: m.start()].rstrip(" \t\"'(")
+        sentence_start = not before or before[-1] in ".?!:\n"
+        low = tok.lower()
+        if low in _CONTRACTIONS:
+            parts: tuple[str, ...] = _CONTRACTIONS[low]
+        elif low.endswith("n't"):
+            parts = (low[:-3], "not")
+        else:
+            parts = (low,)
+        for p in parts:
+            if p in NEGATIONS:
+                negations += 1
+        if tok[0].isdigit():
+            numbers.add(_number_value(tok))
+        elif low in _NUMBER_WORDS:
+            numbers.add(_NUMBER_WORDS[low])
+        if low in _MONTHS and (tok[0].isupper() or low not in {"may", "march"}):
+            dates.add(low[:3])
+        is_entity = (
+            (tok[0].isupper() and not sentence_start and low not in STOPWORDS)
+            or (len(tok) > 1 and tok.isupper() and not tok.isdigit())
+            or (any(ch.isdigit() for ch in tok) and any(ch.isalpha() for ch in tok))
+        )
+        if is_entity:
+            entities.append(low)
+        tokens.extend(parts)
+    stems = tuple(_stem(t) for t in tokens)
+    content = frozenset(s for t, s in zip(tokens, stems) if t not in STOPWORDS)
+    wh = next((t for t in tokens if t in _WH), tokens[0] if tokens else "")
+    return Analysed(
+        tokens=tuple(tokens), stems=stems, content=content, negations=negations,
+        numbers=frozenset(numbers), dates=frozenset(dates), entities=tuple(entities), wh=wh,
+        normalised=" ".join(tokens),
+    )
+
+
+_WH = frozenset("what which who whom whose when where why how".split())
+
+
+@lru_cache(maxsize=1)
+def _vocabulary() -> frozenset[str]:
+    """Whole words of the embedding model's WordPiece vocabulary: a proxy for "common word"."""
+    try:
+        from vectorcache.embeddings.reference import bundled_model_dir
+
+        with open(f"{bundled_model_dir()}/vocab.txt", encoding="utf-8") as fh:
+            return frozenset(
+                w for w in (line.strip() for line in fh) if w.isalpha() and w.islower()
+            )
+    except (ImportError, OSError):  # pragma: no cover - the model package is a dependency
+        return frozenset()
+
+
+def _rare(stem: str) -> bool:
+    """A word the tokenizer has to split: a name, a product, a number, a rare term."""
+    vocab = _vocabulary()
+    return not stem.isalpha() or (stem not in vocab and stem + "s" not in vocab
+                                  and stem + "e" not in vocab and stem + "y" not in vocab)
+
+
+def _jaccard(a: frozenset[str] | set[str], b: frozenset[str] | set[str]) -> float:
+    if not a and not b:
+        return 1.0
+    return len(a & b) / len(a | b)
+
+
+def _lcs(a: tuple[str, ...], b: tuple[str, ...]) -> int:
+    if not a or not b:
+        return 0
+    prev = [0] * (len(b) + 1)
+    for x in a:
+        cur = [0]
+        for j, y in enumerate(b):
+            cur.append(prev[j] + 1 if x == y else max(prev[j + 1], cur[j]))
+        prev = cur
+    return prev[-1]
+
+
+def _order_swapped(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """Shared items that appear in a different relative order (``NY ... FL`` vs ``FL ... NY``)."""
+    shared = [x for x in dict.fromkeys(a) if x in set(b)]
+    if len(shared) < 2:
+        return False
+    pos_b = {x: b.index(x) for x in shared}
+    order = [pos_b[x] for x in shared]
+    return order != sorted(order)
+
+
+def _antonym_hits(only_a: frozenset[str], only_b: frozenset[str]) -> int:
+    return sum(1 for x in only_a if _ANTONYMS.get(x, frozenset()) & only_b)
+
+
+def _prefix_negated(only_a: frozenset[str], only_b: frozenset[str]) -> int:
+    """``unsafe`` vs ``safe``, ``non-refundable`` vs ``refundable``, ``dislike`` vs ``like``."""
+    hits = 0
+    for x in only_a:
+        for y in only_b:
+            long, short = (x, y) if len(x) > len(y) else (y, x)
+            for pre in ("un", "non", "in", "im", "il", "ir", "dis", "anti"):
+                if long == pre + short and len(short) >= 3:
+                    hits += 1
+    return hits
+
+
+FEATURE_NAMES: tuple[str, ...] = (
+    "cosine",
+    "cosine_sq",
+    "token_jaccard",
+    "content_jaccard",
+    "bigram_jaccard",
+    "lcs_ratio",
+    "length_ratio",
+    "only_query_content",
+    "only_stored_content",
+    "negation_mismatch",
+    "number_mismatch",
+    "number_one_sided",
+    "date_mismatch",
+    "entity_mismatch",
+    "entity_order_swap",
+    "content_order_swap",
+    "antonym",
+    "wh_mismatch",
+    "cos_x_bigram",
+    "rare_only_query",
+    "rare_only_stored",
+    "containment",
+    "unmatched_share",
+)
+
+
+def guard_flags(a: Analysed, b: Analysed) -> dict[str, bool]:
+    """The hard lexical guards, by name (True = the guard fired, i.e. the pair looks different)."""
+    only_a = a.content - b.content
+    only_b = b.content - a.content
+    return {
+        "negation": (a.negations % 2) != (b.negations % 2),
+        "number": bool(a.numbers and b.numbers and a.numbers != b.numbers),
+        "date": bool(a.dates and b.dates and a.dates != b.dates),
+        "entity": bool(set(a.entities) ^ set(b.entities)) and bool(a.entities and b.entities),
+        "entity_order": _order_swapped(a.entities, b.entities),
+        "antonym": _antonym_hits(only_a, only_b) + _prefix_negated(only_a, only_b) > 0,
+    }
+
+
+def pair_features(cosine: float, a: Analysed, b: Analysed) -> list[float]:
+    """The feature vector, in ``FEATURE_NAMES`` order, for query ``a`` and stored prompt ``b``."""
+    only_a = a.content - b.content
+    only_b = b.content - a.content
+    bi_a = set(zip(a.stems, a.stems[1:]))
+    bi_b = set(zip(b.stems, b.stems[1:]))
+    la, lb = len(a.stems), len(b.stems)
+    lcs = _lcs(a.stems, b.stems)
+    ents_a, ents_b = set(a.entities), set(b.entities)
+    content_seq_a = tuple(s for s in a.stems if s in b.content)
+    content_seq_b = tuple(s for s in b.stems if s in a.content)
+    bigram = _jaccard(bi_a, bi_b) if (bi_a or bi_b) else 1.0
+    return [
+        cosine,
+        cosine * cosine,
+        _jaccard(set(a.stems), set(b.stems)),
+        _jaccard(a.content, b.content),
+        bigram,
+        lcs / max(la, lb, 1),
+        min(la, lb) / max(la, lb, 1),
+        float(min(len(only_a), 5)),
+        float(min(len(only_b), 5)),
+        float((a.negations % 2) != (b.negations % 2)),
+        float(bool(a.numbers and b.numbers and a.numbers != b.numbers)),
+        float(bool(a.numbers) != bool(b.numbers)),
+        float(bool(a.dates and b.dates and a.dates != b.dates)),
+        float(min(len(ents_a ^ ents_b), 4)),
+        float(_order_swapped(a.entities, b.entities)),
+        float(_order_swapped(content_seq_a, content_seq_b)),
+        float(_antonym_hits(only_a, only_b) + _prefix_negated(only_a, only_b) > 0),
+        float(a.wh != b.wh),
+        cosine * bigram,
+        float(min(sum(1 for w in only_a if _rare(w)), 3)),
+        float(min(sum(1 for w in only_b if _rare(w)), 3)),
+        len(a.content & b.content) / max(min(len(a.content), len(b.content)), 1),
+        (len(only_a) + len(only_b)) / max(len(a.content) + len(b.content), 1),
+    ]

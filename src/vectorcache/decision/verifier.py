@@ -1,0 +1,98 @@
+"""The learned pair verifier: small boosted trees over ``features.pair_features``, plain Python.
+
+The weights are fitted offline by ``bench/train_verifier.py`` (scikit-learn's gradient boosting,
+grouped cross-validation on the dev data) and shipped as ``verifier.json`` next to this module.
+Scoring needs no scikit-learn: each tree is a few comparisons, the sum goes through a logistic.
+
+The JSON also holds the operating points measured in cross-validation: for a target
+wrong-answer rate, the cosine floor and probability cutoff that met it on the dev replay stream.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from vectorcache.decision.features import FEATURE_NAMES
+
+__all__ = ["OperatingPoint", "Verifier", "load_verifier", "WEIGHTS_FILE"]
+
+WEIGHTS_FILE = "verifier.json"
+
+
+@dataclass(frozen=True)
+class OperatingPoint:
+    """One row of the calibration table: what met ``target_error_rate`` on dev (grouped CV)."""
+
+    target_error_rate: float
+    cosine_floor: float
+    cutoff: float
+    #: measured in CV on the dev QQP replay stream, for the debug output and the docs
+    cv_false_hit_rate: float
+    cv_recall: float
+
+
+@dataclass(frozen=True)
+class _Tree:
+    left: tuple[int, ...]
+    right: tuple[int, ...]
+    feature: tuple[int, ...]
+    threshold: tuple[float, ...]
+    value: tuple[float, ...]
+
+    def predict(self, x: Sequence[float]) -> float:
+        node = 0
+        left, right, feature, threshold = self.left, self.right, self.feature, self.threshold
+        while left[node] != -1:
+            node = left[node] if x[feature[node]] <= threshold[node] else right[node]
+        return self.value[node]
+
+
+class Verifier:
+    """``probability(features) -> P(a cached answer for the stored prompt answers the query)``."""
+
+    def __init__(self, spec: dict[str, object]) -> None:
+        names = tuple(spec["features"])  # type: ignore[arg-type]
+        if names != FEATURE_NAMES:
+            raise ValueError(
+                f"{WEIGHTS_FILE} was trained on features {names}, but this code computes "
+                f"{FEATURE_NAMES}; rerun bench/train_verifier.py."
+            )
+        self.version = str(spec.get("version", "unknown"))
+        self._init = float(spec["init"])  # type: ignore[arg-type]
+        self._rate = float(spec["learning_rate"])  # type: ignore[arg-type]
+        self._trees = tuple(
+            _Tree(
+                left=tuple(t["left"]), right=tuple(t["right"]), feature=tuple(t["feature"]),
+                threshold=tuple(t["threshold"]), value=tuple(t["value"]),
+            )
+            for t in spec["trees"]  # type: ignore[attr-defined]
+        )
+        self.vetoes: frozenset[str] = frozenset(spec.get("vetoes", ()))  # type: ignore[arg-type]
+        points = [OperatingPoint(**p) for p in spec["operating_points"]]  # type: ignore[attr-defined]
+        self.operating_points = tuple(sorted(points, key=lambda p: p.target_error_rate))
+        self.default_target_error_rate = float(spec["default_target_error_rate"])  # type: ignore[arg-type]
+
+    def probability(self, x: Sequence[float]) -> float:
+        z = self._init + self._rate * sum(t.predict(x) for t in self._trees)
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def operating_point(self, target_error_rate: float | None) -> OperatingPoint:
+        """The strictest measured point whose CV error rate is within the target."""
+        target = self.default_target_error_rate if target_error_rate is None else target_error_rate
+        chosen = self.operating_points[0]
+        for point in self.operating_points:
+            if point.target_error_rate <= target + 1e-12:
+                chosen = point
+        return chosen
+
+
+@lru_cache(maxsize=1)
+def load_verifier() -> Verifier:
+    """The verifier shipped with the package (parsed once per process)."""
+    text = resources.files("vectorcache.decision").joinpath(WEIGHTS_FILE).read_text("utf-8")
+    return Verifier(json.loads(text))

@@ -1,0 +1,35 @@
+"""The ``Encoder`` (a model that turns texts into vectors) and the async ``Embedder`` around it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["Encoder", "Embedder", "Vectors"]
+
+Vectors = npt.NDArray[np.float32]
+
+
+class Encoder(Protocol):
+    """A synchronous, thread-safe sentence encoder. Rows are L2-normalised float32."""
+
+    model_id: str
+    dims: int
+
+    def encode(self, texts: Sequence[str]) -> Vectors: ...
+
+    def close(self) -> None: ...
+
+
+class Embedder(Protocol):
+    """What the cache service uses: async, never blocks the event loop."""
+
+    model_id: str
+    dims: int
+
+    async def embed(self, texts: Sequence[str]) -> Vectors: ...
+
+    async def close(self) -> None: ...

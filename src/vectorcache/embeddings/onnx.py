@@ -1,0 +1,178 @@
+"""all-MiniLM-L6-v2 on onnxruntime + tokenizers: no torch at run time.
+
+The bundled safetensors weights are exported to ONNX once (this is the only place torch is
+imported) into the model cache dir, under a name keyed by the weights' hash, so a changed model
+re-exports and a server start with an existing export costs ~0.2 s instead of torch's ~6 s.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import tempfile
+import threading
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vectorcache.embeddings.base import Vectors
+from vectorcache.embeddings.reference import MODEL_ID, bundled_model_dir
+
+__all__ = ["OnnxEncoder", "ensure_onnx_model", "export_onnx", "weights_key"]
+
+MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model
+_EXPORT_FORMAT = 1  # bump when the export recipe changes, so old files are not reused
+_OPSET = 17
+_CHUNK = 32  # texts per onnxruntime call: sorting by length + chunking cuts padding
+
+
+def weights_key(model_dir: Path) -> str:
+    """A short hash of the weights file and the export recipe version."""
+    digest = hashlib.sha256(f"format={_EXPORT_FORMAT};opset={_OPSET};".encode())
+    with open(model_dir / "model.safetensors", "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def export_onnx(model_dir: Path, out: Path) -> None:
+    """Export the HF BertModel to ONNX (fp32) at ``out``. Imports torch; call once."""
+    import torch
+    from transformers import AutoModel
+
+    model = AutoModel.from_pretrained(str(model_dir)).eval()
+
+    class _KeywordCall(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bert = model
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            return self.bert(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+
+    ids = torch.ones((2, 8), dtype=torch.int64)
+    axes = {0: "batch", 1: "sequence"}
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer chatter about the (constant) mask branches
+        torch.onnx.export(
+            _KeywordCall(),
+            (ids, torch.ones_like(ids), torch.zeros_like(ids)),
+            str(out),
+            input_names=["input_ids", "attention_mask", "token_type_ids"],
+            output_names=["last_hidden_state"],
+            dynamic_axes={
+                "input_ids": axes, "attention_mask": axes, "token_type_ids": axes,
+                "last_hidden_state": axes,
+            },
+            opset_version=_OPSET,
+            do_constant_folding=True,
+            dynamo=False,
+        )
+
+
+@contextlib.contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    """An inter-process lock (flock), so concurrent starters export once."""
+    with open(lock_path, "a+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _build_atomically(target: Path, build: Callable[[Path], None]) -> None:
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=target.name + ".", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        build(tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def ensure_onnx_model(model_dir: Path, cache_dir: Path) -> Path:
+    """The path of the exported fp32 model in ``cache_dir``, exporting it first if missing.
+
+    fp32 only: onnxruntime's dynamic int8 quantisation was measured at min cosine 0.987
+    (per-channel) / 0.928 (per-tensor) against the reference on dev prompts, below the 0.99 bar,
+    and it moved pair similarities by up to 0.03, enough to flip cache decisions near the threshold.
+    """
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    target = cache_dir / f"minilm-l6-v2-{weights_key(model_dir)}.onnx"
+    if target.exists():
+        return target
+    with _exclusive(cache_dir / ".export.lock"):
+        if not target.exists():  # another process may have exported while we waited
+            _build_atomically(target, lambda tmp: export_onnx(model_dir, tmp))
+    return target
+
+
+class OnnxEncoder:
+    """Thread-safe sentence encoder matching sentence-transformers' output (mean pool + L2)."""
+
+    model_id = MODEL_ID
+    dims = 384
+
+    def __init__(self, cache_dir: Path, *, threads: int | None = None,
+                 model_dir: Path | None = None) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        source = model_dir or Path(bundled_model_dir())
+        path = ensure_onnx_model(source, cache_dir)
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
+        opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self._session: Any = ort.InferenceSession(
+            str(path), sess_options=opts, providers=["CPUExecutionProvider"]
+        )
+        tokenizer = Tokenizer.from_file(str(source / "tokenizer.json"))
+        tokenizer.enable_truncation(max_length=MAX_TOKENS)
+        tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest in the batch
+        self._tokenizer: Any = tokenizer
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str]) -> Vectors:
+        texts = list(texts)
+        out = np.empty((len(texts), self.dims), dtype=np.float32)
+        if not texts:
+            return out
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        with self._lock:
+            if self._session is None:
+                raise RuntimeError("OnnxEncoder is closed")
+            for start in range(0, len(order), _CHUNK):
+                rows = order[start:start + _CHUNK]
+                out[rows] = self._encode_chunk([texts[i] for i in rows])
+        return out
+
+    def _encode_chunk(self, texts: list[str]) -> Vectors:
+        batch = self._tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in batch], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in batch], dtype=np.int64)
+        types = np.array([e.type_ids for e in batch], dtype=np.int64)
+        (hidden,) = self._session.run(
+            ["last_hidden_state"],
+            {"input_ids": ids, "attention_mask": mask, "token_type_ids": types},
+        )
+        weights = mask[:, :, None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+
+    def close(self) -> None:
+        with self._lock:
+            self._session = None

@@ -1,0 +1,64 @@
+"""Keyed hashes (HMAC-SHA256 with the server secret) for everything looked up by equality.
+
+Partitions, exact-match keys and end-user ids are stored only as these hashes, so a copy of the
+database cannot confirm a guessed prompt, context or user id without the server secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+
+from vectorcache.apikeys import key_hash
+
+__all__ = ["Hasher", "normalize_prompt"]
+
+_SPACE = re.compile(r"\s+")
+
+
+def normalize_prompt(text: str) -> str:
+    """The form two prompts must share to count as the same text (exact-match fast path)."""
+    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip().casefold()
+
+
+class Hasher:
+    def __init__(self, secret: bytes) -> None:
+        self._secret = secret
+        self._partition_key = self._derive(b"partition")
+        self._exact_key = self._derive(b"exact")
+        self._user_key = self._derive(b"user")
+
+    def _derive(self, label: bytes) -> bytes:
+        return hmac.new(self._secret, b"vectorcache:" + label, hashlib.sha256).digest()
+
+    @staticmethod
+    def _mac(key: bytes, payload: object) -> str:
+        data = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hmac.new(key, data.encode("utf-8"), hashlib.sha256).hexdigest()[:40]
+
+    def api_key(self, key: str) -> str:
+        return key_hash(self._secret, key)
+
+    def partition(
+        self,
+        project_id: str,
+        model: str,
+        context: str | None,
+        history: Sequence[Mapping[str, object]] = (),
+        params: Mapping[str, object] | None = None,
+    ) -> str:
+        """Everything that must be equal for a stored answer to be reusable."""
+        return self._mac(self._partition_key, {
+            "p": project_id, "m": model, "c": context, "h": list(history),
+            "s": {k: v for k, v in (params or {}).items() if v is not None},
+        })
+
+    def exact(self, partition: str, prompt: str) -> str:
+        return self._mac(self._exact_key, [partition, normalize_prompt(prompt)])
+
+    def user(self, project_id: str, user: str) -> str:
+        return self._mac(self._user_key, [project_id, user])

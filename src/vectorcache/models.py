@@ -1,0 +1,181 @@
+"""Domain records, as the store holds them (decrypted by the store, never sent as is to clients)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "ALL_SCOPES",
+    "Project",
+    "ApiKey",
+    "NewApiKey",
+    "ProviderConfig",
+    "Entry",
+    "NewEntry",
+    "Usage",
+    "UsageEvent",
+    "AuditEvent",
+    "ProjectStats",
+]
+
+ALL_SCOPES = ("cache:read", "cache:write", "analytics:read", "keys:manage")
+
+
+@dataclass(frozen=True)
+class Project:
+    id: str
+    name: str
+    created_at: datetime
+    default_model: str | None = None
+    similarity_threshold: float = 0.85
+    #: decision mode ("static" or the verified decider) and its optional error target
+    decision_mode: str | None = None
+    target_error_rate: float | None = None
+    #: what to do with personal data: "bypass" (answer, don't store) or "redact"
+    pii_policy: str = "bypass"
+    allowed_models: tuple[str, ...] = ()
+    ttl_seconds: int | None = None
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A stored key: only its HMAC, never the key."""
+
+    id: str
+    project_id: str
+    name: str
+    prefix: str
+    key_hash: str
+    created_at: datetime
+    scopes: tuple[str, ...] = ALL_SCOPES
+    models: tuple[str, ...] = ()
+    allowed_ips: tuple[str, ...] = ()
+    expires_at: datetime | None = None
+    rate_limit_per_minute: int | None = None
+    quota_requests: int | None = None
+    quota_period: str | None = None
+    last_used_at: datetime | None = None
+    request_count: int = 0
+    revoked_at: datetime | None = None
+
+    @property
+    def status(self) -> str:
+        from vectorcache.clock import utcnow
+
+        if self.revoked_at is not None and self.revoked_at <= utcnow():
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= utcnow():
+            return "expired"
+        return "active"
+
+
+@dataclass(frozen=True)
+class NewApiKey:
+    """What ``create_key`` returns: the record, and the key itself (shown once)."""
+
+    record: ApiKey
+    key: str
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    project_id: str
+    provider: str
+    api_key: str | None
+    base_url: str | None
+    updated_at: datetime
+    models: tuple[str, ...] = ()
+    fallback_models: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass
+class NewEntry:
+    project_id: str
+    partition: str
+    exact_key: str
+    model: str
+    prompt: str
+    response: str
+    embedding: npt.NDArray[np.float32]
+    context: str | None = None
+    metadata: dict[str, object] | None = None
+    user_hash: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    provider: str | None = None
+    created_by_key: str | None = None
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    project_id: str
+    partition: str
+    model: str
+    prompt: str
+    response: str
+    context: str | None
+    metadata: dict[str, object] | None
+    usage: Usage
+    provider: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    hit_count: int
+    created_by_key: str | None
+    user_hash: str | None
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
+
+
+@dataclass(frozen=True)
+class UsageEvent:
+    project_id: str
+    kind: str  # "hit" | "miss" | "bypass" | "store" | "error"
+    entry_id: str | None = None
+    key_id: str | None = None
+    user_hash: str | None = None
+    similarity: float | None = None
+    latency_ms: float = 0.0
+    tokens: int = 0
+    cost_usd: float = 0.0
+    cost_saved_usd: float = 0.0
+    model: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    id: int
+    at: datetime
+    action: str
+    project_id: str | None
+    actor: str | None
+    target: str | None
+    details: dict[str, object]
+
+
+@dataclass(frozen=True)
+class ProjectStats:
+    project_id: str
+    total_entries: int
+    active_entries: int
+    expired_entries: int
+    total_hits: int
+    total_tokens_saved: int
+    total_cost_saved: float
+    avg_similarity_score: float | None
+    cache_size_mb: float

@@ -1,0 +1,106 @@
+"""Everything a running Vectorcache needs, built from settings and closed in reverse order.
+
+Used by the HTTP app's lifespan, the CLI and the benchmarks alike, so they all run one code path.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from vectorcache.crypto import load_master_key
+from vectorcache.decision import HitDecider, build_decider
+from vectorcache.embeddings import Embedder, Encoder, build_embedder
+from vectorcache.hashing import Hasher
+from vectorcache.pricing import Pricing
+from vectorcache.secretfiles import read_or_create_secret
+from vectorcache.service.admin import AdminService
+from vectorcache.service.auth import Authenticator
+from vectorcache.service.cache import CacheService
+from vectorcache.service.entries import EntryService
+from vectorcache.service.events import EventWriter
+from vectorcache.settings import Settings
+from vectorcache.store import Store, open_store_for_url
+
+__all__ = ["Runtime"]
+
+log = logging.getLogger("vectorcache")
+
+
+class _Deciders:
+    """Mode name -> decider, built once each."""
+
+    def __init__(self) -> None:
+        self._built: dict[str, HitDecider] = {}
+
+    def __call__(self, mode: str) -> HitDecider:
+        decider = self._built.get(mode)
+        if decider is None:
+            decider = self._built[mode] = build_decider(mode)
+        return decider
+
+
+class _NoEmbedder:
+    """Stands in when a runtime is opened for management only (the CLI): never loads a model."""
+
+    model_id = "none"
+    dims = 384
+
+    async def embed(self, texts: Any) -> Any:
+        raise RuntimeError("This runtime was opened without an embedding model.")
+
+    async def close(self) -> None:
+        return None
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    store: Store
+    embedder: Embedder
+    hasher: Hasher
+    events: EventWriter
+    auth: Authenticator
+    admin: AdminService
+    cache: CacheService
+    entries: EntryService
+    http: httpx.AsyncClient
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, settings: Settings, *, with_embedder: bool = True,
+                   encoder: Encoder | None = None) -> AsyncIterator[Runtime]:
+        """Build everything; ``encoder`` lends an already-loaded model (closed by its owner)."""
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.data_dir.chmod(0o700)
+        secret = read_or_create_secret(settings.data_dir / "server.secret",
+                                       lambda: secrets.token_hex(32).encode())
+        hasher = Hasher(secret)
+        async with AsyncExitStack() as stack:
+            embedder: Embedder = (build_embedder(settings, encoder) if with_embedder
+                                  else _NoEmbedder())
+            stack.push_async_callback(embedder.close)
+            store = open_store_for_url(settings.resolved_database_url(),
+                                       load_master_key(settings), embedder.dims)
+            await store.open()
+            stack.push_async_callback(store.close)
+            events = EventWriter(store)
+            events.start()
+            stack.push_async_callback(events.close)
+            http = httpx.AsyncClient(timeout=httpx.Timeout(
+                settings.upstream_timeout_seconds,
+                connect=settings.upstream_connect_timeout_seconds))
+            stack.push_async_callback(http.aclose)
+            cache = CacheService(settings=settings, store=store, embedder=embedder,
+                                 decider_for=_Deciders(), hasher=hasher, events=events,
+                                 pricing=Pricing.from_file(settings.pricing_file), http=http)
+            yield cls(settings=settings, store=store, embedder=embedder, hasher=hasher,
+                      events=events, auth=Authenticator(store, hasher, events),
+                      admin=AdminService(store, hasher), cache=cache,
+                      entries=EntryService(store), http=http)

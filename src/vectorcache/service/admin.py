@@ -1,0 +1,149 @@
+"""Projects, API keys and provider keys: the management actions shared by the CLI and the API.
+
+Every change is written to the audit log. Keys are returned in full exactly once, at creation.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from vectorcache.apikeys import display_prefix, generate_key, is_well_formed
+from vectorcache.clock import utcnow
+from vectorcache.errors import NotFound, ValidationFailed
+from vectorcache.hashing import Hasher
+from vectorcache.models import ALL_SCOPES, ApiKey, NewApiKey, Project, ProviderConfig
+from vectorcache.service.auth import Principal
+from vectorcache.store import Store
+
+__all__ = ["AdminService", "DEFAULT_PROJECT"]
+
+DEFAULT_PROJECT = "default"
+
+
+class AdminService:
+    def __init__(self, store: Store, hasher: Hasher) -> None:
+        self._store = store
+        self._hasher = hasher
+
+    # ---------------------------------------------------------------- projects
+    async def create_project(self, name: str, *, actor: str = "cli", **settings: Any) -> Project:
+        name = name.strip()
+        if not name or len(name) > 100:
+            raise ValidationFailed("Project name must be 1..100 characters", param="name")
+        project = await self._store.create_project(name, **settings)
+        await self._store.add_audit("project.create", project_id=project.id, actor=actor,
+                                    target=project.id, details={"name": name})
+        return project
+
+    async def project(self, ref: str) -> Project:
+        """A project by id or by name."""
+        project = await self._store.get_project(ref) or await self._store.get_project_by_name(ref)
+        if project is None:
+            raise NotFound(f"Project {ref!r} not found")
+        return project
+
+    async def list_projects(self) -> list[Project]:
+        return await self._store.list_projects()
+
+    async def update_project(self, ref: str, *, actor: str = "cli", **settings: Any) -> Project:
+        project = await self.project(ref)
+        updated = await self._store.update_project(project.id, **settings)
+        await self._store.add_audit("project.update", project_id=project.id, actor=actor,
+                                    target=project.id, details={"fields": sorted(settings)})
+        return updated
+
+    def principal_for(self, project: Project) -> Principal:
+        """An operator principal (all scopes, no key): for the CLI and benchmarks."""
+        return Principal(project=project, key=None)
+
+    async def bootstrap(self) -> NewApiKey | None:
+        """On first start: the ``default`` project and one all-scope key (returned once)."""
+        if await self._store.list_projects():
+            return None
+        project = await self.create_project(DEFAULT_PROJECT, actor="bootstrap")
+        return await self.create_key(project, name="bootstrap", actor="bootstrap")
+
+    # ---------------------------------------------------------------- API keys
+    async def create_key(
+        self,
+        project: Project,
+        *,
+        name: str = "default",
+        scopes: Sequence[str] = ALL_SCOPES,
+        models: Sequence[str] = (),
+        allowed_ips: Sequence[str] = (),
+        expires_at: datetime | None = None,
+        rate_limit_per_minute: int | None = None,
+        quota_requests: int | None = None,
+        quota_period: str | None = None,
+        actor: str = "cli",
+    ) -> NewApiKey:
+        key = generate_key()
+        record = ApiKey(
+            id=str(uuid.uuid4()), project_id=project.id, name=name,
+            prefix=display_prefix(key), key_hash=self._hasher.api_key(key),
+            created_at=utcnow(), scopes=tuple(scopes), models=tuple(models),
+            allowed_ips=tuple(allowed_ips), expires_at=expires_at,
+            rate_limit_per_minute=rate_limit_per_minute, quota_requests=quota_requests,
+            quota_period=quota_period,
+        )
+        await self._store.add_api_key(record)
+        await self._store.add_audit("key.create", project_id=project.id, actor=actor,
+                                    target=record.id,
+                                    details={"prefix": record.prefix, "scopes": list(scopes)})
+        return NewApiKey(record=record, key=key)
+
+    async def list_keys(self, project: Project) -> list[ApiKey]:
+        return await self._store.list_api_keys(project.id)
+
+    async def find_key(self, ref: str, project: Project | None = None) -> ApiKey:
+        """A key by its id, its displayed prefix (``vc_1a2b3c4d…``) or the full key itself."""
+        ref = ref.strip()
+        record: ApiKey | None = None
+        if is_well_formed(ref):
+            record = await self._store.find_api_key(self._hasher.api_key(ref))
+        else:
+            record = await self._store.get_api_key(ref)
+            if record is None and ref.startswith("vc_"):
+                stem = ref.rstrip("…").rstrip(".")
+                matches = [k for k in await self._store.list_api_keys()
+                           if k.prefix.rstrip("…") == stem]
+                if len(matches) > 1:
+                    raise ValidationFailed(f"Prefix {ref!r} matches {len(matches)} keys; "
+                                           "use the key id instead")
+                record = matches[0] if matches else None
+        if record is None or (project is not None and record.project_id != project.id):
+            raise NotFound("API key not found")
+        return record
+
+    async def revoke_key(self, ref: str, *, project: Project | None = None,
+                         actor: str = "cli") -> ApiKey:
+        record = await self.find_key(ref, project)
+        if record.revoked_at is None or record.revoked_at > utcnow():
+            record = await self._store.update_api_key(record.id, revoked_at=utcnow())
+        await self._store.add_audit("key.revoke", project_id=record.project_id, actor=actor,
+                                    target=record.id, details={"prefix": record.prefix})
+        return record
+
+    # ---------------------------------------------------------------- providers
+    async def set_provider(self, project: Project, *, provider: str, api_key: str | None,
+                           base_url: str | None = None, actor: str = "cli") -> ProviderConfig:
+        from vectorcache.upstream import ADAPTERS
+
+        if provider not in ADAPTERS:
+            raise ValidationFailed(
+                f"Unknown provider {provider!r}; choose one of {sorted(ADAPTERS)}",
+                param="provider")
+        if base_url is not None and not base_url.startswith(("http://", "https://")):
+            raise ValidationFailed("base_url must start with http:// or https://",
+                                   param="base_url")
+        config = ProviderConfig(project_id=project.id, provider=provider, api_key=api_key,
+                                base_url=base_url, updated_at=utcnow())
+        await self._store.set_provider(config)
+        await self._store.add_audit("provider.set", project_id=project.id, actor=actor,
+                                    target=project.id,
+                                    details={"provider": provider, "base_url": base_url})
+        return config

@@ -1,0 +1,88 @@
+"""From a presented API key to a ``Principal``: the project, the key record and its rights."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+
+from vectorcache.apikeys import is_well_formed
+from vectorcache.clock import utcnow
+from vectorcache.errors import AuthenticationFailed, PermissionDenied
+from vectorcache.hashing import Hasher
+from vectorcache.models import ALL_SCOPES, ApiKey, Project
+from vectorcache.service.events import EventWriter
+from vectorcache.store import Store
+
+__all__ = ["Principal", "Authenticator", "expand_scopes"]
+
+
+def expand_scopes(scopes: tuple[str, ...] | list[str]) -> frozenset[str]:
+    """``*`` means every scope; ``cache:*`` means cache:read and cache:write."""
+    out: set[str] = set()
+    for scope in scopes:
+        if scope == "*":
+            out.update(ALL_SCOPES)
+        elif scope.endswith(":*"):
+            out.update(s for s in ALL_SCOPES if s.startswith(scope[:-1]))
+        else:
+            out.add(scope)
+    return frozenset(out)
+
+
+@dataclass(frozen=True)
+class Principal:
+    project: Project
+    key: ApiKey | None  # None: an operator acting through the CLI or a benchmark
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        return expand_scopes(self.key.scopes) if self.key else frozenset(ALL_SCOPES)
+
+    @property
+    def key_id(self) -> str | None:
+        return None if self.key is None else self.key.id
+
+    @property
+    def actor(self) -> str:
+        return "cli" if self.key is None else f"key:{self.key.prefix}"
+
+    def require(self, scope: str) -> None:
+        if scope not in self.scopes:
+            raise PermissionDenied(f"API key lacks the '{scope}' scope", code="insufficient_scope")
+
+    def check_project(self, project_id: str | None) -> None:
+        if project_id is not None and project_id not in (self.project.id, self.project.name):
+            raise PermissionDenied(code="project_access_denied")
+
+    def check_model(self, model: str) -> None:
+        allowed = (self.key.models if self.key else ()) or self.project.allowed_models
+        if allowed and model not in allowed:
+            raise PermissionDenied(f"API key is not allowed to use model '{model}'",
+                                   code="model_access_denied")
+
+
+class Authenticator:
+    def __init__(self, store: Store, hasher: Hasher, events: EventWriter) -> None:
+        self._store = store
+        self._hasher = hasher
+        self._events = events
+
+    async def authenticate(self, presented: str | None) -> Principal:
+        if not presented:
+            raise AuthenticationFailed(code="missing_api_key")
+        if not is_well_formed(presented):
+            raise AuthenticationFailed(code="invalid_api_key")
+        digest = self._hasher.api_key(presented)
+        record = await self._store.find_api_key(digest)
+        if record is None or not hmac.compare_digest(record.key_hash, digest):
+            raise AuthenticationFailed(code="invalid_api_key")
+        now = utcnow()
+        if record.revoked_at is not None and record.revoked_at <= now:
+            raise AuthenticationFailed(code="invalid_api_key")
+        if record.expires_at is not None and record.expires_at <= now:
+            raise AuthenticationFailed("API key has expired", code="expired_api_key")
+        project = await self._store.get_project(record.project_id)
+        if project is None:
+            raise AuthenticationFailed(code="invalid_api_key")
+        self._events.touch_key(record.id)
+        return Principal(project=project, key=record)

@@ -1,0 +1,230 @@
+"""The request path: partition → exact match → embed → search → decide → (miss) provider → store.
+
+``lookup`` never calls the provider; ``query`` does on a miss and stores a complete answer.
+Every step is timed for ``include_debug``.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+
+from vectorcache.clock import utcnow
+from vectorcache.decision import Candidate, DecisionPolicy, HitDecider
+from vectorcache.embeddings import Embedder
+from vectorcache.errors import ValidationFailed
+from vectorcache.hashing import Hasher
+from vectorcache.models import Entry, NewEntry, Project, Usage, UsageEvent
+from vectorcache.pricing import Pricing
+from vectorcache.service.auth import Principal
+from vectorcache.service.events import EventWriter
+from vectorcache.service.prompt import PromptView, resolve_prompt
+from vectorcache.service.requests import CacheRequest, LookupResult, QueryResult, StoreRequest
+from vectorcache.settings import Settings
+from vectorcache.store import Store
+from vectorcache.upstream import ChatRequest, Completion, build_upstream
+
+__all__ = ["CacheService", "Plan"]
+
+
+def _ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 3)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A request resolved against its project: what is matched, where, and how."""
+
+    project: Project
+    model: str
+    view: PromptView
+    partition: str
+    exact_key: str
+    policy: DecisionPolicy
+    params: dict[str, Any]
+
+
+class CacheService:
+    def __init__(self, *, settings: Settings, store: Store, embedder: Embedder,
+                 decider_for: Any, hasher: Hasher, events: EventWriter, pricing: Pricing,
+                 http: httpx.AsyncClient) -> None:
+        self._settings = settings
+        self._store = store
+        self._embedder = embedder
+        self._decider_for = decider_for  # mode name -> HitDecider
+        self._hasher = hasher
+        self._events = events
+        self._pricing = pricing
+        self._http = http
+
+    # ---------------------------------------------------------------- planning
+    def plan(self, principal: Principal, *, prompt: str | None, messages: list[Any] | None,
+             model: str | None, context: str | None, params: dict[str, Any],
+             threshold: float | None) -> Plan:
+        project = principal.project
+        model = model or project.default_model
+        if not model:
+            raise ValidationFailed("Field required: model", param="model")
+        principal.check_model(model)
+        if threshold is not None and not 0.0 <= threshold <= 1.0:
+            raise ValidationFailed("similarity_threshold must be between 0 and 1",
+                                   param="similarity_threshold")
+        view = resolve_prompt(prompt, messages, self._settings.max_prompt_chars)
+        partition = self._hasher.partition(project.id, model, context, view.history, params)
+        policy = DecisionPolicy(
+            threshold=project.similarity_threshold if threshold is None else threshold,
+            target_error_rate=project.target_error_rate,
+            mode=project.decision_mode or DecisionPolicy().mode,
+        )
+        return Plan(project, model, view, partition,
+                    self._hasher.exact(partition, view.text), policy, params)
+
+    def _plan_request(self, principal: Principal, req: CacheRequest) -> Plan:
+        return self.plan(principal, prompt=req.prompt, messages=req.messages, model=req.model,
+                         context=req.context, params=req.params,
+                         threshold=req.similarity_threshold)
+
+    # ---------------------------------------------------------------- lookup
+    async def lookup_plan(self, plan: Plan, *, include_debug: bool = False) -> LookupResult:
+        start = time.perf_counter()
+        now = utcnow()
+        debug: dict[str, Any] = {}
+        entry = await self._store.find_exact(plan.partition, plan.exact_key, now)
+        if entry is not None:
+            debug.update(exact_match=True, embedding_time_ms=0.0, search_time_ms=_ms(start),
+                         decision_reason="exact match of the normalised prompt")
+            result = self._hit(plan, entry, 1.0)
+        else:
+            t = time.perf_counter()
+            vector = (await self._embedder.embed([plan.view.text]))[0]
+            debug["embedding_time_ms"] = _ms(t)
+            t = time.perf_counter()
+            found = await self._store.search(plan.partition, vector, self._settings
+                                             .search_candidates, now)
+            debug["search_time_ms"] = _ms(t)
+            t = time.perf_counter()
+            candidates = [Candidate(e.id, score, e.prompt) for e, score in found]
+            decision = self._decider_for(plan.policy.mode).decide(
+                plan.view.text, candidates, plan.policy)
+            debug.update(exact_match=False, decision_time_ms=_ms(t),
+                         decision_reason=decision.reason, candidates=len(candidates),
+                         **({"decision": decision.details} if decision.details else {}))
+            if decision.hit and decision.candidate is not None:
+                chosen = next(e for e, _ in found if e.id == decision.candidate.entry_id)
+                result = self._hit(plan, chosen, decision.candidate.similarity)
+            else:
+                result = LookupResult(hit=False, model=plan.model, vector=vector)
+        if include_debug:
+            debug["total_time_ms"] = _ms(start)
+            debug["matched_cache_entry_id"] = result.entry_id
+            debug["cache_entry_count"] = await self._store.count_entries(plan.project.id)
+            debug["similarity_threshold"] = plan.policy.threshold
+            result.debug = debug
+        return result
+
+    def _hit(self, plan: Plan, entry: Entry, similarity: float) -> LookupResult:
+        return LookupResult(
+            hit=True, response=entry.response, similarity=round(float(similarity), 6),
+            entry_id=entry.id, usage=entry.usage, model=plan.model,
+            cost_saved=self._pricing.cost(entry.model, entry.usage),
+        )
+
+    async def lookup(self, principal: Principal, req: CacheRequest) -> LookupResult:
+        start = time.perf_counter()
+        plan = self._plan_request(principal, req)
+        result = await self.lookup_plan(plan, include_debug=req.include_debug)
+        self._record(principal, plan, result, req.user, _ms(start))
+        return result
+
+    def _record(self, principal: Principal, plan: Plan, result: LookupResult,
+                user: str | None, latency_ms: float, *, tokens: int = 0,
+                cost: float = 0.0) -> None:
+        kind = "hit" if result.hit else ("bypass" if result.bypass else "miss")
+        self._events.record(UsageEvent(
+            project_id=plan.project.id, kind=kind, entry_id=result.entry_id,
+            key_id=principal.key_id, user_hash=self.user_hash(plan.project, user),
+            similarity=result.similarity, latency_ms=latency_ms,
+            tokens=result.usage.total_tokens if result.hit else tokens,
+            cost_usd=cost, cost_saved_usd=result.cost_saved, model=plan.model,
+        ))
+
+    def user_hash(self, project: Project, user: str | None) -> str | None:
+        return None if user is None else self._hasher.user(project.id, user)
+
+    # ---------------------------------------------------------------- store
+    async def store_answer(self, principal: Principal, plan: Plan, *, response: str,
+                           usage: Usage, provider: str | None, user: str | None,
+                           metadata: dict[str, object] | None, context: str | None,
+                           ttl_seconds: int | None, vector: Any = None) -> str:
+        if vector is None:
+            vector = (await self._embedder.embed([plan.view.text]))[0]
+        ttl = ttl_seconds or plan.project.ttl_seconds or self._settings.default_ttl_seconds
+        return await self._store.insert_entry(NewEntry(
+            project_id=plan.project.id, partition=plan.partition, exact_key=plan.exact_key,
+            model=plan.model, prompt=plan.view.text, response=response, embedding=vector,
+            context=context, metadata=metadata, user_hash=self.user_hash(plan.project, user),
+            usage=usage, provider=provider, created_by_key=principal.key_id,
+            expires_at=None if not ttl else utcnow() + timedelta(seconds=ttl),
+        ))
+
+    async def store(self, principal: Principal, req: StoreRequest) -> str:
+        if not req.response:
+            raise ValidationFailed("Field required: response", param="response")
+        plan = self.plan(principal, prompt=req.prompt, messages=req.messages, model=req.model,
+                         context=req.context, params=req.params, threshold=None)
+        entry_id = await self.store_answer(
+            principal, plan, response=req.response, usage=req.usage, provider=None,
+            user=req.user, metadata=req.metadata, context=req.context,
+            ttl_seconds=req.ttl_seconds)
+        self._events.record(UsageEvent(project_id=plan.project.id, kind="store",
+                                       entry_id=entry_id, key_id=principal.key_id,
+                                       user_hash=self.user_hash(plan.project, req.user),
+                                       model=plan.model))
+        return entry_id
+
+    # ---------------------------------------------------------------- query
+    async def complete(self, plan: Plan) -> tuple[Completion, str]:
+        config = await self._store.get_provider(plan.project.id)
+        upstream = build_upstream(self._http, config)
+        request = ChatRequest(model=plan.model, messages=plan.view.messages, params=plan.params)
+        return await upstream.complete(request), upstream.name
+
+    async def query(self, principal: Principal, req: CacheRequest) -> QueryResult:
+        start = time.perf_counter()
+        plan = self._plan_request(principal, req)
+        if req.no_lookup:
+            looked = LookupResult(hit=False, bypass="no-cache", model=plan.model)
+        else:
+            looked = await self.lookup_plan(plan, include_debug=req.include_debug)
+        result = QueryResult(**looked.__dict__)
+        result.query_id = str(uuid.uuid4())
+        if looked.hit:
+            result.provider = "cache"
+        else:
+            t = time.perf_counter()
+            completion, provider = await self.complete(plan)
+            if req.include_debug:
+                result.debug["llm_time_ms"] = _ms(t)
+            result.provider = provider
+            result.response = completion.text
+            result.raw = completion.raw
+            result.tokens_used = completion.usage.total_tokens
+            result.estimated_cost = self._pricing.cost(plan.model, completion.usage)
+            if completion.cacheable and not req.no_store:
+                result.stored_entry_id = await self.store_answer(
+                    principal, plan, response=completion.text, usage=completion.usage,
+                    provider=provider, user=req.user, metadata=req.metadata,
+                    context=req.context, ttl_seconds=req.ttl_seconds,
+                    vector=looked.vector)
+                result.entry_id = result.stored_entry_id
+        result.response_time_ms = _ms(start)
+        if req.include_debug:
+            result.debug["total_time_ms"] = result.response_time_ms
+        self._record(principal, plan, result, req.user, result.response_time_ms,
+                     tokens=result.tokens_used, cost=result.estimated_cost)
+        return result

@@ -1,0 +1,65 @@
+"""Write-behind usage events and key usage: batched off the request path, flushed on close."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+
+from vectorcache.clock import utcnow
+from vectorcache.models import UsageEvent
+from vectorcache.store import Store
+
+__all__ = ["EventWriter"]
+
+log = logging.getLogger("vectorcache.events")
+
+
+class EventWriter:
+    def __init__(self, store: Store, flush_interval: float = 0.25, max_batch: int = 500) -> None:
+        self._store = store
+        self._interval = flush_interval
+        self._max = max_batch
+        self._events: list[UsageEvent] = []
+        self._keys: dict[str, tuple[int, datetime]] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="vectorcache-events")
+
+    def record(self, event: UsageEvent) -> None:
+        self._events.append(event)
+        if len(self._events) >= self._max:
+            self._wake.set()
+
+    def touch_key(self, key_id: str) -> None:
+        count, _ = self._keys.get(key_id, (0, utcnow()))
+        self._keys[key_id] = (count + 1, utcnow())
+
+    async def flush(self) -> None:
+        events, keys = self._events, self._keys
+        if not events and not keys:
+            return
+        self._events, self._keys = [], {}
+        try:
+            await self._store.add_events(events, keys)
+        except Exception:  # noqa: BLE001 - usage stats must never take a request down
+            log.exception("dropped %d usage events", len(events))
+
+    async def _run(self) -> None:
+        while not self._closing:
+            try:
+                await asyncio.wait_for(self._wake.wait(), self._interval)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            await self.flush()
+
+    async def close(self) -> None:
+        self._closing = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+        await self.flush()

@@ -1,0 +1,62 @@
+"""Typed settings, read from ``VECTORCACHE_*`` environment variables and ``.env``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseSettings):
+    """Everything the service can be told. Secrets are ``SecretStr`` and never printed."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="VECTORCACHE_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    data_dir: Path = Path(".vectorcache")
+    database_url: str | None = Field(
+        default=None, description="Defaults to a SQLite file in the data dir."
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    embedding_backend: str = Field(default="onnx", description="onnx | reference")
+    embedding_max_batch: int = 64
+    model_cache_dir: Path | None = Field(
+        default=None,
+        description="Where the exported ONNX model is kept (default ~/.cache/vectorcache/models).",
+    )
+
+    default_similarity_threshold: float = Field(default=0.85, ge=0.0, le=1.0)
+    default_ttl_seconds: int | None = Field(default=None, ge=1)
+    search_candidates: int = Field(default=8, ge=1, le=100)
+    max_prompt_chars: int = 32_000
+    max_body_bytes: int = 1_048_576
+
+    upstream_timeout_seconds: float = 60.0
+    upstream_connect_timeout_seconds: float = 5.0
+
+    master_key: SecretStr | None = Field(
+        default=None, description="Fernet key (urlsafe base64); else data_dir/master.key."
+    )
+    passphrase: SecretStr | None = None
+    pricing_file: Path | None = None
+    trusted_proxies: list[str] = Field(default_factory=list)
+    log_level: str = "INFO"
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'vectorcache.db').resolve()}"
+
+    def resolved_model_cache_dir(self) -> Path:
+        """The exported ONNX model is shared by every data dir of this user."""
+        if self.model_cache_dir is not None:
+            return self.model_cache_dir
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        return Path(base) / "vectorcache" / "models"

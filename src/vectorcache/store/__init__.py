@@ -1,0 +1,32 @@
+"""Storage backends behind one ``Store`` interface, chosen by the database URL's scheme."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from vectorcache.errors import ConfigurationError
+from vectorcache.store.base import SearchResult, Store
+
+__all__ = ["Store", "SearchResult", "open_store_for_url"]
+
+
+def _sqlite(url: str, master_key: bytes, dims: int) -> Store:
+    from vectorcache.store.sqlite import SqliteStore
+
+    return SqliteStore(Path(url.removeprefix("sqlite:///")), master_key, dims)
+
+
+BACKENDS: dict[str, Callable[[str, bytes, int], Store]] = {"sqlite": _sqlite}
+
+
+def open_store_for_url(url: str, master_key: bytes, dims: int) -> Store:
+    """An unopened store for ``url`` (``sqlite:///path``); call ``await store.open()``."""
+    scheme = url.split(":", 1)[0]
+    try:
+        make = BACKENDS[scheme]
+    except KeyError:
+        raise ConfigurationError(
+            f"Unsupported database URL scheme {scheme!r}; supported: {sorted(BACKENDS)}."
+        ) from None
+    return make(url, master_key, dims)

@@ -1,0 +1,164 @@
+"""Row <-> record conversion shared by every backend: encryption, JSON fields and timestamps.
+
+A row stores ciphertext for prompt, response, context and metadata, and the id of the data key
+that sealed them (``kid``); a row with ``kid`` NULL predates encryption and is read as is.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from vectorcache.crypto import Cipher
+from vectorcache.models import ALL_SCOPES, ApiKey, Entry, NewEntry, Project, Usage
+
+__all__ = [
+    "ts", "dt", "seal_entry", "open_entry", "project_from_row", "api_key_from_row",
+    "api_key_columns", "project_columns", "vector_to_blob", "blob_to_vector", "PROJECT_SETTINGS",
+]
+
+#: project columns a caller may set, with how each is stored
+PROJECT_SETTINGS = (
+    "default_model", "similarity_threshold", "decision_mode", "target_error_rate",
+    "pii_policy", "allowed_models", "ttl_seconds",
+)
+
+
+def ts(value: datetime | None) -> float | None:
+    return None if value is None else value.timestamp()
+
+
+def dt(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def vector_to_blob(vector: npt.NDArray[np.float32]) -> bytes:
+    return np.asarray(vector, dtype="<f4").tobytes()
+
+
+def blob_to_vector(blob: bytes) -> npt.NDArray[np.float32]:
+    return np.frombuffer(blob, dtype="<f4")
+
+
+def seal_entry(cipher: Cipher, entry: NewEntry) -> dict[str, Any]:
+    prompt = cipher.encrypt_text(entry.prompt)
+    response = cipher.encrypt_text(entry.response)
+    context = cipher.encrypt_text(entry.context)
+    metadata = cipher.encrypt_text(
+        None if entry.metadata is None else json.dumps(entry.metadata, separators=(",", ":"))
+    )
+    size = sum(len(x) for x in (prompt, response, context, metadata) if x is not None)
+    return {
+        "project_id": entry.project_id,
+        "partition": entry.partition,
+        "exact_key": entry.exact_key,
+        "model": entry.model,
+        "kid": cipher.active_kid,
+        "prompt": prompt,
+        "response": response,
+        "context": context,
+        "metadata": metadata,
+        "embedding": vector_to_blob(entry.embedding),
+        "user_hash": entry.user_hash,
+        "prompt_tokens": entry.usage.prompt_tokens,
+        "completion_tokens": entry.usage.completion_tokens,
+        "provider": entry.provider,
+        "created_by_key": entry.created_by_key,
+        "expires_at": ts(entry.expires_at),
+        "size_bytes": size + 4 * len(entry.embedding),
+    }
+
+
+def open_entry(cipher: Cipher, row: Mapping[str, Any]) -> Entry:
+    kid = row["kid"]
+    metadata = cipher.decrypt_text(kid, row["metadata"])
+    created_at = dt(row["created_at"])
+    assert created_at is not None
+    return Entry(
+        id=row["id"],
+        project_id=row["project_id"],
+        partition=row["partition"],
+        model=row["model"],
+        prompt=cipher.decrypt_text(kid, row["prompt"]) or "",
+        response=cipher.decrypt_text(kid, row["response"]) or "",
+        context=cipher.decrypt_text(kid, row["context"]),
+        metadata=None if metadata is None else json.loads(metadata),
+        usage=Usage(row["prompt_tokens"] or 0, row["completion_tokens"] or 0),
+        provider=row["provider"],
+        created_at=created_at,
+        expires_at=dt(row["expires_at"]),
+        hit_count=row["hit_count"] or 0,
+        created_by_key=row["created_by_key"],
+        user_hash=row["user_hash"],
+    )
+
+
+def project_from_row(row: Mapping[str, Any]) -> Project:
+    created_at = dt(row["created_at"])
+    assert created_at is not None
+    return Project(
+        id=row["id"],
+        name=row["name"],
+        created_at=created_at,
+        default_model=row["default_model"],
+        similarity_threshold=row["similarity_threshold"],
+        decision_mode=row["decision_mode"],
+        target_error_rate=row["target_error_rate"],
+        pii_policy=row["pii_policy"],
+        allowed_models=tuple(json.loads(row["allowed_models"] or "[]")),
+        ttl_seconds=row["ttl_seconds"],
+    )
+
+
+def project_columns(settings: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = set(settings) - set(PROJECT_SETTINGS)
+    if unknown:
+        raise ValueError(f"Unknown project settings: {sorted(unknown)}")
+    out = dict(settings)
+    if "allowed_models" in out:
+        out["allowed_models"] = json.dumps(list(out["allowed_models"] or []))
+    return out
+
+
+_KEY_JSON_FIELDS = ("scopes", "models", "allowed_ips")
+_KEY_TIME_FIELDS = ("created_at", "expires_at", "last_used_at", "revoked_at")
+
+
+def api_key_columns(fields: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in fields.items():
+        if name in _KEY_JSON_FIELDS:
+            out[name] = json.dumps(list(value))
+        elif name in _KEY_TIME_FIELDS:
+            out[name] = ts(value)
+        else:
+            out[name] = value
+    return out
+
+
+def api_key_from_row(row: Mapping[str, Any]) -> ApiKey:
+    created_at = dt(row["created_at"])
+    assert created_at is not None
+    return ApiKey(
+        id=row["id"],
+        project_id=row["project_id"],
+        name=row["name"],
+        prefix=row["prefix"],
+        key_hash=row["key_hash"],
+        created_at=created_at,
+        scopes=tuple(json.loads(row["scopes"])) if row["scopes"] else ALL_SCOPES,
+        models=tuple(json.loads(row["models"] or "[]")),
+        allowed_ips=tuple(json.loads(row["allowed_ips"] or "[]")),
+        expires_at=dt(row["expires_at"]),
+        rate_limit_per_minute=row["rate_limit_per_minute"],
+        quota_requests=row["quota_requests"],
+        quota_period=row["quota_period"],
+        last_used_at=dt(row["last_used_at"]),
+        request_count=row["request_count"] or 0,
+        revoked_at=dt(row["revoked_at"]),
+    )

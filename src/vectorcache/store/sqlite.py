@@ -1,0 +1,386 @@
+"""The embedded store: records in a SQLite file (WAL), vectors in an in-process partitioned index.
+
+The index is a cache of the ``entries.embedding`` column: it is snapshotted on close and, on
+open, reconciled with the records (missing rows added, deleted ones dropped), so the records
+are always the truth.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from vectorcache.clock import utcnow
+from vectorcache.crypto import Cipher
+from vectorcache.errors import NotFound, ValidationFailed
+from vectorcache.index import VectorIndex, build_index
+from vectorcache.keyring import WrappedKey, build_cipher, wrap_new_key
+from vectorcache.models import (
+    ApiKey,
+    AuditEvent,
+    Entry,
+    NewEntry,
+    Project,
+    ProjectStats,
+    ProviderConfig,
+    UsageEvent,
+)
+from vectorcache.store import codec
+from vectorcache.store.base import SearchResult
+from vectorcache.store.sqlite_db import SqliteDb
+from vectorcache.store.sqlite_schema import migrate
+
+__all__ = ["SqliteStore"]
+
+_LIVE = "(expires_at IS NULL OR expires_at > ?)"
+
+
+def _insert(conn: sqlite3.Connection, table: str, values: Mapping[str, Any]) -> int:
+    cols = ", ".join(values)
+    marks = ", ".join("?" for _ in values)
+    cur = conn.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})", tuple(values.values()))
+    return int(cur.lastrowid or 0)
+
+
+def _update(conn: sqlite3.Connection, table: str, key: str, key_value: Any,
+            values: Mapping[str, Any]) -> int:
+    if not values:
+        return 1
+    sets = ", ".join(f"{col} = ?" for col in values)
+    cur = conn.execute(f"UPDATE {table} SET {sets} WHERE {key} = ?",
+                       (*values.values(), key_value))
+    return cur.rowcount
+
+
+class SqliteStore:
+    def __init__(self, path: Path, master_key: bytes, dims: int = 384,
+                 index_kind: str = "auto") -> None:
+        self.path = path
+        self._master_key = master_key
+        self._db = SqliteDb(path)
+        self._index: VectorIndex = build_index(dims, index_kind)
+        self._snapshot = path.with_name(path.name + ".index")
+        self.cipher: Cipher
+
+    # ---------------------------------------------------------------- lifecycle
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        keys = await self._db.write(self._migrate_and_load_keys)
+        self.cipher = build_cipher(self._master_key, keys)
+        await self._reconcile_index()
+
+    def _migrate_and_load_keys(self, conn: sqlite3.Connection) -> list[WrappedKey]:
+        migrate(conn)
+        rows = conn.execute("SELECT kid, wrapped, active, retired_at FROM data_keys").fetchall()
+        if not rows:
+            kid, wrapped = wrap_new_key(self._master_key)
+            _insert(conn, "data_keys",
+                    {"kid": kid, "wrapped": wrapped, "created_at": utcnow().timestamp(),
+                     "active": 1})
+            rows = conn.execute("SELECT kid, wrapped, active, retired_at FROM data_keys").fetchall()
+        return [WrappedKey(r["kid"], r["wrapped"], bool(r["active"]), r["retired_at"] is not None)
+                for r in rows]
+
+    async def _reconcile_index(self) -> None:
+        self._index.load(self._snapshot)
+        rows = await self._db.read(
+            lambda c: c.execute("SELECT rowid, partition FROM entries").fetchall())
+        wanted = {int(r[0]): r[1] for r in rows}
+        held = self._index.labels()
+        self._index.remove([label for label in held if label not in wanted])
+        missing = [label for label in wanted if label not in held]
+        for start in range(0, len(missing), 2000):
+            chunk = missing[start:start + 2000]
+            marks = ",".join("?" * len(chunk))
+            found = await self._db.read(lambda c, chunk=chunk, marks=marks: c.execute(
+                f"SELECT rowid, partition, embedding FROM entries WHERE rowid IN ({marks})",
+                chunk).fetchall())
+            for row in found:
+                self._index.add(row[1], [int(row[0])], codec.blob_to_vector(row[2])[None, :])
+
+    async def close(self) -> None:
+        try:
+            self._index.save(self._snapshot)
+        finally:
+            self._db.close()
+
+    async def ping(self) -> None:
+        await self._db.read(lambda c: c.execute("SELECT 1").fetchone())
+
+    # ---------------------------------------------------------------- projects
+    async def create_project(self, name: str, **settings: Any) -> Project:
+        values = {"id": str(uuid.uuid4()), "name": name, "created_at": utcnow().timestamp(),
+                  **codec.project_columns(settings)}
+
+        def run(conn: sqlite3.Connection) -> None:
+            if conn.execute("SELECT 1 FROM projects WHERE name = ?", (name,)).fetchone():
+                raise ValidationFailed(f"Project {name!r} already exists", code="project_exists")
+            _insert(conn, "projects", values)
+
+        await self._db.write(run)
+        project = await self.get_project(values["id"])
+        assert project is not None
+        return project
+
+    async def _project_where(self, where: str, arg: str) -> Project | None:
+        row = await self._db.read(
+            lambda c: c.execute(f"SELECT * FROM projects WHERE {where} = ?", (arg,)).fetchone())
+        return None if row is None else codec.project_from_row(row)
+
+    async def get_project(self, project_id: str) -> Project | None:
+        return await self._project_where("id", project_id)
+
+    async def get_project_by_name(self, name: str) -> Project | None:
+        return await self._project_where("name", name)
+
+    async def list_projects(self) -> list[Project]:
+        rows = await self._db.read(
+            lambda c: c.execute("SELECT * FROM projects ORDER BY created_at").fetchall())
+        return [codec.project_from_row(r) for r in rows]
+
+    async def update_project(self, project_id: str, **settings: Any) -> Project:
+        values = codec.project_columns(settings)
+        changed = await self._db.write(lambda c: _update(c, "projects", "id", project_id, values))
+        project = await self.get_project(project_id)
+        if not changed or project is None:
+            raise NotFound(f"Project {project_id} not found")
+        return project
+
+    # ---------------------------------------------------------------- API keys
+    async def add_api_key(self, key: ApiKey) -> None:
+        values = codec.api_key_columns(key.__dict__)
+        await self._db.write(lambda c: _insert(c, "api_keys", values))
+
+    async def _key_where(self, where: str, arg: str) -> ApiKey | None:
+        row = await self._db.read(
+            lambda c: c.execute(f"SELECT * FROM api_keys WHERE {where} = ?", (arg,)).fetchone())
+        return None if row is None else codec.api_key_from_row(row)
+
+    async def get_api_key(self, key_id: str) -> ApiKey | None:
+        return await self._key_where("id", key_id)
+
+    async def find_api_key(self, key_hash: str) -> ApiKey | None:
+        return await self._key_where("key_hash", key_hash)
+
+    async def list_api_keys(self, project_id: str | None = None) -> list[ApiKey]:
+        sql, args = "SELECT * FROM api_keys", ()
+        if project_id is not None:
+            sql, args = sql + " WHERE project_id = ?", (project_id,)
+        rows = await self._db.read(lambda c: c.execute(sql + " ORDER BY created_at", args)
+                                   .fetchall())
+        return [codec.api_key_from_row(r) for r in rows]
+
+    async def update_api_key(self, key_id: str, **fields: Any) -> ApiKey:
+        values = codec.api_key_columns(fields)
+        await self._db.write(lambda c: _update(c, "api_keys", "id", key_id, values))
+        key = await self.get_api_key(key_id)
+        if key is None:
+            raise NotFound(f"API key {key_id} not found")
+        return key
+
+    # ---------------------------------------------------------------- providers
+    async def set_provider(self, config: ProviderConfig) -> None:
+        values = {
+            "project_id": config.project_id, "provider": config.provider,
+            "base_url": config.base_url, "kid": self.cipher.active_kid,
+            "api_key": self.cipher.encrypt_text(config.api_key),
+            "models": json.dumps(list(config.models)),
+            "fallback_models": json.dumps(list(config.fallback_models)),
+            "updated_at": config.updated_at.timestamp(),
+        }
+
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM providers WHERE project_id = ?", (config.project_id,))
+            _insert(conn, "providers", values)
+
+        await self._db.write(run)
+
+    async def get_provider(self, project_id: str) -> ProviderConfig | None:
+        row = await self._db.read(lambda c: c.execute(
+            "SELECT * FROM providers WHERE project_id = ?", (project_id,)).fetchone())
+        if row is None:
+            return None
+        updated = codec.dt(row["updated_at"])
+        assert updated is not None
+        return ProviderConfig(
+            project_id=row["project_id"], provider=row["provider"],
+            api_key=self.cipher.decrypt_text(row["kid"], row["api_key"]),
+            base_url=row["base_url"], updated_at=updated,
+            models=tuple(json.loads(row["models"] or "[]")),
+            fallback_models=tuple(json.loads(row["fallback_models"] or "[]")),
+        )
+
+    # ---------------------------------------------------------------- entries
+    async def insert_entry(self, entry: NewEntry) -> str:
+        values = codec.seal_entry(self.cipher, entry)
+        now = utcnow().timestamp()
+
+        def run(conn: sqlite3.Connection) -> tuple[str, int | None]:
+            same = conn.execute(
+                f"SELECT id FROM entries WHERE partition = ? AND exact_key = ? AND {_LIVE}",
+                (entry.partition, entry.exact_key, now)).fetchone()
+            if same is not None:  # a concurrent miss already stored this very prompt
+                return same[0], None
+            entry_id = str(uuid.uuid4())
+            rowid = _insert(conn, "entries", {**values, "id": entry_id, "created_at": now})
+            return entry_id, rowid
+
+        entry_id, rowid = await self._db.write(run)
+        if rowid is not None:
+            self._index.add(entry.partition, [rowid], entry.embedding[None, :])
+        return entry_id
+
+    async def find_exact(self, partition: str, exact_key: str, now: datetime) -> Entry | None:
+        row = await self._db.read(lambda c: c.execute(
+            f"SELECT * FROM entries WHERE partition = ? AND exact_key = ? AND {_LIVE} "
+            "ORDER BY rowid DESC LIMIT 1", (partition, exact_key, now.timestamp())).fetchone())
+        return None if row is None else codec.open_entry(self.cipher, row)
+
+    async def search(self, partition: str, vector: npt.NDArray[np.float32], k: int,
+                     now: datetime) -> list[SearchResult]:
+        matches = self._index.search(partition, vector, k)
+        if not matches:
+            return []
+        labels = [label for label, _ in matches]
+        marks = ",".join("?" * len(labels))
+        rows = await self._db.read(lambda c: c.execute(
+            f"SELECT rowid AS label, * FROM entries WHERE rowid IN ({marks})", labels).fetchall())
+        by_label = {row["label"]: row for row in rows}
+        results: list[SearchResult] = []
+        stale: list[int] = []
+        for label, score in matches:
+            row = by_label.get(label)
+            if row is None or (row["expires_at"] is not None
+                               and row["expires_at"] <= now.timestamp()):
+                stale.append(label)
+                continue
+            results.append((codec.open_entry(self.cipher, row), score))
+        if stale:
+            self._index.remove(stale)  # expired rows stay in the table until cleared
+        return results
+
+    async def get_entry(self, entry_id: str) -> Entry | None:
+        row = await self._db.read(
+            lambda c: c.execute("SELECT * FROM entries WHERE id = ?", (entry_id,)).fetchone())
+        return None if row is None else codec.open_entry(self.cipher, row)
+
+    async def _delete_where(self, where: str, args: Sequence[Any]) -> tuple[int, int]:
+        def run(conn: sqlite3.Connection) -> tuple[list[int], int]:
+            rows = conn.execute(f"SELECT rowid, size_bytes FROM entries WHERE {where}",
+                                tuple(args)).fetchall()
+            conn.execute(f"DELETE FROM entries WHERE {where}", tuple(args))
+            return [int(r[0]) for r in rows], sum(int(r[1]) for r in rows)
+
+        labels, size = await self._db.write(run)
+        self._index.remove(labels)
+        return len(labels), size
+
+    async def delete_entries(self, project_id: str, entry_ids: Sequence[str]) -> int:
+        if not entry_ids:
+            return 0
+        marks = ",".join("?" * len(entry_ids))
+        count, _ = await self._delete_where(f"project_id = ? AND id IN ({marks})",
+                                            [project_id, *entry_ids])
+        return count
+
+    async def clear(self, project_id: str, *, expired_only: bool,
+                    older_than: datetime | None, now: datetime) -> tuple[int, int]:
+        where, args = ["project_id = ?"], [project_id]
+        if expired_only:
+            where.append("expires_at IS NOT NULL AND expires_at <= ?")
+            args.append(now.timestamp())
+        if older_than is not None:
+            where.append("created_at < ?")
+            args.append(older_than.timestamp())
+        return await self._delete_where(" AND ".join(where), args)
+
+    async def count_entries(self, project_id: str | None = None) -> int:
+        if project_id is None:
+            return len(self._index)
+        row = await self._db.read(lambda c: c.execute(
+            "SELECT COUNT(*) FROM entries WHERE project_id = ?", (project_id,)).fetchone())
+        return int(row[0])
+
+    async def stats(self, project_id: str, now: datetime) -> ProjectStats:
+        def run(conn: sqlite3.Connection) -> ProjectStats:
+            e = conn.execute(
+                "SELECT COUNT(*), COALESCE(SUM(expires_at IS NOT NULL AND expires_at <= ?), 0),"
+                " COALESCE(SUM(size_bytes), 0) FROM entries WHERE project_id = ?",
+                (now.timestamp(), project_id)).fetchone()
+            h = conn.execute(
+                "SELECT COUNT(*), COALESCE(SUM(tokens), 0), COALESCE(SUM(cost_saved_usd), 0),"
+                " AVG(similarity) FROM events WHERE project_id = ? AND kind = 'hit'",
+                (project_id,)).fetchone()
+            return ProjectStats(
+                project_id=project_id, total_entries=e[0], active_entries=e[0] - e[1],
+                expired_entries=e[1], total_hits=h[0], total_tokens_saved=h[1],
+                total_cost_saved=round(h[2], 6),
+                avg_similarity_score=None if h[3] is None else round(h[3], 4),
+                cache_size_mb=round(e[2] / 1_048_576, 4),
+            )
+
+        return await self._db.read(run)
+
+    # ---------------------------------------------------------------- end users
+    async def entries_for_user(self, user_hash: str) -> list[Entry]:
+        rows = await self._db.read(lambda c: c.execute(
+            "SELECT * FROM entries WHERE user_hash = ? ORDER BY created_at",
+            (user_hash,)).fetchall())
+        return [codec.open_entry(self.cipher, r) for r in rows]
+
+    async def erase_user(self, user_hash: str) -> tuple[int, int]:
+        entries, _ = await self._delete_where("user_hash = ?", [user_hash])
+        events = await self._db.write(lambda c: c.execute(
+            "DELETE FROM events WHERE user_hash = ?", (user_hash,)).rowcount)
+        return entries, events
+
+    # ---------------------------------------------------------------- events & audit
+    async def add_events(self, events: Sequence[UsageEvent],
+                         key_usage: Mapping[str, tuple[int, datetime]] | None = None) -> None:
+        now = utcnow().timestamp()
+        rows = [(now, e.project_id, e.kind, e.entry_id, e.key_id, e.user_hash, e.similarity,
+                 e.latency_ms, e.tokens, e.cost_usd, e.cost_saved_usd, e.model) for e in events]
+        hits: dict[str, int] = {}
+        for e in events:
+            if e.kind == "hit" and e.entry_id:
+                hits[e.entry_id] = hits.get(e.entry_id, 0) + 1
+
+        def run(conn: sqlite3.Connection) -> None:
+            conn.executemany(
+                "INSERT INTO events (at, project_id, kind, entry_id, key_id, user_hash,"
+                " similarity, latency_ms, tokens, cost_usd, cost_saved_usd, model)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+            conn.executemany(
+                "UPDATE entries SET hit_count = hit_count + ?, last_hit_at = ? WHERE id = ?",
+                [(n, now, entry_id) for entry_id, n in hits.items()])
+            conn.executemany(
+                "UPDATE api_keys SET request_count = request_count + ?,"
+                " last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE id = ?",
+                [(n, at.timestamp(), key_id) for key_id, (n, at) in (key_usage or {}).items()])
+
+        await self._db.write(run)
+
+    async def add_audit(self, action: str, *, project_id: str | None, actor: str | None,
+                        target: str | None, details: dict[str, object] | None = None) -> None:
+        values = {"at": utcnow().timestamp(), "action": action, "project_id": project_id,
+                  "actor": actor, "target": target, "details": json.dumps(details or {})}
+        await self._db.write(lambda c: _insert(c, "audit", values))
+
+    async def list_audit(self, project_id: str | None = None,
+                         limit: int = 100) -> list[AuditEvent]:
+        sql, args = "SELECT * FROM audit", []
+        if project_id is not None:
+            sql, args = sql + " WHERE project_id = ?", [project_id]
+        rows = await self._db.read(lambda c: c.execute(
+            sql + " ORDER BY id DESC LIMIT ?", (*args, limit)).fetchall())
+        return [AuditEvent(id=r["id"], at=codec.dt(r["at"]) or utcnow(), action=r["action"],
+                           project_id=r["project_id"], actor=r["actor"], target=r["target"],
+                           details=json.loads(r["details"] or "{}")) for r in rows]

@@ -1,0 +1,94 @@
+"""The SQLite schema, versioned by ``PRAGMA user_version``; each step runs once, in order."""
+
+from __future__ import annotations
+
+import sqlite3
+
+__all__ = ["migrate", "SCHEMA_VERSION"]
+
+_STEPS: tuple[str, ...] = (
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE data_keys (
+        kid TEXT PRIMARY KEY, wrapped BLOB NOT NULL, created_at REAL NOT NULL,
+        active INTEGER NOT NULL DEFAULT 0, retired_at REAL
+    );
+    CREATE TABLE projects (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at REAL NOT NULL,
+        default_model TEXT, similarity_threshold REAL NOT NULL DEFAULT 0.85,
+        decision_mode TEXT, target_error_rate REAL, pii_policy TEXT NOT NULL DEFAULT 'bypass',
+        allowed_models TEXT, ttl_seconds INTEGER
+    );
+    CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY, project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        name TEXT NOT NULL, prefix TEXT NOT NULL, key_hash TEXT NOT NULL UNIQUE,
+        created_at REAL NOT NULL, scopes TEXT, models TEXT, allowed_ips TEXT, expires_at REAL,
+        rate_limit_per_minute INTEGER, quota_requests INTEGER, quota_period TEXT,
+        last_used_at REAL, request_count INTEGER NOT NULL DEFAULT 0, revoked_at REAL
+    );
+    CREATE INDEX api_keys_project ON api_keys(project_id);
+    CREATE TABLE providers (
+        project_id TEXT PRIMARY KEY REFERENCES projects(id) ON DELETE CASCADE,
+        provider TEXT NOT NULL, base_url TEXT, kid TEXT, api_key BLOB, models TEXT,
+        fallback_models TEXT, updated_at REAL NOT NULL
+    );
+    CREATE TABLE entries (
+        rowid INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        partition TEXT NOT NULL, exact_key TEXT NOT NULL, model TEXT NOT NULL,
+        kid TEXT, prompt BLOB, response BLOB, context BLOB, metadata BLOB,
+        embedding BLOB NOT NULL, user_hash TEXT,
+        prompt_tokens INTEGER NOT NULL DEFAULT 0, completion_tokens INTEGER NOT NULL DEFAULT 0,
+        provider TEXT, created_by_key TEXT, created_at REAL NOT NULL, expires_at REAL,
+        hit_count INTEGER NOT NULL DEFAULT 0, last_hit_at REAL, size_bytes INTEGER NOT NULL
+    );
+    CREATE INDEX entries_exact ON entries(partition, exact_key);
+    CREATE INDEX entries_project ON entries(project_id, created_at);
+    CREATE INDEX entries_user ON entries(user_hash) WHERE user_hash IS NOT NULL;
+    CREATE INDEX entries_expiry ON entries(expires_at) WHERE expires_at IS NOT NULL;
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, project_id TEXT NOT NULL,
+        kind TEXT NOT NULL, entry_id TEXT, key_id TEXT, user_hash TEXT, similarity REAL,
+        latency_ms REAL, tokens INTEGER, cost_usd REAL, cost_saved_usd REAL, model TEXT
+    );
+    CREATE INDEX events_project ON events(project_id, kind);
+    CREATE INDEX events_user ON events(user_hash) WHERE user_hash IS NOT NULL;
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, action TEXT NOT NULL,
+        project_id TEXT, actor TEXT, target TEXT, details TEXT
+    );
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    """,
+)
+
+SCHEMA_VERSION = len(_STEPS)
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Bring the schema to the latest version. Runs inside the caller's transaction."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"Database schema {version} is newer than this Vectorcache ({SCHEMA_VERSION}); "
+            "upgrade Vectorcache."
+        )
+    for step in _STEPS[version:]:
+        for statement in _split(step):
+            conn.execute(statement)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _split(script: str) -> list[str]:
+    """Split a script into statements, keeping trigger bodies whole."""
+    statements, current = [], []
+    for line in script.strip().splitlines():
+        current.append(line)
+        text = "\n".join(current).strip()
+        if text.endswith(";") and sqlite3.complete_statement(text):
+            statements.append(text)
+            current = []
+    return statements

@@ -1,0 +1,5 @@
+"""Honest test helpers shipped with the library (like httpx's MockTransport)."""
+
+from vectorcache.testing.fake_provider import FakeProvider
+
+__all__ = ["FakeProvider"]

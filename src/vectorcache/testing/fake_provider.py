@@ -1,0 +1,186 @@
+"""A real HTTP server on loopback that speaks OpenAI's chat-completions wire format.
+
+Tests (and benchmarks) start it instead of a real provider. It counts calls, checks the
+provider key, streams as server-sent events, and fails on request when a prompt carries a
+marker: ``[[status:503]]`` answers that status, ``[[sleep:2.5]]`` waits before answering,
+``[[cut]]`` breaks a stream half-way, ``[[length]]`` ends with ``finish_reason: length``,
+``[[tool]]`` answers with a tool call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import socket
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+__all__ = ["FakeProvider"]
+
+_MARK = re.compile(r"\[\[(\w+)(?::([\w.]+))?\]\]")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class _Server(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, ready: threading.Event) -> None:
+        super().__init__(config)
+        self._ready = ready
+
+    async def startup(self, sockets: Any = None) -> None:
+        await super().startup(sockets)
+        self._ready.set()
+
+
+class FakeProvider:
+    """``with FakeProvider(api_key="sk-test") as p: ... p.base_url, p.calls``"""
+
+    def __init__(self, api_key: str | None = "sk-test", *, chunk_words: int = 1) -> None:
+        self.api_key = api_key
+        self.chunk_words = chunk_words
+        self.port = _free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        self.calls = 0
+        self.requests: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._server: _Server | None = None
+
+    # ---------------------------------------------------------------- lifecycle
+    def start(self) -> FakeProvider:
+        app = Starlette(routes=[
+            Route("/v1/chat/completions", self._chat, methods=["POST"]),
+            Route("/v1/models", self._models, methods=["GET"]),
+        ])
+        ready = threading.Event()
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+                                access_log=False, lifespan="off")
+        self._server = _Server(config, ready)
+        self._thread = threading.Thread(target=self._server.run, daemon=True,
+                                        name="fake-provider")
+        self._thread.start()
+        if not ready.wait(30):
+            raise RuntimeError("fake provider did not start")
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def __enter__(self) -> FakeProvider:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls = 0
+            self.requests.clear()
+
+    # ---------------------------------------------------------------- behaviour
+    @staticmethod
+    def answer_for(messages: list[dict[str, Any]]) -> str:
+        last = next((m for m in reversed(messages) if m.get("role") == "user"), {})
+        content = last.get("content")
+        if isinstance(content, list):
+            content = " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+        text = _MARK.sub("", str(content or "")).strip()
+        return f"Answer to: {text}"
+
+    def _authorised(self, request: Request) -> bool:
+        if self.api_key is None:
+            return True
+        return request.headers.get("authorization") == f"Bearer {self.api_key}"
+
+    async def _models(self, request: Request) -> Response:
+        return JSONResponse({"object": "list", "data": [
+            {"id": m, "object": "model", "created": 0, "owned_by": "fake"}
+            for m in ("gpt-4o", "gpt-4o-mini")]})
+
+    async def _chat(self, request: Request) -> Response:
+        body = await request.json()
+        with self._lock:
+            self.calls += 1
+            self.requests.append(body)
+        if not self._authorised(request):
+            return JSONResponse({"error": {"message": "Incorrect API key provided: sk-***",
+                                           "type": "invalid_request_error",
+                                           "code": "invalid_api_key"}}, status_code=401)
+        messages = body.get("messages") or []
+        marks = dict(_MARK.findall(json.dumps(messages)))
+        if "sleep" in marks:
+            await asyncio.sleep(float(marks["sleep"]))
+        if "status" in marks:
+            status = int(marks["status"])
+            return JSONResponse({"error": {"message": f"fake failure {status}",
+                                           "type": "server_error"}}, status_code=status)
+        text = self.answer_for(messages)
+        prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in messages)
+        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": len(text.split()),
+                 "total_tokens": prompt_tokens + len(text.split())}
+        finish = "length" if "length" in marks else "stop"
+        model = body.get("model", "unknown")
+        if body.get("stream"):
+            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            return StreamingResponse(
+                self._stream(text, model, finish, usage if include_usage else None,
+                             cut="cut" in marks),
+                media_type="text/event-stream")
+        message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": None}
+        if "tool" in marks:
+            message = {"role": "assistant", "content": None, "tool_calls": [{
+                "id": "call_1", "type": "function",
+                "function": {"name": "lookup", "arguments": "{}"}}]}
+            finish = "tool_calls"
+        return JSONResponse({
+            "id": f"chatcmpl-{uuid.uuid4().hex[:24]}", "object": "chat.completion",
+            "created": int(time.time()), "model": model,
+            "choices": [{"index": 0, "message": message, "logprobs": None,
+                         "finish_reason": finish}],
+            "usage": usage, "system_fingerprint": "fp_fake",
+        })
+
+    async def _stream(self, text: str, model: str, finish: str,
+                      usage: dict[str, int] | None, cut: bool) -> AsyncIterator[bytes]:
+        cid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+        created = int(time.time())
+
+        def chunk(delta: dict[str, Any], finish_reason: str | None,
+                  extra: dict[str, Any] | None = None) -> bytes:
+            payload = {"id": cid, "object": "chat.completion.chunk", "created": created,
+                       "model": model, "system_fingerprint": "fp_fake",
+                       "choices": [{"index": 0, "delta": delta, "logprobs": None,
+                                    "finish_reason": finish_reason}], **(extra or {})}
+            return f"data: {json.dumps(payload)}\n\n".encode()
+
+        yield chunk({"role": "assistant", "content": ""}, None)
+        words = text.split(" ")
+        for i in range(0, len(words), self.chunk_words):
+            piece = " ".join(words[i:i + self.chunk_words])
+            yield chunk({"content": piece if i == 0 else " " + piece}, None)
+            if cut and i >= len(words) // 2:
+                raise ConnectionResetError("fake provider cut the stream")
+        yield chunk({}, finish)
+        if usage is not None:
+            payload = {"id": cid, "object": "chat.completion.chunk", "created": created,
+                       "model": model, "choices": [], "usage": usage}
+            yield f"data: {json.dumps(payload)}\n\n".encode()
+        yield b"data: [DONE]\n\n"

@@ -1,0 +1,129 @@
+"""OpenAI-compatible chat completions (OpenAI, Azure OpenAI, Groq, vLLM, Ollama, ...) over httpx."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from vectorcache.errors import UpstreamError
+from vectorcache.models import Usage
+from vectorcache.upstream.base import ChatRequest, Completion, StreamChunk
+
+__all__ = ["OpenAICompatible", "provider_error", "DEFAULT_OPENAI_BASE_URL"]
+
+DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
+_SECRETISH = re.compile(r"(sk-[\w*-]+|vc_[0-9a-f]+|Bearer\s+\S+)", re.IGNORECASE)
+
+
+def provider_error(status: int, body: bytes) -> UpstreamError:
+    """A 502 whose detail says what went wrong, without echoing anything key-like."""
+    if status in (401, 403):
+        return UpstreamError("LLM provider error: Invalid API key", code="upstream_auth_error")
+    if status == 429:
+        return UpstreamError("LLM provider error: Rate limited by the provider",
+                             code="upstream_rate_limited")
+    if status >= 500:
+        return UpstreamError(f"LLM provider error: Provider returned HTTP {status}")
+    message = ""
+    try:
+        message = str(json.loads(body)["error"]["message"])
+    except (ValueError, KeyError, TypeError):
+        pass
+    message = _SECRETISH.sub("[redacted]", message)[:300] or f"HTTP {status}"
+    return UpstreamError(f"LLM provider error: {message}", code="upstream_bad_request")
+
+
+def transport_error(exc: httpx.HTTPError) -> UpstreamError:
+    if isinstance(exc, httpx.TimeoutException):
+        return UpstreamError("LLM provider error: Request timed out", code="upstream_timeout")
+    return UpstreamError("LLM provider error: Could not reach the provider",
+                         code="upstream_unreachable")
+
+
+def completion_from_json(data: dict[str, Any]) -> Completion:
+    try:
+        choice = data["choices"][0]
+        message = choice.get("message") or {}
+        usage = data.get("usage") or {}
+        return Completion(
+            text=message.get("content") or "",
+            usage=Usage(int(usage.get("prompt_tokens") or 0),
+                        int(usage.get("completion_tokens") or 0)),
+            model=str(data.get("model") or ""),
+            finish_reason=choice.get("finish_reason"),
+            raw=data,
+            refusal=message.get("refusal"),
+            has_tool_calls=bool(message.get("tool_calls") or message.get("function_call")),
+        )
+    except (KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:
+        raise UpstreamError("LLM provider error: Malformed response from the provider") from exc
+
+
+class OpenAICompatible:
+    """One provider endpoint; shares the runtime's HTTP connection pool."""
+
+    def __init__(self, client: httpx.AsyncClient, *, api_key: str | None,
+                 base_url: str | None, name: str = "openai") -> None:
+        self._client = client
+        self._api_key = api_key
+        self._base = (base_url or DEFAULT_OPENAI_BASE_URL).rstrip("/")
+        self.name = name
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Content-Type": "application/json"}
+        if self._api_key:
+            headers["Authorization"] = f"Bearer {self._api_key}"
+        return headers
+
+    def _body(self, request: ChatRequest, stream: bool) -> dict[str, Any]:
+        body: dict[str, Any] = {**request.params, "model": request.model,
+                                "messages": request.messages}
+        if stream:
+            body["stream"] = True
+            body.setdefault("stream_options", {"include_usage": True})
+        else:
+            body.pop("stream", None)
+            body.pop("stream_options", None)
+        return body
+
+    async def complete(self, request: ChatRequest) -> Completion:
+        try:
+            response = await self._client.post(
+                f"{self._base}/chat/completions", headers=self._headers(),
+                json=self._body(request, stream=False))
+        except httpx.HTTPError as exc:
+            raise transport_error(exc) from None
+        if response.status_code != 200:
+            raise provider_error(response.status_code, response.content)
+        try:
+            data = response.json()
+        except ValueError:
+            raise UpstreamError("LLM provider error: Malformed response from the provider") \
+                from None
+        return completion_from_json(data)
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamChunk]:
+        try:
+            async with self._client.stream(
+                "POST", f"{self._base}/chat/completions", headers=self._headers(),
+                json=self._body(request, stream=True),
+            ) as response:
+                if response.status_code != 200:
+                    raise provider_error(response.status_code, await response.aread())
+                async for line in response.aiter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    payload = line[5:].strip()
+                    if payload == "[DONE]":
+                        return
+                    try:
+                        yield StreamChunk(json.loads(payload))
+                    except ValueError:
+                        raise UpstreamError(
+                            "LLM provider error: Malformed stream from the provider") from None
+        except httpx.HTTPError as exc:
+            raise transport_error(exc) from None

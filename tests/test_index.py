@@ -1,0 +1,172 @@
+"""The partitioned vector index: flat (exact) and hybrid (flat -> PCA-hnsw + int8 re-rank)."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from vectorcache.index import FlatIndex, HybridIndex, build_index
+from vectorcache.index.partitioned import PartitionedIndex
+
+DIMS = 384
+DATA = Path("/work/shared/data/pairs_dev.jsonl")
+Vecs = npt.NDArray[np.float32]
+
+
+def _unit(n: int, seed: int = 0) -> Vecs:
+    x = np.random.default_rng(seed).normal(size=(n, DIMS)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+KINDS: dict[str, Callable[[], PartitionedIndex]] = {
+    "flat": lambda: FlatIndex(DIMS),
+    "hybrid": lambda: HybridIndex(DIMS, ann_threshold=50),  # small: the ANN path is exercised
+}
+
+
+@pytest.fixture(params=sorted(KINDS))
+def make(request: pytest.FixtureRequest) -> Callable[[], PartitionedIndex]:
+    return KINDS[request.param]
+
+
+def test_build_index_kinds() -> None:
+    assert isinstance(build_index(DIMS), HybridIndex)
+    assert isinstance(build_index(DIMS, "flat"), FlatIndex)
+    with pytest.raises(Exception, match="Unknown index kind"):
+        build_index(DIMS, "nope")
+
+
+def test_add_search_replace_remove(make: Callable[[], PartitionedIndex]) -> None:
+    index, vecs = make(), _unit(200)
+    index.add("p", list(range(200)), vecs)
+    assert len(index) == 200 and index.labels() == set(range(200))
+    for i in (0, 57, 199):
+        (label, score), *_ = index.search("p", vecs[i], 3)
+        assert label == i and score == pytest.approx(1.0, abs=2e-3)
+    index.add("p", [7], vecs[8:9])  # replace label 7's vector
+    assert {lb for lb, _ in index.search("p", vecs[8], 2)} == {7, 8}
+    assert len(index) == 200
+    index.remove([8, 9999])  # unknown labels are ignored
+    assert index.search("p", vecs[8], 1)[0][0] == 7 and 8 not in index.labels()
+    index.add("p", [8], vecs[8:9])  # a removed label comes back
+    assert len(index) == 200
+    assert index.search("p", vecs[8], 5)[0][1] == pytest.approx(1.0, abs=2e-3)
+    assert index.search("p", vecs[0], 0) == [] and index.search("other", vecs[0], 3) == []
+
+
+def test_results_best_first_and_k_capped(make: Callable[[], PartitionedIndex]) -> None:
+    index, vecs = make(), _unit(80, seed=1)
+    index.add("p", list(range(80)), vecs)
+    got = index.search("p", vecs[3], 10)
+    scores = [s for _, s in got]
+    assert len(got) == 10 and scores == sorted(scores, reverse=True)
+    small = make()
+    small.add("q", [1, 2], vecs[:2])
+    assert len(small.search("q", vecs[0], 10)) == 2
+
+
+def test_partitions_are_isolated(make: Callable[[], PartitionedIndex]) -> None:
+    index, vecs = make(), _unit(120, seed=2)
+    index.add("a", list(range(100)), vecs[:100])
+    index.add("b", [1000, 1001], vecs[100:102])
+    assert all(label >= 1000 for label, _ in index.search("b", vecs[5], 5))
+    assert all(label < 1000 for label, _ in index.search("a", vecs[100], 5))
+    index.add("b", [5], vecs[5:6])  # re-adding a label elsewhere moves it
+    assert 5 not in {lb for lb, _ in index.search("a", vecs[5], 3)}
+    assert index.search("b", vecs[5], 1)[0][0] == 5 and len(index) == 102
+    index.remove([1000, 1001, 5])
+    assert index.search("b", vecs[5], 3) == []
+
+
+def test_hybrid_switches_past_threshold() -> None:
+    index, vecs = HybridIndex(DIMS, ann_threshold=50), _unit(60, seed=3)
+    index.add("p", list(range(49)), vecs[:49])
+    assert index.partition_kinds() == {"p": "flat"}
+    index.add("p", [49], vecs[49:50])
+    assert index.partition_kinds() == {"p": "hnsw"}
+    for i in range(50):
+        assert index.search("p", vecs[i], 1)[0][0] == i
+
+
+def test_snapshot_round_trip(make: Callable[[], PartitionedIndex], tmp_path: Path) -> None:
+    index, vecs = make(), _unit(150, seed=4)
+    index.add("a", list(range(120)), vecs[:120])
+    index.add("b", list(range(120, 150)), vecs[120:])
+    index.remove([3, 4, 125])
+    path = tmp_path / "snap.index"
+    index.save(path)
+    assert not [p for p in tmp_path.iterdir() if p != path]  # no temp files left behind
+    loaded = make()
+    assert loaded.load(path)
+    assert loaded.labels() == index.labels() and len(loaded) == 147
+    for part, i in (("a", 10), ("a", 119), ("b", 130)):
+        assert loaded.search(part, vecs[i], 3) == index.search(part, vecs[i], 3)
+    loaded.add("a", [3, 500], vecs[3:5])  # keeps working after a load (free slots reused)
+    assert loaded.search("a", vecs[4], 1)[0][0] == 500 and len(loaded) == 149
+
+
+def test_bad_snapshots_are_refused(make: Callable[[], PartitionedIndex], tmp_path: Path) -> None:
+    index, vecs = make(), _unit(100, seed=5)
+    index.add("a", list(range(100)), vecs)
+    good = tmp_path / "good.index"
+    index.save(good)
+    raw = good.read_bytes()
+    middle = bytearray(raw)
+    middle[len(raw) // 3] ^= 0xFF
+    cases = {
+        "missing": None,
+        "empty": b"",
+        "truncated": raw[: len(raw) // 2],
+        "flipped byte": bytes(middle),
+        "garbage": b"\x00" * 4096,
+        "old pickle": pickle.dumps({"version": 1, "dims": DIMS, "parts": {}}),
+    }
+    target = make()
+    target.add("keep", [42], vecs[:1])
+    for name, content in cases.items():
+        path = tmp_path / f"{name}.index"
+        if content is not None:
+            path.write_bytes(content)
+        assert not target.load(path), name
+        assert target.labels() == {42}, name  # a refused snapshot changes nothing
+    assert not FlatIndex(DIMS + 1).load(good) and not HybridIndex(DIMS + 1).load(good)
+    assert target.load(good) and len(target) == 100
+
+
+# -- recall of the ANN path on real embeddings -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def real_pairs(pytestconfig: pytest.Config) -> tuple[Vecs, Vecs]:
+    if not DATA.exists():
+        pytest.skip("dev data not available")
+    from vectorcache.embeddings.onnx import OnnxEncoder
+
+    rows = [json.loads(line) for line in DATA.open()][:400]
+    cache = Path(pytestconfig.cache.mkdir("vectorcache-models"))
+    encoder = OnnxEncoder(cache)
+    stored = encoder.encode(sorted({r["a"] for r in rows}))
+    queries = encoder.encode(sorted({r["b"] for r in rows}))
+    encoder.close()
+    return stored, queries
+
+
+def test_ann_recall_matches_exact_on_real_embeddings(real_pairs: tuple[Vecs, Vecs]) -> None:
+    stored, queries = real_pairs
+    exact, ann = FlatIndex(DIMS), HybridIndex(DIMS, ann_threshold=100)
+    for index in (exact, ann):
+        index.add("p", list(range(len(stored))), stored)
+    assert ann.partition_kinds() == {"p": "hnsw"}
+    hits = 0
+    for q in queries:
+        (_, best), = exact.search("p", q, 1)
+        (label, score), = ann.search("p", q, 1)
+        assert abs(score - float(stored[label] @ q)) < 2e-3  # int8 re-rank ~ exact cosine
+        hits += float(stored[label] @ q) >= best - 1e-6  # ties count as hits
+    assert hits / len(queries) >= 0.99

@@ -1,0 +1,119 @@
+"""The embedded store: concurrency, restart, index rebuild, encryption at rest."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+from conftest import settings_for
+from vectorcache.runtime import Runtime
+from vectorcache.service.requests import CacheRequest, StoreRequest
+
+
+def _run(coro):
+    return asyncio.run(coro)
+
+
+async def _project(rt: Runtime):
+    project = await rt.admin.create_project("p")
+    return project, rt.admin.principal_for(project)
+
+
+def test_concurrent_writes_lose_nothing(tmp_path: Path, encoder) -> None:
+    async def main() -> None:
+        async with Runtime.open(settings_for(tmp_path), encoder=encoder) as rt:
+            _, who = await _project(rt)
+            ids = await asyncio.gather(*(
+                rt.cache.store(who, StoreRequest(prompt=f"question number {i} about {i * 7}",
+                                                 response=f"answer {i}", model="m"))
+                for i in range(60)))
+            assert len(set(ids)) == 60
+            assert await rt.store.count_entries(who.project.id) == 60
+            # the same prompt stored concurrently is kept once
+            same = await asyncio.gather(*(
+                rt.cache.store(who, StoreRequest(prompt="one prompt", response="r", model="m"))
+                for _ in range(10)))
+            assert len(set(same)) == 1
+            for i in (0, 31, 59):
+                got = await rt.cache.lookup(who, CacheRequest(
+                    prompt=f"question number {i} about {i * 7}", model="m"))
+                assert got.hit and got.response == f"answer {i}"
+
+    _run(main())
+    with sqlite3.connect(tmp_path / "vectorcache.db") as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_index_is_persisted_and_rebuilt_from_records(tmp_path: Path, encoder) -> None:
+    settings = settings_for(tmp_path)
+
+    async def fill() -> str:
+        async with Runtime.open(settings, encoder=encoder) as rt:
+            _, who = await _project(rt)
+            await rt.cache.store(who, StoreRequest(prompt="How tall is Mount Everest?",
+                                                   response="8849 m", model="m"))
+            return str(await rt.cache.store(who, StoreRequest(
+                prompt="Who painted the Mona Lisa?", response="Leonardo", model="m")))
+
+    async def lookups() -> list[bool]:
+        async with Runtime.open(settings, encoder=encoder) as rt:
+            who = rt.admin.principal_for(await rt.admin.project("p"))
+            out = []
+            for prompt in ("What is the height of Mount Everest?",
+                           "Who was the painter of the Mona Lisa?"):
+                out.append((await rt.cache.lookup(who, CacheRequest(prompt=prompt,
+                                                                    model="m"))).hit)
+            return out
+
+    deleted = _run(fill())
+    snapshot = tmp_path / "vectorcache.db.index"
+    assert snapshot.exists()
+    assert _run(lookups()) == [True, True]  # from the snapshot
+    # rows changed behind the snapshot's back: the records win
+    with sqlite3.connect(tmp_path / "vectorcache.db") as conn:
+        conn.execute("DELETE FROM entries WHERE id = ?", (deleted,))
+    assert _run(lookups()) == [True, False]
+    # no snapshot at all: rebuilt from the records
+    for f in tmp_path.glob("vectorcache.db.index*"):
+        f.unlink() if f.is_file() else None
+    assert _run(lookups()) == [True, False]
+
+
+def test_nothing_sensitive_is_stored_in_plaintext(tmp_path: Path, encoder) -> None:
+    secrets = ["quokka-sapphire-prompt-9931", "walrus-ember-answer-5517",
+               "narwhal-context-2208", "metadata-okapi-7781"]
+
+    async def main() -> str:
+        async with Runtime.open(settings_for(tmp_path), encoder=encoder) as rt:
+            project, who = await _project(rt)
+            key = await rt.admin.create_key(project)
+            await rt.admin.set_provider(project, provider="openai",
+                                        api_key="sk-provider-kiwi-3141", base_url=None)
+            await rt.cache.store(who, StoreRequest(
+                prompt=f"Tell me about {secrets[0]}", response=secrets[1], model="m",
+                context=secrets[2], metadata={"tag": secrets[3]}, user="alice@example.com"))
+            return str(key.key)
+
+    api_key = _run(main())
+    blob = b"".join(f.read_bytes() for f in tmp_path.rglob("*") if f.is_file())
+    for needle in [*secrets, api_key, "sk-provider-kiwi-3141", "alice@example.com"]:
+        assert needle.encode() not in blob, needle
+
+
+def test_rows_written_before_encryption_still_read(tmp_path: Path, encoder) -> None:
+    async def main() -> None:
+        async with Runtime.open(settings_for(tmp_path), encoder=encoder) as rt:
+            _, who = await _project(rt)
+            entry_id = await rt.cache.store(who, StoreRequest(prompt="legacy question",
+                                                              response="x", model="m"))
+        with sqlite3.connect(tmp_path / "vectorcache.db") as conn:
+            conn.execute("UPDATE entries SET kid = NULL, prompt = ?, response = ? WHERE id = ?",
+                         (b"legacy question", b"plain answer", entry_id))
+        async with Runtime.open(settings_for(tmp_path), encoder=encoder) as rt:
+            who = rt.admin.principal_for(await rt.admin.project("p"))
+            got = await rt.cache.lookup(who, CacheRequest(prompt="legacy question", model="m"))
+            assert got.hit and got.response == "plain answer"
+
+    _run(main())
