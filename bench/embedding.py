@@ -103,7 +103,9 @@ def machine() -> str:
         if line.startswith("model name"):
             model = line.split(":", 1)[1].strip()
             break
-    return f"{os.cpu_count()} cores ({model}), Python {platform.python_version()}"
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (f"{os.cpu_count()} cores ({model}), Python {platform.python_version()}, "
+            f"load average at the end {load} (other jobs share this box: compare within a run)")
 
 
 def write_section(name: str, body: str) -> None:

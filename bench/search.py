@@ -131,7 +131,9 @@ def machine() -> str:
         if line.startswith("model name"):
             model = line.split(":", 1)[1].strip()
             break
-    return f"{os.cpu_count()} cores ({model}), Python {platform.python_version()}"
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (f"{os.cpu_count()} cores ({model}), Python {platform.python_version()}, "
+            f"load average at the end {load} (other jobs share this box: compare within a run)")
 
 
 def write_section(name: str, body: str) -> None:
@@ -154,7 +156,7 @@ def main() -> None:
     base = real_vectors()
     sizes = [10_000, 100_000] + ([1_000_000] if args.million else [])
     rows: list[tuple[str, dict[str, float]]] = []
-    for n in sizes:
+    for n in sorted(sizes, reverse=True):  # biggest first: its process RSS is not inflated
         for label, make in (("exact (FlatIndex)", FlatIndex), ("auto (HybridIndex)", HybridIndex)):
             if make is FlatIndex and n > 100_000:
                 continue  # 1.5 GB of float32: the point of the hybrid is not to need it

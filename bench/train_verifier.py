@@ -27,7 +27,7 @@ import hashlib
 import json
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +36,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from vectorcache.decision.features import (  # noqa: E402
-    FEATURE_NAMES, analyse, guard_flags, pair_features,
-)
+from functools import lru_cache  # noqa: E402
+
+from vectorcache.decision import features as _features  # noqa: E402
+from vectorcache.decision.features import FEATURE_NAMES, guard_flags, pair_features  # noqa: E402
 from vectorcache.decision.verifier import Verifier  # noqa: E402
 
+analyse = lru_cache(maxsize=None)(_features.analyse)  # the package does not memoise
 REGION_FLOOR = 0.75
 FOLDS = 5
 TOP_K = 8
@@ -48,7 +50,7 @@ FLOORS = (0.80, 0.85, 0.88, 0.90, 0.92, 0.94)
 CUTOFFS = tuple(round(x, 3) for x in np.arange(0.50, 0.951, 0.025))
 TARGETS = (0.005, 0.01, 0.02, 0.03, 0.05)
 DEFAULT_TARGET = 0.01
-GUARDS = ("negation", "number", "date", "antonym", "entity_order")
+GUARDS = ("negation", "number", "date", "antonym", "entity_order", "substitution")
 GBM = dict(n_estimators=200, max_depth=3, learning_rate=0.05, subsample=0.8, random_state=0)
 OUT = ROOT / "src" / "vectorcache" / "decision" / "verifier.json"
 
@@ -147,33 +149,59 @@ def export(model: Any) -> dict[str, Any]:
     }
 
 
-Scorer = Callable[[int, int, float], float]
+# per query: the earlier prompts above the lowest floor, nearest first, as
+# (index, cosine, out-of-fold probability, guard flags)
+Cands = list[list[tuple[int, float, float, dict[str, bool]]]]
 
 
-def replay(stream: list[dict[str, Any]], P: np.ndarray, prob: Scorer, floor: float,
-           cutoff: float, veto: Callable[[int, int], bool]) -> dict[str, float]:
-    stored: list[int] = []
+def candidates(stream: list[dict[str, Any]], P: np.ndarray, models: list[Any],
+               fold_of_query: list[int], depth: int = 48) -> Cands:
+    rows: list[tuple[int, int, float]] = []
+    for i in range(1, len(stream)):
+        sims = P[:i] @ P[i]
+        for j in np.argsort(-sims)[:depth]:
+            if sims[j] < min(FLOORS):
+                break
+            rows.append((i, int(j), float(sims[j])))
+    out: Cands = [[] for _ in stream]
+    if not rows:
+        return out
+    feats = np.array([features(stream[i]["prompt"], stream[j]["prompt"], c) for i, j, c in rows])
+    folds = np.array([fold_of_query[i] for i, _, _ in rows])
+    probs = np.zeros(len(rows))
+    for f in range(FOLDS):
+        if (folds == f).any():
+            probs[folds == f] = models[f].predict_proba(feats[folds == f])[:, 1]
+    for (i, j, c), p in zip(rows, probs):
+        flags = guard_flags(analyse(stream[i]["prompt"]), analyse(stream[j]["prompt"]))
+        out[i].append((j, c, float(p), flags))
+    return out
+
+
+def replay(stream: list[dict[str, Any]], cands: Cands, floor: float, cutoff: float,
+           vetoes: Sequence[str], static: bool = False) -> dict[str, float]:
+    stored: set[int] = set()
     hits = wrong = correct = 0
     expected = sum(bool(r["expected_hit"]) for r in stream)
     for i, r in enumerate(stream):
-        choice = None
-        if stored:
-            idx = np.array(stored)
-            sims = P[idx] @ P[i]
-            best = -1.0
-            for o in np.argsort(-sims)[:TOP_K]:
-                if sims[o] < floor:
-                    break
-                j = int(idx[o])
-                if veto(i, j):
-                    continue
-                p = prob(i, j, float(sims[o]))
-                if p > best:
-                    best, choice = p, j
-            if best < cutoff:
-                choice = None
+        choice, best, seen = None, -1.0, 0
+        for j, cos, p, flags in cands[i]:
+            if cos < floor or seen >= TOP_K:
+                break
+            if j not in stored:
+                continue
+            seen += 1
+            if static:
+                choice, best = j, 1.0
+                break
+            if any(flags[g] for g in vetoes):
+                continue
+            if p > best:
+                best, choice = p, j
+        if best < cutoff:
+            choice = None
         if choice is None:
-            stored.append(i)
+            stored.add(i)
             continue
         hits += 1
         if stream[choice]["cluster"] == r["cluster"]:
@@ -211,34 +239,16 @@ def main() -> None:
     guard_sets.update({f"all-{g}": tuple(x for x in GUARDS if x != g) for g in GUARDS})
     for name, stream in ds.streams.items():
         P = np.stack([ds.vec[r["prompt"]] for r in stream])
-        fmodel = [fold_of(ds.group(r["prompt"], r["cluster"])) for r in stream]
-        pcache: dict[tuple[int, int], float] = {}
-        gcache: dict[tuple[int, int], dict[str, bool]] = {}
-
-        def prob(i: int, j: int, cos: float) -> float:
-            if (i, j) not in pcache:
-                x = np.array([features(stream[i]["prompt"], stream[j]["prompt"], cos)])
-                pcache[(i, j)] = float(models[fmodel[i]].predict_proba(x)[0, 1])
-            return pcache[(i, j)]
-
-        def flags(i: int, j: int) -> dict[str, bool]:
-            if (i, j) not in gcache:
-                gcache[(i, j)] = guard_flags(analyse(stream[i]["prompt"]),
-                                             analyse(stream[j]["prompt"]))
-            return gcache[(i, j)]
-
+        fq = [fold_of(ds.group(r["prompt"], r["cluster"])) for r in stream]
+        cands = candidates(stream, P, models, fq)
         sets = guard_sets if name == qqp_name else {"all": GUARDS, "none": ()}
-        curves[name] = {}
-        for gname, gs in sets.items():
-            def veto(i: int, j: int, gs: Sequence[str] = gs) -> bool:
-                f = flags(i, j)
-                return any(f[g] for g in gs)
-            curves[name][gname] = [
-                {"floor": fl, "cutoff": c, **replay(stream, P, prob, fl, c, veto)}
-                for fl in FLOORS for c in CUTOFFS
-            ]
+        curves[name] = {
+            gname: [{"floor": fl, "cutoff": c, **replay(stream, cands, fl, c, gs)}
+                    for fl in FLOORS for c in CUTOFFS]
+            for gname, gs in sets.items()
+        }
         curves[name]["static"] = [
-            {"floor": th, **replay(stream, P, lambda i, j, c: 1.0, th, 0.5, lambda i, j: False)}
+            {"floor": float(th), **replay(stream, cands, float(th), 0.5, (), static=True)}
             for th in np.arange(0.80, 0.991, 0.005).round(3)
         ]
 

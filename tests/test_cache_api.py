@@ -110,7 +110,7 @@ def test_chat_messages_form_and_lookup_store(tenant: Tenant) -> None:
     assert stored.status_code == 201
     lookup = tenant.post("/v1/cache/lookup", {
         "messages": [{"role": "system", "content": "You are terse."},
-                     {"role": "user", "content": "What is the boiling temperature of water?"}],
+                     {"role": "user", "content": "What's the boiling point of water?"}],
         "model": "gpt-4o", "include_debug": True}).json()
     assert lookup["cache_hit"] is True and lookup["response"] == "100 °C at sea level"
     no_system = tenant.post("/v1/cache/lookup", {

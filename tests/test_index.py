@@ -94,6 +94,16 @@ def test_hybrid_switches_past_threshold() -> None:
         assert index.search("p", vecs[i], 1)[0][0] == i
 
 
+def test_hybrid_survives_mass_deletion() -> None:
+    index, vecs = HybridIndex(DIMS, ann_threshold=50), _unit(300, seed=6)
+    index.add("p", list(range(300)), vecs)
+    index.remove(list(range(295)))
+    got = index.search("p", vecs[297], 8)
+    assert [lb for lb, _ in got][:1] == [297] and {lb for lb, _ in got} == set(range(295, 300))
+    index.add("p", [1], vecs[1:2])  # freed slots are reused
+    assert index.search("p", vecs[1], 1)[0][0] == 1 and len(index) == 6
+
+
 def test_snapshot_round_trip(make: Callable[[], PartitionedIndex], tmp_path: Path) -> None:
     index, vecs = make(), _unit(150, seed=4)
     index.add("a", list(range(120)), vecs[:120])

@@ -20,6 +20,7 @@ __all__ = [
     "UsageEvent",
     "AuditEvent",
     "ProjectStats",
+    "DataKeyInfo",
 ]
 
 ALL_SCOPES = ("cache:read", "cache:write", "analytics:read", "keys:manage")
@@ -179,3 +180,15 @@ class ProjectStats:
     total_cost_saved: float
     avg_similarity_score: float | None
     cache_size_mb: float
+
+
+@dataclass(frozen=True)
+class DataKeyInfo:
+    """A data key as shown to operators: never the key itself."""
+
+    kid: str
+    created_at: datetime
+    active: bool
+    retired_at: datetime | None
+    #: rows (entries and provider keys) encrypted under this key
+    rows: int

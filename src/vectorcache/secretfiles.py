@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 __all__ = ["read_or_create_secret", "write_secret_file"]
@@ -22,7 +23,7 @@ def write_secret_file(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def read_or_create_secret(path: Path, make: "callable[[], bytes]") -> bytes:  # type: ignore[valid-type]
+def read_or_create_secret(path: Path, make: Callable[[], bytes]) -> bytes:
     """Return the secret stored at ``path``, creating it with ``make()`` on first use."""
     if path.exists():
         return path.read_bytes().strip()

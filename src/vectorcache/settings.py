@@ -46,7 +46,16 @@ class Settings(BaseSettings):
     )
     passphrase: SecretStr | None = None
     pricing_file: Path | None = None
-    trusted_proxies: list[str] = Field(default_factory=list)
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="CIDRs of reverse proxies whose X-Forwarded-For is believed.")
+    rate_limit_storage_url: str = Field(
+        default="memory://",
+        description="Where rate-limit counters live: memory:// (one process) or redis://host.")
+    default_rate_limit_per_minute: int | None = Field(
+        default=6000, ge=1, description="Per-key limit for keys that set none (None: no limit).")
+    ip_rate_limit_per_minute: int | None = Field(
+        default=None, ge=1, description="Per-client-IP limit on authenticated routes.")
     log_level: str = "INFO"
 
     def resolved_database_url(self) -> str:

@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable
 from fastapi import Request
 
 from vectorcache.runtime import Runtime
+from vectorcache.security.guard import AccessGuard
+from vectorcache.security.ratelimit import METER_SCOPE_KEY, Meter
 from vectorcache.service.auth import Principal
 
 __all__ = ["runtime", "authenticated", "presented_key"]
@@ -30,8 +32,15 @@ def authenticated(scope: str) -> Callable[[Request], Awaitable[Principal]]:
     """A dependency that authenticates the caller and requires ``scope``."""
 
     async def dependency(request: Request) -> Principal:
+        guard: AccessGuard = request.app.state.access_guard
+        meter = request.scope.setdefault(METER_SCOPE_KEY, Meter())
+        peer = request.client.host if request.client else None
+        ip = guard.client_ip(peer, request.headers.getlist("x-forwarded-for"))
+        request.state.client_ip = ip
+        await guard.before_auth(ip, meter)
         principal = await runtime(request).auth.authenticate(presented_key(request))
         request.state.principal = principal
+        await guard.after_auth(principal.key, ip, meter)
         principal.require(scope)
         return principal
 

@@ -82,8 +82,9 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(request.url.path, err)
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        route = request.scope.get("route")
         log.error("unhandled %s on %s %s", type(exc).__name__, request.method,
-                  request.scope.get("route").path if request.scope.get("route") else "?")
+                  getattr(route, "path", "?"))
         return error_response(request.url.path, VectorcacheError())
 
     app.add_exception_handler(VectorcacheError, on_error)

@@ -1,4 +1,4 @@
-"""``vectorcache keys``: create (shown once), list, revoke."""
+"""``vectorcache keys``: create (shown once), list, revoke, rotate, update."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import click
 
 from vectorcache.cli.common import print_json, print_table, run_with_runtime
 from vectorcache.clock import from_iso, to_iso
-from vectorcache.models import ALL_SCOPES, ApiKey
+from vectorcache.models import ALL_SCOPES, ApiKey, NewApiKey
 from vectorcache.runtime import Runtime
 
 __all__ = ["keys", "key_row"]
@@ -22,7 +22,30 @@ def key_row(key: ApiKey) -> dict[str, Any]:
         "scopes": ",".join(key.scopes), "models": ",".join(key.models) or None,
         "created": to_iso(key.created_at), "last_used": to_iso(key.last_used_at),
         "requests": key.request_count, "expires": to_iso(key.expires_at),
+        "allowed_ips": ",".join(key.allowed_ips) or None,
+        "rate_limit_per_minute": key.rate_limit_per_minute,
+        "quota": None if key.quota_requests is None else
+        f"{key.quota_requests}/{key.quota_period}",
+        "revoked_at": to_iso(key.revoked_at),
     }
+
+
+def _parse_expiry(expires: str | None, hint: str = "--expires") -> datetime | None:
+    if not expires:
+        return None
+    try:
+        return from_iso(expires.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter("must be ISO-8601", param_hint=hint) from None
+
+
+def _echo_new_key(created: NewApiKey, verb: str, as_json: bool) -> None:
+    if as_json:
+        print_json({**key_row(created.record), "key": created.key})
+        return
+    click.echo(f"{verb} key {created.record.prefix} (id {created.record.id}). "
+               "It is shown only now:", err=True)
+    click.echo(created.key)
 
 
 def _split(value: str | None) -> tuple[str, ...]:
@@ -41,35 +64,37 @@ def keys() -> None:
               help=f"Comma-separated scopes (default: all). Known: {', '.join(ALL_SCOPES)}, "
                    "cache:*, *.")
 @click.option("--models", default=None, help="Comma-separated models this key may use.")
+@click.option("--allow-ip", "allow_ips", multiple=True,
+              help="Client IP or CIDR allowed to use the key (repeatable; IPv4 or IPv6).")
 @click.option("--expires", default=None, help="Expiry, ISO-8601 (e.g. 2027-01-31T00:00:00Z).")
+@click.option("--rate-limit", type=click.IntRange(min=1), default=None,
+              help="Requests per minute for this key.")
+@click.option("--quota", type=click.IntRange(min=1), default=None,
+              help="Requests per --quota-period.")
+@click.option("--quota-period", type=click.Choice(["day", "month"]), default="day",
+              show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def create_key(project_ref: str, name: str, scopes: str | None, models: str | None,
-               expires: str | None, as_json: bool) -> None:
+               allow_ips: tuple[str, ...], expires: str | None, rate_limit: int | None,
+               quota: int | None, quota_period: str, as_json: bool) -> None:
     """Create a key; the key alone is printed on the last line.
 
     \b
-    Example:
+    Examples:
       KEY=$(vectorcache keys create --project default --name ci | tail -n1)
+      vectorcache keys create --project shop --name reader --scopes cache:read \\
+          --models gpt-4o-mini --allow-ip 10.0.0.0/8 --rate-limit 60 --quota 10000
     """
-    try:
-        expires_at: datetime | None = from_iso(expires.replace("Z", "+00:00")) if expires \
-            else None
-    except ValueError:
-        raise click.BadParameter("must be ISO-8601", param_hint="--expires") from None
+    expires_at = _parse_expiry(expires)
 
-    async def action(rt: Runtime) -> Any:
+    async def action(rt: Runtime) -> NewApiKey:
         project = await rt.admin.project(project_ref)
-        return await rt.admin.create_key(project, name=name,
-                                         scopes=_split(scopes) or ALL_SCOPES,
-                                         models=_split(models), expires_at=expires_at)
+        return await rt.admin.create_key(
+            project, name=name, scopes=_split(scopes) or ALL_SCOPES, models=_split(models),
+            allowed_ips=allow_ips, expires_at=expires_at, rate_limit_per_minute=rate_limit,
+            quota_requests=quota, quota_period=quota_period if quota else None)
 
-    created = run_with_runtime(action)
-    if as_json:
-        print_json({**key_row(created.record), "key": created.key})
-        return
-    click.echo(f"Created key {created.record.prefix} (id {created.record.id}) for project "
-               f"{project_ref!r}. It is shown only now:", err=True)
-    click.echo(created.key)
+    _echo_new_key(run_with_runtime(action), "Created", as_json)
 
 
 @keys.command("list")
@@ -106,3 +131,66 @@ def revoke_key(key_ref: str) -> None:
 
     record = run_with_runtime(action)
     click.echo(f"Revoked {record.prefix} (id {record.id}).")
+
+
+@keys.command("rotate")
+@click.argument("key_ref")
+@click.option("--grace-seconds", type=click.IntRange(0, 30 * 86400), default=0,
+              show_default=True, help="How long the old key keeps working.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def rotate_key(key_ref: str, grace_seconds: int, as_json: bool) -> None:
+    """Replace a key with a new one holding the same rights (the new key is printed once).
+
+    \b
+    Example:
+      NEW=$(vectorcache keys rotate vc_1a2b3c4d --grace-seconds 3600 | tail -n1)
+    """
+
+    async def action(rt: Runtime) -> NewApiKey:
+        return await rt.admin.rotate_key(key_ref, grace_seconds=grace_seconds)
+
+    _echo_new_key(run_with_runtime(action), "Rotated to", as_json)
+
+
+@keys.command("update")
+@click.argument("key_ref")
+@click.option("--name", default=None, help="A new label.")
+@click.option("--scopes", default=None, help="Comma-separated scopes.")
+@click.option("--models", default=None, help="Comma-separated models ('' for any).")
+@click.option("--allow-ip", "allow_ips", multiple=True, help="Replaces the IP allow-list.")
+@click.option("--any-ip", is_flag=True, help="Remove the IP allow-list.")
+@click.option("--expires", default=None, help="ISO-8601 expiry ('never' to remove).")
+@click.option("--rate-limit", type=click.IntRange(min=0), default=None,
+              help="Requests per minute (0 to remove).")
+@click.option("--quota", type=click.IntRange(min=0), default=None,
+              help="Requests per --quota-period (0 to remove).")
+@click.option("--quota-period", type=click.Choice(["day", "month"]), default="day",
+              show_default=True)
+def update_key(key_ref: str, name: str | None, scopes: str | None, models: str | None,
+               allow_ips: tuple[str, ...], any_ip: bool, expires: str | None,
+               rate_limit: int | None, quota: int | None, quota_period: str) -> None:
+    """Change a key's name or rights; only the options given change."""
+    changes: dict[str, Any] = {}
+    if name is not None:
+        changes["name"] = name
+    if scopes is not None:
+        changes["scopes"] = _split(scopes)
+    if models is not None:
+        changes["models"] = _split(models)
+    if allow_ips or any_ip:
+        changes["allowed_ips"] = () if any_ip else allow_ips
+    if expires is not None:
+        changes["expires_at"] = None if expires == "never" else _parse_expiry(expires)
+    if rate_limit is not None:
+        changes["rate_limit_per_minute"] = rate_limit or None
+    if quota is not None:
+        changes["quota_requests"] = quota or None
+        changes["quota_period"] = quota_period if quota else None
+    if not changes:
+        raise click.UsageError("Nothing to change; see --help.")
+
+    async def action(rt: Runtime) -> ApiKey:
+        return await rt.admin.update_key(key_ref, **changes)
+
+    record = run_with_runtime(action)
+    click.echo(f"Updated {record.prefix} (id {record.id}): {', '.join(sorted(changes))}.")

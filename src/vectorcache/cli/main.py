@@ -5,6 +5,9 @@ from __future__ import annotations
 import click
 
 from vectorcache import __version__
+from vectorcache.cli.cache import cache
+from vectorcache.cli.audit import audit
+from vectorcache.cli.encryption import encryption
 from vectorcache.cli.keys import keys
 from vectorcache.cli.projects import projects, providers
 from vectorcache.cli.serve import serve
@@ -28,7 +31,7 @@ def cli() -> None:
     """
 
 
-for command in (serve, projects, keys, providers):
+for command in (serve, projects, keys, providers, cache, encryption, audit):
     cli.add_command(command)
 
 

@@ -79,8 +79,13 @@ def providers() -> None:
 @click.option("--provider", type=click.Choice(sorted(ADAPTERS)), default="openai",
               show_default=True)
 @click.option("--base-url", default=None,
-              help="OpenAI-compatible base URL (default https://api.openai.com/v1).")
-def set_provider(project_ref: str, provider: str, base_url: str | None) -> None:
+              help="Base URL (default https://api.openai.com/v1; anthropic: "
+                   "https://api.anthropic.com/v1).")
+@click.option("--fallback-models", default=None,
+              help="Comma-separated models to try, in order, when the requested one times out "
+                   "or fails with a 5xx (response header X-Fallback-Used).")
+def set_provider(project_ref: str, provider: str, base_url: str | None,
+                 fallback_models: str | None) -> None:
     """Set a project's provider key, read from stdin or $VECTORCACHE_PROVIDER_KEY (never argv).
 
     \b
@@ -88,13 +93,17 @@ def set_provider(project_ref: str, provider: str, base_url: str | None) -> None:
       echo "$OPENAI_API_KEY" | vectorcache providers set --project default --provider openai
       VECTORCACHE_PROVIDER_KEY=gsk_… vectorcache providers set --project p --provider groq \\
           --base-url https://api.groq.com/openai/v1
+      echo "$ANTHROPIC_API_KEY" | vectorcache providers set --project p --provider anthropic \\
+          --fallback-models claude-haiku-4-5
     """
     secret = read_secret_input(os.environ.get("VECTORCACHE_PROVIDER_KEY"), "provider API key")
 
     async def action(rt: Runtime) -> None:
         project = await rt.admin.project(project_ref)
         await rt.admin.set_provider(project, provider=provider, api_key=secret,
-                                    base_url=base_url)
+                                    base_url=base_url, fallback_models=tuple(
+                                        m.strip() for m in (fallback_models or "").split(",")
+                                        if m.strip()))
 
     run_with_runtime(action)
     click.echo(f"Stored the {provider} key for project {project_ref!r} (encrypted).")

@@ -1,19 +1,36 @@
-"""Hit decision rules."""
+"""Hit decision rules.
+
+``verified`` (the default) is a cosine floor plus lexical guards plus a learned pair verifier;
+see ``vectorcache.decision.verified`` for how ``similarity_threshold`` and the project's
+``target_error_rate`` map onto it. ``static`` is the plain cosine threshold other caches use.
+"""
+
+from collections.abc import Callable
 
 from vectorcache.decision.base import Candidate, Decision, DecisionPolicy, HitDecider
 from vectorcache.decision.static import StaticThresholdDecider
+from vectorcache.decision.verified import VerifiedDecider
 
 __all__ = [
     "Candidate",
     "Decision",
     "DecisionPolicy",
+    "DEFAULT_MODE",
     "HitDecider",
+    "MODES",
     "StaticThresholdDecider",
+    "VerifiedDecider",
     "build_decider",
 ]
 
+DEFAULT_MODE = "verified"
 
-def build_decider(mode: str = "static") -> HitDecider:
-    """The decider for a mode name; unknown modes fall back to the static rule."""
-    deciders: dict[str, type[HitDecider]] = {"static": StaticThresholdDecider}
-    return deciders.get(mode, StaticThresholdDecider)()
+MODES: dict[str, Callable[[], HitDecider]] = {
+    "verified": VerifiedDecider,
+    "static": StaticThresholdDecider,
+}
+
+
+def build_decider(mode: str = DEFAULT_MODE) -> HitDecider:
+    """The decider for a mode name; an unknown name gets the default (verified) rule."""
+    return MODES.get(mode, MODES[DEFAULT_MODE])()

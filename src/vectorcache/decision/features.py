@@ -132,8 +132,8 @@ def _number_value(tok: str) -> str:
         return t
 
 
-@lru_cache(maxsize=4096)
 def analyse(text: str) -> Analysed:
+    """Tokenise once per request; deliberately not memoised (prompts are user data)."""
     text = text.replace("’", "'")
     matches = list(_TOKEN.finditer(text))
     tokens: list[str] = []
@@ -285,6 +285,8 @@ def guard_flags(a: Analysed, b: Analysed) -> dict[str, bool]:
         "entity": bool(set(a.entities) ^ set(b.entities)) and bool(a.entities and b.entities),
         "entity_order": _order_swapped(a.entities, b.entities),
         "antonym": _antonym_hits(only_a, only_b) + _prefix_negated(only_a, only_b) > 0,
+        # one content word swapped for another, the rest equal: "router" -> "modem"
+        "substitution": len(only_a) == 1 and len(only_b) == 1 and len(a.content) >= 2,
     }
 
 

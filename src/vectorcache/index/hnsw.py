@@ -52,6 +52,14 @@ def pca_projection(vectors: npt.NDArray[np.float32], dims: int) -> npt.NDArray[n
     return np.ascontiguousarray(axes[:, ::-1][:, :dims], dtype=np.float32)
 
 
+def _grown(array: npt.NDArray[Any], capacity: int, fill: int = 0) -> npt.NDArray[Any]:
+    out = np.zeros((capacity, *array.shape[1:]), dtype=array.dtype)
+    out[: len(array)] = array
+    if fill:
+        out[len(array):] = fill
+    return out
+
+
 class HnswPartition:
     kind = "hnsw"
 
@@ -91,16 +99,16 @@ class HnswPartition:
         graph.set_num_threads(min(2, os.cpu_count() or 1))
 
     def _grow(self, needed: int) -> None:
+        """Make room for ``needed`` slots. New arrays come from np.zeros (calloc), so capacity
+        not yet used costs address space, not resident memory."""
         capacity = len(self.ids)
         if needed <= capacity:
             return
         capacity = max(needed, 2 * capacity)
         self.graph.resize_index(capacity)
-        self.codes = np.resize(self.codes, (capacity, self.dims))
-        self.scales = np.resize(self.scales, capacity)
-        old = len(self.ids)
-        self.ids = np.resize(self.ids, capacity)
-        self.ids[old:] = -1
+        self.codes = _grown(self.codes, capacity)
+        self.scales = _grown(self.scales, capacity)
+        self.ids = _grown(self.ids, capacity, fill=-1)
 
     def add(self, labels: npt.NDArray[np.int64], vectors: npt.NDArray[np.float32],
             new: npt.NDArray[np.bool_] | None = None) -> None:
@@ -151,11 +159,21 @@ class HnswPartition:
         wanted = min(max(4 * k, HnswParams.min_candidates), self.size)
         try:
             slots, _ = self.graph.knn_query((vector @ self.projection)[None, :], k=wanted)
-            candidates = slots[0].astype(np.int64)
-        except RuntimeError:  # fewer reachable than asked (many deletions): scan the codes
-            candidates = np.flatnonzero(self.ids[: self.used] >= 0)
+        except RuntimeError:  # fewer reachable than asked (after many deletions)
+            return self._scan(vector, k)
+        candidates = slots[0].astype(np.int64)
         scores = (self.codes[candidates].astype(np.float32) @ vector) * self.scales[candidates]
         return [(int(self.ids[candidates[i]]), float(scores[i])) for i in top_k(scores, k)]
+
+    def _scan(self, vector: npt.NDArray[np.float32], k: int) -> list[Match]:
+        """Exact search over the int8 codes, in bounded chunks (the rare fallback)."""
+        best: list[Match] = []
+        for start in range(0, self.used, 65_536):
+            stop = min(self.used, start + 65_536)
+            live = start + np.flatnonzero(self.ids[start:stop] >= 0)
+            scores = (self.codes[live].astype(np.float32) @ vector) * self.scales[live]
+            best += [(int(self.ids[live[i]]), float(scores[i])) for i in top_k(scores, k)]
+        return sorted(best, key=lambda m: -m[1])[:k]
 
     def held(self) -> npt.NDArray[np.int64]:
         return self.ids[: self.used][self.ids[: self.used] >= 0]
@@ -192,7 +210,7 @@ class HnswPartition:
         if len(np.unique(live)) != len(live):
             raise ValueError("duplicate labels in hnsw partition")
         part = cls(dims, projection, 0)
-        capacity = max(2 * used, 1024)
+        capacity = max(used + used // 4, 1024)
         with tempfile.TemporaryDirectory(dir=reader.path.parent) as tmp:
             graph_file = Path(tmp) / "graph.hnsw"
             reader.copy_to_file(f"{prefix}.graph", graph_file)
@@ -201,10 +219,9 @@ class HnswPartition:
         if part.graph.element_count != used:
             raise ValueError("hnsw graph does not match its vectors")
         cls._tune(part.graph)
-        part.codes = np.zeros((capacity, dims), dtype=np.int8)
-        part.scales = np.zeros(capacity, dtype=np.float32)
-        part.ids = np.full(capacity, -1, dtype=np.int64)
-        part.codes[:used], part.scales[:used], part.ids[:used] = codes, scales, ids
+        part.codes = _grown(codes, capacity)
+        part.scales = _grown(scales, capacity)
+        part.ids = _grown(ids, capacity, fill=-1)
         part.used, part.size = used, len(live)
         part.free = np.flatnonzero(ids < 0).tolist()
         return part

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from vectorcache.apikeys import display_prefix, generate_key, is_well_formed
@@ -15,6 +15,7 @@ from vectorcache.clock import utcnow
 from vectorcache.errors import NotFound, ValidationFailed
 from vectorcache.hashing import Hasher
 from vectorcache.models import ALL_SCOPES, ApiKey, NewApiKey, Project, ProviderConfig
+from vectorcache.security.delegation import Grant, check_not_past, check_within, validate
 from vectorcache.service.auth import Principal
 from vectorcache.store import Store
 
@@ -80,21 +81,75 @@ class AdminService:
         quota_requests: int | None = None,
         quota_period: str | None = None,
         actor: str = "cli",
+        holder: ApiKey | None = None,
     ) -> NewApiKey:
+        """``holder``: the key asking (API); it cannot grant more than it holds itself."""
+        name = name.strip()
+        if not name or len(name) > 100:
+            raise ValidationFailed("Key name must be 1..100 characters", param="name")
+        grant = validate(Grant(scopes=tuple(scopes), models=tuple(models),
+                               allowed_ips=tuple(allowed_ips), expires_at=expires_at,
+                               rate_limit_per_minute=rate_limit_per_minute,
+                               quota_requests=quota_requests, quota_period=quota_period))
+        check_not_past(expires_at)
+        check_within(grant, holder)
+        return await self._add_key(project, name, grant, actor, "key.create")
+
+    async def _add_key(self, project: Project, name: str, grant: Grant, actor: str,
+                       action: str, details: dict[str, object] | None = None) -> NewApiKey:
         key = generate_key()
-        record = ApiKey(
-            id=str(uuid.uuid4()), project_id=project.id, name=name,
-            prefix=display_prefix(key), key_hash=self._hasher.api_key(key),
-            created_at=utcnow(), scopes=tuple(scopes), models=tuple(models),
-            allowed_ips=tuple(allowed_ips), expires_at=expires_at,
-            rate_limit_per_minute=rate_limit_per_minute, quota_requests=quota_requests,
-            quota_period=quota_period,
-        )
+        record = ApiKey(id=str(uuid.uuid4()), project_id=project.id, name=name,
+                        prefix=display_prefix(key), key_hash=self._hasher.api_key(key),
+                        created_at=utcnow(), **grant.fields())
         await self._store.add_api_key(record)
-        await self._store.add_audit("key.create", project_id=project.id, actor=actor,
+        await self._store.add_audit(action, project_id=project.id, actor=actor,
                                     target=record.id,
-                                    details={"prefix": record.prefix, "scopes": list(scopes)})
+                                    details={"prefix": record.prefix,
+                                             "scopes": list(grant.scopes), **(details or {})})
         return NewApiKey(record=record, key=key)
+
+    async def rotate_key(self, ref: str, *, project: Project | None = None,
+                         grace_seconds: int = 0, actor: str = "cli",
+                         holder: ApiKey | None = None) -> NewApiKey:
+        """A new key with the same rights; the old one keeps working ``grace_seconds``."""
+        if not 0 <= grace_seconds <= 30 * 86400:
+            raise ValidationFailed("grace_seconds must be between 0 and 2592000",
+                                   param="grace_seconds")
+        old = await self.find_key(ref, project)
+        if old.status != "active":
+            raise ValidationFailed(f"Key {old.prefix} is {old.status}; create a new key instead",
+                                   code="key_not_active")
+        check_within(Grant.of(old), holder)
+        owner = await self.project(old.project_id)
+        created = await self._add_key(owner, old.name, Grant.of(old), actor, "key.rotate",
+                                      {"replaces": old.id, "grace_seconds": grace_seconds})
+        end = utcnow() + timedelta(seconds=grace_seconds)
+        if old.revoked_at is None or old.revoked_at > end:
+            await self._store.update_api_key(old.id, revoked_at=end)
+        return created
+
+    async def update_key(self, ref: str, *, project: Project | None = None, actor: str = "cli",
+                         holder: ApiKey | None = None, **changes: object) -> ApiKey:
+        """Change a key's name or rights (``scopes``, ``models``, ``allowed_ips``,
+        ``expires_at``, ``rate_limit_per_minute``, ``quota_requests``, ``quota_period``)."""
+        record = await self.find_key(ref, project)
+        check_within(Grant.of(record), holder)
+        fields: dict[str, object] = {}
+        if "name" in changes:
+            name = str(changes.pop("name") or "").strip()
+            if not name or len(name) > 100:
+                raise ValidationFailed("Key name must be 1..100 characters", param="name")
+            fields["name"] = name
+        grant = validate(Grant.of(record).with_changes(**changes))
+        if "expires_at" in changes:
+            check_not_past(grant.expires_at)
+        check_within(grant, holder)
+        fields.update({k: v for k, v in grant.fields().items() if k in changes})
+        updated = await self._store.update_api_key(record.id, **fields)
+        await self._store.add_audit("key.update", project_id=record.project_id, actor=actor,
+                                    target=record.id,
+                                    details={"prefix": record.prefix, "fields": sorted(fields)})
+        return updated
 
     async def list_keys(self, project: Project) -> list[ApiKey]:
         return await self._store.list_api_keys(project.id)
@@ -120,8 +175,9 @@ class AdminService:
         return record
 
     async def revoke_key(self, ref: str, *, project: Project | None = None,
-                         actor: str = "cli") -> ApiKey:
+                         actor: str = "cli", holder: ApiKey | None = None) -> ApiKey:
         record = await self.find_key(ref, project)
+        check_within(Grant.of(record), holder)
         if record.revoked_at is None or record.revoked_at > utcnow():
             record = await self._store.update_api_key(record.id, revoked_at=utcnow())
         await self._store.add_audit("key.revoke", project_id=record.project_id, actor=actor,
@@ -130,7 +186,8 @@ class AdminService:
 
     # ---------------------------------------------------------------- providers
     async def set_provider(self, project: Project, *, provider: str, api_key: str | None,
-                           base_url: str | None = None, actor: str = "cli") -> ProviderConfig:
+                           base_url: str | None = None, actor: str = "cli",
+                           fallback_models: Sequence[str] = ()) -> ProviderConfig:
         from vectorcache.upstream import ADAPTERS
 
         if provider not in ADAPTERS:
@@ -141,7 +198,8 @@ class AdminService:
             raise ValidationFailed("base_url must start with http:// or https://",
                                    param="base_url")
         config = ProviderConfig(project_id=project.id, provider=provider, api_key=api_key,
-                                base_url=base_url, updated_at=utcnow())
+                                base_url=base_url, updated_at=utcnow(),
+                                fallback_models=tuple(fallback_models))
         await self._store.set_provider(config)
         await self._store.add_audit("provider.set", project_id=project.id, actor=actor,
                                     target=project.id,

@@ -10,6 +10,7 @@ from vectorcache.clock import utcnow
 from vectorcache.errors import AuthenticationFailed, PermissionDenied
 from vectorcache.hashing import Hasher
 from vectorcache.models import ALL_SCOPES, ApiKey, Project
+from vectorcache.security.authfail import FailedAuthAudit
 from vectorcache.service.events import EventWriter
 from vectorcache.store import Store
 
@@ -66,23 +67,31 @@ class Authenticator:
         self._store = store
         self._hasher = hasher
         self._events = events
+        self._failures = FailedAuthAudit(store)
+
+    async def _failed(self, presented: str | None, code: str, project_id: str | None = None,
+                      detail: str | None = None) -> AuthenticationFailed:
+        """Audited (prefix only, throttled); returned for the caller to raise."""
+        await self._failures.record(presented, code, project_id)
+        return AuthenticationFailed(detail, code=code)
 
     async def authenticate(self, presented: str | None) -> Principal:
         if not presented:
-            raise AuthenticationFailed(code="missing_api_key")
+            raise await self._failed(presented, "missing_api_key")
         if not is_well_formed(presented):
-            raise AuthenticationFailed(code="invalid_api_key")
+            raise await self._failed(presented, "invalid_api_key")
         digest = self._hasher.api_key(presented)
         record = await self._store.find_api_key(digest)
         if record is None or not hmac.compare_digest(record.key_hash, digest):
-            raise AuthenticationFailed(code="invalid_api_key")
+            raise await self._failed(presented, "invalid_api_key")
         now = utcnow()
         if record.revoked_at is not None and record.revoked_at <= now:
-            raise AuthenticationFailed(code="invalid_api_key")
+            raise await self._failed(presented, "invalid_api_key", record.project_id)
         if record.expires_at is not None and record.expires_at <= now:
-            raise AuthenticationFailed("API key has expired", code="expired_api_key")
+            raise await self._failed(presented, "expired_api_key", record.project_id,
+                                     "API key has expired")
         project = await self._store.get_project(record.project_id)
         if project is None:
-            raise AuthenticationFailed(code="invalid_api_key")
+            raise await self._failed(presented, "invalid_api_key")
         self._events.touch_key(record.id)
         return Principal(project=project, key=record)

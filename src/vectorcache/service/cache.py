@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -17,10 +18,11 @@ import httpx
 from vectorcache.clock import utcnow
 from vectorcache.decision import Candidate, DecisionPolicy, HitDecider
 from vectorcache.embeddings import Embedder
-from vectorcache.errors import ValidationFailed
+from vectorcache.errors import NotCacheable, ValidationFailed
 from vectorcache.hashing import Hasher
 from vectorcache.models import Entry, NewEntry, Project, Usage, UsageEvent
 from vectorcache.pricing import Pricing
+from vectorcache.security import pii
 from vectorcache.service.auth import Principal
 from vectorcache.service.events import EventWriter
 from vectorcache.service.prompt import PromptView, resolve_prompt
@@ -47,11 +49,13 @@ class Plan:
     exact_key: str
     policy: DecisionPolicy
     params: dict[str, Any]
+    #: personal data under the "bypass" policy: answer, but neither look up nor store
+    pii_bypass: bool = False
 
 
 class CacheService:
     def __init__(self, *, settings: Settings, store: Store, embedder: Embedder,
-                 decider_for: Any, hasher: Hasher, events: EventWriter, pricing: Pricing,
+                 decider_for: Callable[[str], HitDecider], hasher: Hasher, events: EventWriter, pricing: Pricing,
                  http: httpx.AsyncClient) -> None:
         self._settings = settings
         self._store = store
@@ -75,6 +79,10 @@ class CacheService:
             raise ValidationFailed("similarity_threshold must be between 0 and 1",
                                    param="similarity_threshold")
         view = resolve_prompt(prompt, messages, self._settings.max_prompt_chars)
+        # personal-data gate ("redact": match and store the redacted text instead)
+        text, prompt_ok = pii.screen(view.text, project.pii_policy)
+        _, context_ok = pii.screen(context, project.pii_policy)
+        view = replace(view, text=text or view.text)
         partition = self._hasher.partition(project.id, model, context, view.history, params)
         policy = DecisionPolicy(
             threshold=project.similarity_threshold if threshold is None else threshold,
@@ -82,7 +90,8 @@ class CacheService:
             mode=project.decision_mode or DecisionPolicy().mode,
         )
         return Plan(project, model, view, partition,
-                    self._hasher.exact(partition, view.text), policy, params)
+                    self._hasher.exact(partition, view.text), policy, params,
+                    pii_bypass=not (prompt_ok and context_ok))
 
     def _plan_request(self, principal: Principal, req: CacheRequest) -> Plan:
         return self.plan(principal, prompt=req.prompt, messages=req.messages, model=req.model,
@@ -91,6 +100,8 @@ class CacheService:
 
     # ---------------------------------------------------------------- lookup
     async def lookup_plan(self, plan: Plan, *, include_debug: bool = False) -> LookupResult:
+        if plan.pii_bypass:
+            return LookupResult(hit=False, bypass="pii", model=plan.model)
         start = time.perf_counter()
         now = utcnow()
         debug: dict[str, Any] = {}
@@ -160,7 +171,12 @@ class CacheService:
     async def store_answer(self, principal: Principal, plan: Plan, *, response: str,
                            usage: Usage, provider: str | None, user: str | None,
                            metadata: dict[str, object] | None, context: str | None,
-                           ttl_seconds: int | None, vector: Any = None) -> str:
+                           ttl_seconds: int | None, vector: Any = None) -> str | None:
+        """The new entry's id, or None when the personal-data gate refused to store it."""
+        response, response_ok = pii.screen(response, plan.project.pii_policy)
+        context, context_ok = pii.screen(context, plan.project.pii_policy)
+        if plan.pii_bypass or not response_ok or not context_ok or response is None:
+            return None
         if vector is None:
             vector = (await self._embedder.embed([plan.view.text]))[0]
         ttl = ttl_seconds or plan.project.ttl_seconds or self._settings.default_ttl_seconds
@@ -181,6 +197,10 @@ class CacheService:
             principal, plan, response=req.response, usage=req.usage, provider=None,
             user=req.user, metadata=req.metadata, context=req.context,
             ttl_seconds=req.ttl_seconds)
+        if entry_id is None:
+            raise NotCacheable("Not stored: the prompt, context or response contains personal "
+                               "data (the project's pii_policy is 'bypass')",
+                               code="personal_data")
         self._events.record(UsageEvent(project_id=plan.project.id, kind="store",
                                        entry_id=entry_id, key_id=principal.key_id,
                                        user_hash=self.user_hash(plan.project, req.user),
@@ -222,6 +242,8 @@ class CacheService:
                     context=req.context, ttl_seconds=req.ttl_seconds,
                     vector=looked.vector)
                 result.entry_id = result.stored_entry_id
+                if result.stored_entry_id is None:
+                    result.bypass = result.bypass or "pii"
         result.response_time_ms = _ms(start)
         if req.include_debug:
             result.debug["total_time_ms"] = result.response_time_ms

@@ -7,13 +7,14 @@ are always the truth.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +27,7 @@ from vectorcache.keyring import WrappedKey, build_cipher, wrap_new_key
 from vectorcache.models import (
     ApiKey,
     AuditEvent,
+    DataKeyInfo,
     Entry,
     NewEntry,
     Project,
@@ -33,12 +35,14 @@ from vectorcache.models import (
     ProviderConfig,
     UsageEvent,
 )
-from vectorcache.store import codec
+from vectorcache.store import codec, sqlite_keys
 from vectorcache.store.base import SearchResult
 from vectorcache.store.sqlite_db import SqliteDb
 from vectorcache.store.sqlite_schema import migrate
 
 __all__ = ["SqliteStore"]
+
+T = TypeVar("T")
 
 _LIVE = "(expires_at IS NULL OR expires_at > ?)"
 
@@ -58,6 +62,12 @@ def _update(conn: sqlite3.Connection, table: str, key: str, key_value: Any,
     cur = conn.execute(f"UPDATE {table} SET {sets} WHERE {key} = ?",
                        (*values.values(), key_value))
     return cur.rowcount
+
+
+def _rows_by_label(conn: sqlite3.Connection, labels: Sequence[int]) -> list[sqlite3.Row]:
+    marks = ",".join("?" * len(labels))
+    return conn.execute(f"SELECT rowid, partition, embedding FROM entries WHERE rowid IN ({marks})",
+                        tuple(labels)).fetchall()
 
 
 class SqliteStore:
@@ -99,11 +109,7 @@ class SqliteStore:
         missing = [label for label in wanted if label not in held]
         for start in range(0, len(missing), 2000):
             chunk = missing[start:start + 2000]
-            marks = ",".join("?" * len(chunk))
-            found = await self._db.read(lambda c, chunk=chunk, marks=marks: c.execute(
-                f"SELECT rowid, partition, embedding FROM entries WHERE rowid IN ({marks})",
-                chunk).fetchall())
-            for row in found:
+            for row in await self._db.read(functools.partial(_rows_by_label, labels=chunk)):
                 self._index.add(row[1], [int(row[0])], codec.blob_to_vector(row[2])[None, :])
 
     async def close(self) -> None:
@@ -114,6 +120,46 @@ class SqliteStore:
 
     async def ping(self) -> None:
         await self._db.read(lambda c: c.execute("SELECT 1").fetchone())
+
+    # ---------------------------------------------------------------- data keys
+    async def reload_keys(self) -> None:
+        """Re-read the key ring: another process may have rotated the data keys."""
+        self.cipher = build_cipher(self._master_key, await self._db.read(sqlite_keys.load_keys))
+
+    async def _know_kids(self, rows: Sequence[Any]) -> None:
+        """Rows sealed under a data key added after this process started: load it first."""
+        known = set(self.cipher.key_ids)
+        if any(r["kid"] is not None and r["kid"] not in known for r in rows):
+            await self.reload_keys()
+
+    async def _sealed_write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """A write that encrypts: always under the database's active data key."""
+        def run(conn: sqlite3.Connection) -> T:
+            sqlite_keys.check_active(conn, self.cipher)
+            return fn(conn)
+
+        try:
+            return await self._db.write(run)
+        except sqlite_keys.StaleDataKey:
+            await self.reload_keys()
+            return await self._db.write(run)
+
+    async def add_data_key(self) -> str:
+        kid = await self._db.write(lambda c: sqlite_keys.add_key(c, self._master_key))
+        await self.reload_keys()
+        return kid
+
+    async def reencrypt_batch(self, batch: int) -> int:
+        return await self._sealed_write(lambda c: sqlite_keys.reencrypt(c, self.cipher, batch))
+
+    async def pending_reencryption(self) -> int:
+        return await self._db.read(sqlite_keys.pending_rows)
+
+    async def retire_data_key(self, kid: str) -> None:
+        await self._db.write(lambda c: sqlite_keys.retire_key(c, kid))
+
+    async def data_keys(self) -> list[DataKeyInfo]:
+        return await self._db.read(sqlite_keys.key_infos)
 
     # ---------------------------------------------------------------- projects
     async def create_project(self, name: str, **settings: Any) -> Project:
@@ -171,7 +217,7 @@ class SqliteStore:
         return await self._key_where("key_hash", key_hash)
 
     async def list_api_keys(self, project_id: str | None = None) -> list[ApiKey]:
-        sql, args = "SELECT * FROM api_keys", ()
+        sql, args = "SELECT * FROM api_keys", ()  # type: str, tuple[str, ...]
         if project_id is not None:
             sql, args = sql + " WHERE project_id = ?", (project_id,)
         rows = await self._db.read(lambda c: c.execute(sql + " ORDER BY created_at", args)
@@ -188,26 +234,26 @@ class SqliteStore:
 
     # ---------------------------------------------------------------- providers
     async def set_provider(self, config: ProviderConfig) -> None:
-        values = {
-            "project_id": config.project_id, "provider": config.provider,
-            "base_url": config.base_url, "kid": self.cipher.active_kid,
-            "api_key": self.cipher.encrypt_text(config.api_key),
-            "models": json.dumps(list(config.models)),
-            "fallback_models": json.dumps(list(config.fallback_models)),
-            "updated_at": config.updated_at.timestamp(),
-        }
-
         def run(conn: sqlite3.Connection) -> None:
+            values = {
+                "project_id": config.project_id, "provider": config.provider,
+                "base_url": config.base_url, "kid": self.cipher.active_kid,
+                "api_key": self.cipher.encrypt_text(config.api_key),
+                "models": json.dumps(list(config.models)),
+                "fallback_models": json.dumps(list(config.fallback_models)),
+                "updated_at": config.updated_at.timestamp(),
+            }
             conn.execute("DELETE FROM providers WHERE project_id = ?", (config.project_id,))
             _insert(conn, "providers", values)
 
-        await self._db.write(run)
+        await self._sealed_write(run)
 
     async def get_provider(self, project_id: str) -> ProviderConfig | None:
         row = await self._db.read(lambda c: c.execute(
             "SELECT * FROM providers WHERE project_id = ?", (project_id,)).fetchone())
         if row is None:
             return None
+        await self._know_kids([row])
         updated = codec.dt(row["updated_at"])
         assert updated is not None
         return ProviderConfig(
@@ -220,10 +266,10 @@ class SqliteStore:
 
     # ---------------------------------------------------------------- entries
     async def insert_entry(self, entry: NewEntry) -> str:
-        values = codec.seal_entry(self.cipher, entry)
         now = utcnow().timestamp()
 
         def run(conn: sqlite3.Connection) -> tuple[str, int | None]:
+            values = codec.seal_entry(self.cipher, entry)
             same = conn.execute(
                 f"SELECT id FROM entries WHERE partition = ? AND exact_key = ? AND {_LIVE}",
                 (entry.partition, entry.exact_key, now)).fetchone()
@@ -233,7 +279,7 @@ class SqliteStore:
             rowid = _insert(conn, "entries", {**values, "id": entry_id, "created_at": now})
             return entry_id, rowid
 
-        entry_id, rowid = await self._db.write(run)
+        entry_id, rowid = await self._sealed_write(run)
         if rowid is not None:
             self._index.add(entry.partition, [rowid], entry.embedding[None, :])
         return entry_id
@@ -242,7 +288,10 @@ class SqliteStore:
         row = await self._db.read(lambda c: c.execute(
             f"SELECT * FROM entries WHERE partition = ? AND exact_key = ? AND {_LIVE} "
             "ORDER BY rowid DESC LIMIT 1", (partition, exact_key, now.timestamp())).fetchone())
-        return None if row is None else codec.open_entry(self.cipher, row)
+        if row is None:
+            return None
+        await self._know_kids([row])
+        return codec.open_entry(self.cipher, row)
 
     async def search(self, partition: str, vector: npt.NDArray[np.float32], k: int,
                      now: datetime) -> list[SearchResult]:
@@ -253,6 +302,7 @@ class SqliteStore:
         marks = ",".join("?" * len(labels))
         rows = await self._db.read(lambda c: c.execute(
             f"SELECT rowid AS label, * FROM entries WHERE rowid IN ({marks})", labels).fetchall())
+        await self._know_kids(rows)
         by_label = {row["label"]: row for row in rows}
         results: list[SearchResult] = []
         stale: list[int] = []
@@ -270,7 +320,10 @@ class SqliteStore:
     async def get_entry(self, entry_id: str) -> Entry | None:
         row = await self._db.read(
             lambda c: c.execute("SELECT * FROM entries WHERE id = ?", (entry_id,)).fetchone())
-        return None if row is None else codec.open_entry(self.cipher, row)
+        if row is None:
+            return None
+        await self._know_kids([row])
+        return codec.open_entry(self.cipher, row)
 
     async def _delete_where(self, where: str, args: Sequence[Any]) -> tuple[int, int]:
         def run(conn: sqlite3.Connection) -> tuple[list[int], int]:
@@ -293,7 +346,7 @@ class SqliteStore:
 
     async def clear(self, project_id: str, *, expired_only: bool,
                     older_than: datetime | None, now: datetime) -> tuple[int, int]:
-        where, args = ["project_id = ?"], [project_id]
+        where, args = ["project_id = ?"], [project_id]  # type: list[str], list[Any]
         if expired_only:
             where.append("expires_at IS NOT NULL AND expires_at <= ?")
             args.append(now.timestamp())
@@ -329,11 +382,20 @@ class SqliteStore:
 
         return await self._db.read(run)
 
+    async def list_entries(self, project_id: str, *, offset: int = 0,
+                           limit: int = 500) -> list[Entry]:
+        """A project's entries, oldest first, a page at a time (export)."""
+        rows = await self._db.read(lambda c: c.execute(
+            "SELECT * FROM entries WHERE project_id = ? ORDER BY created_at, rowid"
+            " LIMIT ? OFFSET ?", (project_id, limit, offset)).fetchall())
+        return [codec.open_entry(self.cipher, r) for r in rows]
+
     # ---------------------------------------------------------------- end users
     async def entries_for_user(self, user_hash: str) -> list[Entry]:
         rows = await self._db.read(lambda c: c.execute(
             "SELECT * FROM entries WHERE user_hash = ? ORDER BY created_at",
             (user_hash,)).fetchall())
+        await self._know_kids(rows)
         return [codec.open_entry(self.cipher, r) for r in rows]
 
     async def erase_user(self, user_hash: str) -> tuple[int, int]:

@@ -98,7 +98,8 @@ class FakeProvider:
     # ---------------------------------------------------------------- behaviour
     @staticmethod
     def answer_for(messages: list[dict[str, Any]]) -> str:
-        last = next((m for m in reversed(messages) if m.get("role") == "user"), {})
+        last: dict[str, Any] = next(
+            (m for m in reversed(messages) if m.get("role") == "user"), {})
         content = last.get("content")
         if isinstance(content, list):
             content = " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))

@@ -8,10 +8,13 @@ import httpx
 
 from vectorcache.errors import UpstreamError
 from vectorcache.models import ProviderConfig
+from vectorcache.upstream.anthropic import AnthropicMessages
 from vectorcache.upstream.base import ChatRequest, Completion, StreamChunk, Upstream
+from vectorcache.upstream.fallback import FallbackUpstream
 from vectorcache.upstream.openai_compat import OpenAICompatible
 
-__all__ = ["ChatRequest", "Completion", "StreamChunk", "Upstream", "build_upstream", "ADAPTERS"]
+__all__ = ["ChatRequest", "Completion", "StreamChunk", "Upstream", "build_upstream", "ADAPTERS",
+           "FallbackUpstream"]
 
 
 def _openai(client: httpx.AsyncClient, config: ProviderConfig) -> Upstream:
@@ -19,9 +22,16 @@ def _openai(client: httpx.AsyncClient, config: ProviderConfig) -> Upstream:
                             name=config.provider)
 
 
+def _anthropic(client: httpx.AsyncClient, config: ProviderConfig) -> Upstream:
+    return AnthropicMessages(client, api_key=config.api_key, base_url=config.base_url,
+                             name=config.provider)
+
+
 #: provider name -> adapter; every OpenAI-compatible service uses the same adapter
 ADAPTERS: dict[str, Callable[[httpx.AsyncClient, ProviderConfig], Upstream]] = {
-    name: _openai for name in ("openai", "azure", "groq", "vllm", "ollama", "openai-compatible")
+    **{name: _openai for name in ("openai", "azure", "groq", "vllm", "ollama",
+                                  "openai-compatible")},
+    "anthropic": _anthropic,
 }
 
 
@@ -36,4 +46,7 @@ def build_upstream(client: httpx.AsyncClient, config: ProviderConfig | None) -> 
         make = ADAPTERS[config.provider]
     except KeyError:
         raise UpstreamError(f"LLM provider error: Unknown provider {config.provider!r}") from None
-    return make(client, config)
+    upstream = make(client, config)
+    if config.fallback_models:  # on timeout/5xx, the next model (X-Fallback-Used)
+        return FallbackUpstream(upstream, config.fallback_models)
+    return upstream

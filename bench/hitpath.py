@@ -1,0 +1,152 @@
+"""Hit latency at 1k / 100k (/ 1M) cached entries: server-side (``include_debug`` timings of
+``/v1/cache/query``) and end to end over loopback HTTP against a real ``vectorcache serve``.
+
+The store is filled directly (bench/_common.py ``fill``): the ~3.9k distinct dev prompts with
+their real MiniLM vectors, then perturbed copies (cosine ~0.9, renormalised) for the rest.
+Queries are real paraphrases of stored prompts (pairs_dev ``same`` pairs at cosine >= 0.87, so
+every one is a semantic hit through embed -> search -> decide) and word-for-word repeats
+(exact hits, no embedding).
+
+    python bench/hitpath.py                 # 1k + 100k (~3 min once the fills are cached)
+    python bench/hitpath.py --million       # adds 1M (first fill ~5 min, ~2 GB on disk)
+    python bench/hitpath.py --write         # also update the "## bench/hitpath.py" section
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+import httpx
+
+import _common as c
+
+TITLE = "bench/hitpath.py"
+
+
+def measure(n: int, co: c.Corpus, rounds: int) -> dict[str, Any]:
+    filled = c.fill(n, co)
+    provider = c.Provider(filled.provider_port)
+    try:
+        with c.Server(filled.data_dir) as server:
+            rss = server.rss_mb()
+            out = _measure(server, filled, co, rounds)
+            out.update(entries=n, start_s=server.start_s, rss_mb=rss[0], fill_s=filled.fill_s)
+            return out
+    finally:
+        provider.stop()
+
+
+def _measure(server: c.Server, filled: c.Filled, co: c.Corpus, rounds: int) -> dict[str, Any]:
+    h = {"Authorization": f"Bearer {filled.key}"}
+    keys = ("total_time_ms", "embedding_time_ms", "search_time_ms", "decision_time_ms")
+    sem: dict[str, list[float]] = {k: [] for k in (*keys, "e2e_debug", "e2e", "count")}
+    exact: dict[str, list[float]] = {"total_time_ms": [], "e2e": []}
+    misses = set()
+    with httpx.Client(base_url=server.base, headers=h, timeout=60) as http:
+        for q in co.paraphrases[:30]:  # warm-up
+            http.post("/v1/cache/query", json=c.query_body(q))
+        for _ in range(rounds):
+            for q in co.paraphrases:
+                if q in misses:
+                    continue
+                t = time.perf_counter()
+                body = http.post("/v1/cache/query", json=c.query_body(q, debug=True)).json()
+                e2e = (time.perf_counter() - t) * 1e3
+                d = body.get("debug") or {}
+                if not body.get("cache_hit") or d.get("exact_match"):
+                    misses.add(q)
+                    continue
+                for k in keys:
+                    sem[k].append(float(d[k]))
+                sem["e2e_debug"].append(e2e)
+            for q in co.paraphrases:  # end to end without include_debug (no COUNT(*))
+                if q in misses:
+                    continue
+                t = time.perf_counter()
+                body = http.post("/v1/cache/query", json=c.query_body(q)).json()
+                sem["e2e"].append((time.perf_counter() - t) * 1e3)
+            for q in co.repeats:
+                t = time.perf_counter()
+                body = http.post("/v1/cache/query", json=c.query_body(q, debug=True)).json()
+                exact["e2e"].append((time.perf_counter() - t) * 1e3)
+                exact["total_time_ms"].append(float(body["debug"]["total_time_ms"]))
+    return {"semantic": {k: c.summary(v) for k, v in sem.items() if v},
+            "exact": {k: c.summary(v) for k, v in exact.items()},
+            "asked": len(co.paraphrases), "not_semantic_hits": len(misses)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1k,100k", help="entry counts (default 1k,100k)")
+    parser.add_argument("--million", action="store_true", help="add 1M entries")
+    parser.add_argument("--rounds", type=int, default=3, help="passes over the queries")
+    parser.add_argument("--write", action="store_true")
+    args = parser.parse_args()
+    sizes = c.sizes_arg(args.sizes) + ([1_000_000] if args.million else [])
+    co = c.corpus()
+    print(f"sizes {[c.human(n) for n in sizes]}; {len(co.paraphrases)} paraphrase queries x "
+          f"{args.rounds} rounds, {len(co.repeats)} repeats; {len(co.stored)} real prompts, "
+          "the rest perturbed copies", flush=True)
+    results = []
+    for n in sizes:
+        r = measure(n, co, args.rounds)
+        results.append(r)
+        s = r["semantic"]
+        print(f"{c.human(n):>5} entries  semantic hit server {c.fmt(s['total_time_ms'])}  "
+              f"[embed p50 {s['embedding_time_ms']['p50']:.2f}, search p50 "
+              f"{s['search_time_ms']['p50']:.2f}, decide p50 "
+              f"{s['decision_time_ms']['p50']:.3f}]  e2e {c.fmt(s['e2e'])}  e2e+debug p50 "
+              f"{s['e2e_debug']['p50']:.2f}  exact hit server p50 "
+              f"{r['exact']['total_time_ms']['p50']:.2f} e2e p50 {r['exact']['e2e']['p50']:.2f}"
+              f"  (not semantic hits: {r['not_semantic_hits']}/{r['asked']}, start "
+              f"{r['start_s']:.1f} s, RSS {r['rss_mb']:.0f} MB)", flush=True)
+    base = results[0]["semantic"]
+    rows = []
+    for r in results:
+        s, e = r["semantic"], r["exact"]
+        ratio = s["total_time_ms"]["p50"] / base["total_time_ms"]["p50"]
+        rows.append(
+            f"| {c.human(r['entries'])} | {s['total_time_ms']['p50']:.2f} | "
+            f"{s['total_time_ms']['p95']:.2f} | {s['total_time_ms']['p99']:.2f} | "
+            f"{s['embedding_time_ms']['p50']:.2f} | {s['search_time_ms']['p50']:.2f} | "
+            f"{s['decision_time_ms']['p50']:.3f} | {s['e2e']['p50']:.2f} | {s['e2e']['p99']:.2f} |"
+            f" {s['e2e_debug']['p50']:.2f} | {e['total_time_ms']['p50']:.2f} | "
+            f"{e['e2e']['p50']:.2f} | {ratio:.2f}× | {int(s['total_time_ms']['n'])} |")
+    table = "\n".join(rows)
+    verdict = ""
+    hundred = next((r for r in results if r["entries"] == 100_000), None)
+    if hundred:
+        s = hundred["semantic"]["total_time_ms"]
+        verdict = (f"Target at 100k (server-side semantic hit p50 ≤ 5 ms, p99 ≤ 15 ms): "
+                   f"p50 {s['p50']:.2f} ms, p99 {s['p99']:.2f} ms → "
+                   f"{'met' if s['p50'] <= 5 and s['p99'] <= 15 else 'NOT met'}.")
+    print(verdict)
+    if args.write:
+        c.write_section(TITLE, f"""
+{c.header("hitpath.py")}
+
+Sizes run: {", ".join(c.human(n) for n in sizes)} entries in the queried project (one partition).
+The store was filled directly (not through HTTP: ~700 prompts/s at best here): the
+{len(co.stored):,} distinct dev prompts with their real all-MiniLM-L6-v2 vectors, then
+perturbed copies of them (Gaussian noise, renormalised, cosine ~0.9 to the source), sealed with
+the store's cipher like `insert_entry`, and the index snapshot built with the package's own
+`HybridIndex`; the server then starts on it as after a restart. Queries: {len(co.paraphrases)} real
+paraphrases of stored prompts (pairs_dev `same` pairs at cosine ≥ 0.87: each one is a semantic hit
+through embed → search → decide) × {args.rounds} rounds, and {len(co.repeats)} word-for-word repeats
+(exact hits: no embedding). Server-side = `debug.total_time_ms` of `/v1/cache/query` (planning,
+exact lookup, embedding, search, decision); e2e = one sequential httpx client over loopback
+(`include_debug` off; "e2e+debug" has it on, which adds a `COUNT(*)` of the project's entries).
+Ratio = server-side semantic p50 / the {c.human(results[0]['entries'])} p50 of this run.
+
+| entries | server p50 ms | p95 | p99 | embed p50 | search p50 | decide p50 | e2e p50 | e2e p99 | e2e+debug p50 | exact hit server p50 | exact e2e p50 | ratio | n |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
+{table}
+
+{verdict}
+""")
+
+
+if __name__ == "__main__":
+    main()

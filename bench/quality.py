@@ -1,0 +1,388 @@
+"""Hit correctness: replay labelled prompts through the real cache path and count wrong answers.
+
+Every request goes through ``Runtime.cache.lookup`` -- partition, exact match, embedding,
+vector search, the hit decision -- exactly as the server runs it; a miss stores the answer the
+way ``query`` does (``store_answer`` with the lookup's vector). Nothing is re-implemented here.
+
+    python bench/quality.py                                  # every dev file, default decider
+    python bench/quality.py --stream S.jsonl --pairs P.jsonl --contextual C.jsonl
+    python bench/quality.py --sweep                          # + the curves, static vs verified
+    python bench/quality.py --json                           # last stdout line: one JSON object
+    python bench/quality.py --sweep --write                  # + update BENCHMARKS.md section
+
+Files (formats in /work/shared/data/README.md):
+
+* ``--stream``: replayed in order in one fresh project; a miss stores the prompt with the
+  prompt's ``cluster`` as the response, so a served answer's cluster is known. A hit is correct
+  only if the served cluster equals the prompt's.
+* ``--pairs``: ``a`` is stored and ``b`` looked up, each pair in its own partition (its own
+  ``context``), so pairs never see each other.
+* ``--contextual``: like pairs, but each side is a chat: the ``*_context`` turns, then the
+  prompt, as ``messages``, so the conversation is part of the partition.
+
+All prompts of the files are embedded once, in batches, by the server's own encoder, which is
+then lent to the runtime behind a memo (the same vectors a per-request embed returns, to ~1e-6);
+that keeps a full dev run to a couple of minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from vectorcache.decision import DEFAULT_MODE  # noqa: E402
+from vectorcache.models import Usage  # noqa: E402
+from vectorcache.runtime import Runtime  # noqa: E402
+from vectorcache.service.requests import CacheRequest  # noqa: E402
+from vectorcache.settings import Settings  # noqa: E402
+
+DATA = Path("/work/shared/data")
+MODEL = "m"
+TITLE = "Hit correctness"
+STATIC_SWEEP = (0.80, 0.85, 0.90, 0.93, 0.95, 0.97)
+TARGET_SWEEP = (0.005, 0.01, 0.02, 0.03, 0.05)
+
+
+def load(path: Path) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+class MemoEncoder:
+    """The server's encoder, with every text of the run embedded up front in batches."""
+
+    def __init__(self, inner: Any, texts: Sequence[str]) -> None:
+        self._inner = inner
+        self.model_id, self.dims = inner.model_id, inner.dims
+        unique = sorted(set(texts))
+        vectors = np.concatenate([inner.encode(unique[i:i + 64])
+                                  for i in range(0, len(unique), 64)]) if unique else []
+        self._memo = dict(zip(unique, vectors))
+
+    def encode(self, texts: Sequence[str]) -> Any:
+        missing = [t for t in texts if t not in self._memo]
+        if missing:
+            self._memo.update(zip(missing, self._inner.encode(missing)))
+        return np.stack([self._memo[t] for t in texts])
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def texts_of(kind: str, rows: list[dict[str, Any]]) -> list[str]:
+    if kind == "stream":
+        return [r["prompt"] for r in rows]
+    return [r[k] for r in rows for k in ("a", "b")]
+
+
+class Harness:
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.decision_ms: list[float] = []
+
+    async def _project(self, mode: str | None, target: float | None) -> Any:
+        settings: dict[str, Any] = {}
+        if mode is not None:
+            settings["decision_mode"] = mode
+        if target is not None:
+            settings["target_error_rate"] = target
+        name = f"quality-{time.perf_counter_ns()}"
+        project = await self.rt.admin.create_project(name, **settings)
+        return self.rt.admin.principal_for(project)
+
+    async def _ask(self, principal: Any, *, prompt: str | None = None,
+                   messages: list[dict[str, str]] | None = None, context: str | None = None,
+                   threshold: float | None = None, answer: str) -> str | None:
+        """Look up; on a miss store ``answer``. Returns the served answer, or None on a miss."""
+        req = CacheRequest(prompt=prompt, messages=messages, model=MODEL, context=context,
+                           similarity_threshold=threshold, include_debug=True)
+        res = await self.rt.cache.lookup(principal, req)
+        if "decision_time_ms" in res.debug and res.debug.get("candidates"):
+            self.decision_ms.append(float(res.debug["decision_time_ms"]))
+        if res.hit:
+            return res.response
+        plan = self.rt.cache.plan(principal, prompt=prompt, messages=messages, model=MODEL,
+                                  context=context, params={}, threshold=None)
+        await self.rt.cache.store_answer(principal, plan, response=answer, usage=Usage(),
+                                         provider=None, user=None, metadata=None,
+                                         context=context, ttl_seconds=None, vector=res.vector)
+        return None
+
+    async def stream(self, rows: list[dict[str, Any]], mode: str | None = None,
+                     target: float | None = None, threshold: float | None = None
+                     ) -> dict[str, Any]:
+        principal = await self._project(mode, target)
+        hits = wrong = correct = labelled_wrong = 0
+        t_of_cluster: dict[str, list[int]] = defaultdict(list)
+        for r in rows:
+            served = await self._ask(principal, prompt=r["prompt"], threshold=threshold,
+                                     answer=r["cluster"])
+            t_of_cluster[r["cluster"]].append(r["t"])
+            if served is None:
+                continue
+            hits += 1
+            if served == r["cluster"]:
+                correct += 1
+            else:
+                wrong += 1
+                hard = set(r.get("hard_negatives_before") or ())
+                labelled_wrong += bool(hard & set(t_of_cluster[served]))
+        n, expected = len(rows), sum(bool(r.get("expected_hit")) for r in rows)
+        return {"n": n, "hit_rate": hits / n, "false_hit_rate": wrong / n,
+                "hit_precision": correct / hits if hits else 1.0,
+                "recall": correct / expected if expected else None,
+                "labelled_false_hit_rate": labelled_wrong / n}
+
+    async def pairs(self, rows: list[dict[str, Any]], contextual: bool, mode: str | None = None,
+                    target: float | None = None, threshold: float | None = None
+                    ) -> dict[str, Any]:
+        principal = await self._project(mode, target)
+        outcomes: list[tuple[dict[str, Any], bool]] = []
+        for k, r in enumerate(rows):
+            ctx = f"pair-{k}"
+            a_msgs = b_msgs = None
+            if contextual:
+                a_msgs = [{"role": "user", "content": t} for t in r["a_context"]]
+                a_msgs.append({"role": "user", "content": r["a"]})
+                b_msgs = [{"role": "user", "content": t} for t in r["b_context"]]
+                b_msgs.append({"role": "user", "content": r["b"]})
+            await self._ask(principal, prompt=None if contextual else r["a"], messages=a_msgs,
+                            context=ctx, threshold=threshold, answer="a")
+            served = await self._ask(principal, prompt=None if contextual else r["b"],
+                                     messages=b_msgs, context=ctx, threshold=threshold,
+                                     answer="b")
+            outcomes.append((r, served == "a"))
+        return pair_metrics(outcomes)
+
+
+def _rate(num: int, den: int) -> float | None:
+    return num / den if den else None
+
+
+def pair_metrics(outcomes: list[tuple[dict[str, Any], bool]]) -> dict[str, Any]:
+    def block(items: list[tuple[dict[str, Any], bool]]) -> dict[str, Any]:
+        pos = sum(bool(r["same"]) for r, _ in items)
+        hits = sum(h for _, h in items)
+        tp = sum(h and bool(r["same"]) for r, h in items)
+        fp = hits - tp
+        return {"n": len(items), "precision": _rate(tp, hits), "recall": _rate(tp, pos),
+                "false_hit_rate": _rate(fp, len(items) - pos)}
+
+    by_source: dict[str, list[tuple[dict[str, Any], bool]]] = defaultdict(list)
+    by_category: dict[str, list[tuple[dict[str, Any], bool]]] = defaultdict(list)
+    for r, h in outcomes:
+        by_source[r.get("source", "?")].append((r, h))
+        by_category[r.get("category", "?")].append((r, h))
+    overall = block(outcomes)
+    return {**overall,
+            "false_hit_rate_by_category": {c: block(v)["false_hit_rate"]
+                                           for c, v in sorted(by_category.items())},
+            "by_source": {s: block(v) for s, v in sorted(by_source.items())},
+            "by_category": {c: block(v) for c, v in sorted(by_category.items())}}
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    files: list[tuple[str, Path, list[dict[str, Any]]]] = (
+        [("stream", p, load(p)) for p in args.stream]
+        + [("pairs", p, load(p)) for p in args.pairs]
+        + [("contextual", p, load(p)) for p in args.contextual])
+    texts: list[str] = []
+    for kind, _, rows in files:
+        texts += texts_of(kind, rows)
+        if kind == "contextual":
+            texts += [t for r in rows for t in (*r["a_context"], *r["b_context"])]
+    from vectorcache.embeddings.factory import build_encoder
+
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="vc-quality-") as tmp:
+        settings = Settings(data_dir=Path(tmp), embedding_backend=args.backend,
+                            model_cache_dir=args.model_cache)
+        encoder = MemoEncoder(build_encoder(settings), texts)
+        embed_s = time.perf_counter() - t0
+        results: dict[str, Any] = {"_meta": {"embed_s": round(embed_s, 1)}}
+        try:
+            async with Runtime.open(settings, encoder=encoder) as rt:
+                h = Harness(rt)
+                for kind, path, rows in files:
+                    t = time.perf_counter()
+                    if kind == "stream":
+                        res = await h.stream(rows)
+                    else:
+                        res = await h.pairs(rows, contextual=kind == "contextual")
+                    res["seconds"] = round(time.perf_counter() - t, 1)
+                    if args.sweep:
+                        res["sweep"] = await sweep(h, kind, rows)
+                    results[path.name] = res
+                    print(f"{path.name}: {time.perf_counter() - t:.0f}s", file=sys.stderr)
+                ms = h.decision_ms
+                results["_meta"]["decision_ms_p50"] = float(np.median(ms)) if ms else None
+                results["_meta"]["decision_ms_p95"] = (float(np.percentile(ms, 95))
+                                                       if ms else None)
+        finally:
+            encoder.close()
+    results["_meta"]["total_s"] = round(time.perf_counter() - t0, 1)
+    return results
+
+
+async def sweep(h: Harness, kind: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The curve over each decider's knob: static's threshold, verified's target error rate."""
+    async def one(mode: str, target: float | None, threshold: float | None) -> dict[str, Any]:
+        if kind == "stream":
+            return await h.stream(rows, mode, target, threshold)
+        return await h.pairs(rows, kind == "contextual", mode, target, threshold)
+
+    return {
+        "static": {str(th): await one("static", None, th) for th in STATIC_SWEEP},
+        DEFAULT_MODE: {str(t): await one(DEFAULT_MODE, t, None) for t in TARGET_SWEEP},
+    }
+
+
+# ---------------------------------------------------------------- printing
+
+def _p(x: float | None) -> str:
+    return "—" if x is None else f"{100 * x:.1f}%"
+
+
+def print_human(results: dict[str, Any]) -> None:
+    for name, res in results.items():
+        if name.startswith("_"):
+            continue
+        print(f"\n== {name}")
+        if "hit_rate" in res:
+            print(f"  hit rate {_p(res['hit_rate'])}  false-hit rate {_p(res['false_hit_rate'])}"
+                  f"  (labelled-negative part {_p(res['labelled_false_hit_rate'])})"
+                  f"  hit precision {_p(res['hit_precision'])}  recall {_p(res['recall'])}")
+        else:
+            print(f"  precision {_p(res['precision'])}  recall {_p(res['recall'])}  "
+                  f"false-hit rate {_p(res['false_hit_rate'])}")
+            for group in ("by_source", "by_category"):
+                for key, b in res[group].items():
+                    print(f"    {key:34s} n={b['n']:5d}  precision {_p(b['precision']):>6s}  "
+                          f"recall {_p(b['recall']):>6s}  wrongly hit {_p(b['false_hit_rate'])}")
+        for mode, curve in res.get("sweep", {}).items():
+            knob = "threshold" if mode == "static" else "target error"
+            for k, r in curve.items():
+                if "hit_rate" in r:
+                    print(f"    sweep {mode:8s} {knob} {k:6s}: hit {_p(r['hit_rate'])}  "
+                          f"false-hit {_p(r['false_hit_rate'])}  recall {_p(r['recall'])}")
+                else:
+                    print(f"    sweep {mode:8s} {knob} {k:6s}: precision {_p(r['precision'])}  "
+                          f"recall {_p(r['recall'])}  wrongly hit {_p(r['false_hit_rate'])}")
+    meta = results["_meta"]
+    print(f"\ndecision time p50 {meta['decision_ms_p50']} ms, p95 {meta['decision_ms_p95']} ms;"
+          f" total {meta['total_s']}s (embedding {meta['embed_s']}s)")
+
+
+def compact(results: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, res in results.items():
+        if name.startswith("_"):
+            continue
+        if "hit_rate" in res:
+            out[name] = {k: res[k] for k in ("hit_rate", "false_hit_rate", "hit_precision",
+                                             "recall")}
+        else:
+            out[name] = {k: res[k] for k in ("precision", "recall",
+                                             "false_hit_rate_by_category")}
+    return out
+
+
+def _row(r: dict[str, Any]) -> str:
+    if "hit_rate" in r:
+        return (f"{_p(r['hit_rate'])} | {_p(r['false_hit_rate'])} | {_p(r['hit_precision'])} | "
+                f"{_p(r['recall'])}")
+    cats = r["false_hit_rate_by_category"]
+    return (f"{_p(r['precision'])} | {_p(r['recall'])} | " + " | ".join(
+        _p(cats.get(c)) for c in ("negation", "entity_swap", "numerical_temporal_swap"))
+        + f" | {_p(r['by_source'].get('paws_wiki', {}).get('false_hit_rate'))}")
+
+
+def write_report(results: dict[str, Any]) -> None:
+    """The ``## Hit correctness`` section of BENCHMARKS.md (other sections are left alone)."""
+    import _common
+
+    from vectorcache.decision.verifier import load_verifier
+
+    v = load_verifier()
+    lines = [_common.header("quality.py"), "",
+             f"Default decider `{DEFAULT_MODE}` (verifier {v.version}; vetoes: "
+             f"{', '.join(sorted(v.vetoes))}), default target error rate "
+             f"{v.default_target_error_rate:.1%}. Decision time p50 "
+             f"{results['_meta']['decision_ms_p50']:.3f} ms, p95 "
+             f"{results['_meta']['decision_ms_p95']:.3f} ms (on top of embed + search).", "",
+             "**Honest numbers are the cross-validated ones** (5-fold, grouped by the pair "
+             "graph's components, every query scored by a model that never saw its group; "
+             "`python bench/train_verifier.py`). The replay figures below use the shipped "
+             "verifier, which was fitted on all of dev, so on dev they are optimistic.", "",
+             "Cross-validated operating points on the dev QQP replay stream:", "",
+             "| target error rate | cosine floor | verifier cutoff | CV false-hit rate | "
+             "CV recall |", "|---|---|---|---|---|"]
+    lines += [f"| {p.target_error_rate:.1%} | {p.cosine_floor:.2f} | {p.cutoff:.3f} | "
+              f"{p.cv_false_hit_rate:.2%} | {p.cv_recall:.1%} |" for p in v.operating_points]
+    for name, res in results.items():
+        if name.startswith("_"):
+            continue
+        stream = "hit_rate" in res
+        lines += ["", f"### {name}", ""]
+        head = ("| decider | knob | hit rate | false-hit rate | hit precision | recall |"
+                if stream else "| decider | knob | precision | recall | negation wrongly hit | "
+                "entity swap | number/date swap | paws_wiki negatives |")
+        lines += [head, "|" + "---|" * (head.count("|") - 1)]
+        lines.append(f"| **{DEFAULT_MODE} (default)** | default | {_row(res)} |")
+        for mode, curve in res.get("sweep", {}).items():
+            knob = "threshold" if mode == "static" else "target error"
+            for k, r in curve.items():
+                lines.append(f"| {mode} | {knob} {k} | {_row(r)} |")
+        if not stream:
+            lines += ["", "Per source / category at the default operating point:", "",
+                      "| group | n | precision | recall | wrongly hit (share of negatives) |",
+                      "|---|---|---|---|---|"]
+            for group in ("by_source", "by_category"):
+                for key, b in res[group].items():
+                    lines.append(f"| {key} | {b['n']} | {_p(b['precision'])} | "
+                                 f"{_p(b['recall'])} | {_p(b['false_hit_rate'])} |")
+    _common.write_section(TITLE, "\n".join(lines))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--stream", type=Path, action="append", default=[])
+    ap.add_argument("--pairs", type=Path, action="append", default=[])
+    ap.add_argument("--contextual", type=Path, action="append", default=[])
+    ap.add_argument("--sweep", action="store_true", help="also the static / verified curves")
+    ap.add_argument("--json", action="store_true", help="last stdout line: one JSON object")
+    ap.add_argument("--write", action="store_true", help=f"update '## {TITLE}' in BENCHMARKS.md")
+    ap.add_argument("--backend", default="onnx")
+    ap.add_argument("--model-cache", type=Path, default=ROOT / ".vectorcache" / "models")
+    ap.add_argument("--dump", type=Path, help="write the full results as JSON here")
+    args = ap.parse_args()
+    if not (args.stream or args.pairs or args.contextual):
+        args.stream = sorted(DATA.glob("stream_*.jsonl"))
+        args.pairs = sorted(DATA.glob("pairs_*.jsonl"))
+        args.contextual = sorted(DATA.glob("contextual_*.jsonl"))
+    results = asyncio.run(run(args))
+    print_human(results)
+    if args.dump:
+        args.dump.write_text(json.dumps(results, indent=1))
+    if args.write:
+        write_report(results)
+    if args.json:
+        print(json.dumps(compact(results), separators=(",", ":")))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,240 @@
+"""``vectorcache cache``: stats, clear, export (JSONL, decrypted) and import (JSONL)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+import click
+
+from vectorcache.cli.common import print_json, print_table, run_with_runtime
+from vectorcache.clock import to_iso
+from vectorcache.errors import VectorcacheError
+from vectorcache.models import Entry, Usage
+from vectorcache.runtime import Runtime
+from vectorcache.service.cache import Plan
+
+__all__ = ["cache", "entry_record"]
+
+PAGE = 500
+
+
+def entry_record(entry: Entry) -> dict[str, Any]:
+    """An entry as exported: decrypted text and metadata, never its embedding or hashes."""
+    return {
+        "id": entry.id, "prompt": entry.prompt, "response": entry.response,
+        "model": entry.model, "context": entry.context, "metadata": entry.metadata,
+        "usage": {"prompt_tokens": entry.usage.prompt_tokens,
+                  "completion_tokens": entry.usage.completion_tokens},
+        "provider": entry.provider, "hit_count": entry.hit_count,
+        "created_at": to_iso(entry.created_at), "expires_at": to_iso(entry.expires_at),
+    }
+
+
+@click.group()
+def cache() -> None:
+    """Inspect and manage a project's cache: stats, clear, export, import.
+
+    \b
+    Examples:
+      vectorcache cache stats --project default
+      vectorcache cache export --project default -o backup.jsonl
+      vectorcache cache import --project default backup.jsonl
+      vectorcache cache clear --project default --expired-only --yes
+    """
+
+
+@cache.command("stats")
+@click.option("--project", "project_ref", required=True, help="Project name or id.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def stats(project_ref: str, as_json: bool) -> None:
+    """Entries, hits, tokens and cost saved, size.
+
+    \b
+    Example:
+      vectorcache cache stats --project default --json | jq .total_hits
+    """
+
+    async def action(rt: Runtime) -> dict[str, Any]:
+        project = await rt.admin.project(project_ref)
+        result = await rt.entries.stats(rt.admin.principal_for(project), project.id)
+        return dict(result.__dict__)
+
+    data = run_with_runtime(action)
+    if as_json:
+        print_json(data)
+    else:
+        print_table([{"stat": k, "value": v} for k, v in data.items()], ["stat", "value"])
+
+
+@cache.command("clear")
+@click.option("--project", "project_ref", required=True, help="Project name or id.")
+@click.option("--expired-only", is_flag=True, help="Only entries past their TTL.")
+@click.option("--older-than-hours", type=click.FloatRange(min=0), default=None,
+              help="Only entries created more than this many hours ago.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def clear(project_ref: str, expired_only: bool, older_than_hours: float | None, yes: bool,
+          as_json: bool) -> None:
+    """Remove cached entries (all of them unless filtered).
+
+    \b
+    Examples:
+      vectorcache cache clear --project default --yes
+      vectorcache cache clear --project default --older-than-hours 72 --yes
+    """
+    if not yes:
+        click.confirm(f"Remove cached entries of project {project_ref!r}?", abort=True)
+
+    async def action(rt: Runtime) -> dict[str, Any]:
+        project = await rt.admin.project(project_ref)
+        outcome = await rt.entries.clear(rt.admin.principal_for(project),
+                                         expired_only=expired_only,
+                                         older_than_hours=older_than_hours)
+        return dict(outcome.__dict__)
+
+    data = run_with_runtime(action)
+    if as_json:
+        print_json(data)
+    else:
+        click.echo(f"Cleared {data['entries_cleared']} entries "
+                   f"({data['space_freed_mb']} MB).")
+
+
+@cache.command("export")
+@click.option("--project", "project_ref", required=True, help="Project name or id.")
+@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-",
+              show_default=True, help="JSONL file to write ('-' is stdout).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stderr.")
+def export(project_ref: str, output: IO[str], as_json: bool) -> None:
+    """Write every entry, decrypted, as JSON lines (prompt, response, model, context,
+    metadata, usage, created_at, ...). Treat the file as sensitive.
+
+    A chat entry's prompt is its last user turn: the earlier conversation is kept only as a
+    keyed hash, so it cannot be exported.
+
+    \b
+    Example:
+      vectorcache cache export --project default -o backup.jsonl
+    """
+
+    async def action(rt: Runtime) -> int:
+        project = await rt.admin.project(project_ref)
+        total = await rt.store.count_entries(project.id)
+        written = 0
+        with click.progressbar(length=total, label="Exporting", file=sys.stderr) as bar:
+            while True:
+                page = await rt.store.list_entries(project.id, offset=written, limit=PAGE)
+                for entry in page:
+                    output.write(json.dumps(entry_record(entry), ensure_ascii=False) + "\n")
+                written += len(page)
+                bar.update(len(page))
+                if len(page) < PAGE:
+                    break
+        await rt.store.add_audit("cache.export", project_id=project.id, actor="cli",
+                                 target=project.id, details={"entries": written})
+        return written
+
+    count = run_with_runtime(action)
+    output.flush()
+    summary = {"exported": count}
+    click.echo(json.dumps(summary) if as_json else f"Exported {count} entries.", err=True)
+
+
+@dataclass
+class _Import:
+    imported: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _read_lines(source: IO[str]) -> list[tuple[int, dict[str, Any] | str]]:
+    """(line number, record or the reason it is invalid), blank lines skipped."""
+    out: list[tuple[int, dict[str, Any] | str]] = []
+    for number, line in enumerate(source, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            out.append((number, "invalid JSON"))
+            continue
+        out.append((number, record if isinstance(record, dict) else "not a JSON object"))
+    return out
+
+
+def _plan_record(rt: Runtime, project: Any, record: dict[str, Any]) -> Plan:
+    response = record.get("response")
+    if not isinstance(response, str) or not response.strip():
+        raise click.UsageError("Field required: response")
+    return rt.cache.plan(rt.admin.principal_for(project), prompt=record.get("prompt"),
+                         messages=record.get("messages"), model=record.get("model"),
+                         context=record.get("context"), params={}, threshold=None)
+
+
+@cache.command("import")
+@click.argument("source", type=click.File("r", encoding="utf-8"))
+@click.option("--project", "project_ref", required=True, help="Project name or id.")
+@click.option("--batch-size", type=click.IntRange(1, 1024), default=64, show_default=True,
+              help="Prompts embedded per batch.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
+def import_(source: IO[str], project_ref: str, batch_size: int, as_json: bool) -> None:
+    """Load prompt/response pairs from JSON lines (loads the embedding model).
+
+    Each line: {"prompt" or "messages", "response", "model"?, "context"?, "metadata"?,
+    "ttl_seconds"?, "usage"?}. "model" defaults to the project's default model. Invalid
+    lines are reported and skipped; an export file imports as is.
+
+    \b
+    Examples:
+      vectorcache cache import --project default faq.jsonl
+      cat faq.jsonl | vectorcache cache import --project default - --json
+    """
+    lines = _read_lines(source)
+
+    async def action(rt: Runtime) -> _Import:
+        project = await rt.admin.project(project_ref)
+        principal = rt.admin.principal_for(project)
+        result = _Import()
+        with click.progressbar(length=len(lines), label="Importing", file=sys.stderr) as bar:
+            for start in range(0, len(lines), batch_size):
+                batch: list[tuple[dict[str, Any], Plan]] = []
+                for number, record in lines[start:start + batch_size]:
+                    try:
+                        if isinstance(record, str):
+                            raise click.UsageError(record)
+                        batch.append((record, _plan_record(rt, project, record)))
+                    except (VectorcacheError, click.UsageError) as exc:
+                        message = exc.detail if isinstance(exc, VectorcacheError) \
+                            else exc.message
+                        result.errors.append({"line": number, "error": message})
+                vectors: Any = await rt.embedder.embed([p.view.text for _, p in batch]) \
+                    if batch else []
+                for (record, plan), vector in zip(batch, vectors, strict=True):
+                    usage = record.get("usage") or {}
+                    ttl = record.get("ttl_seconds")
+                    await rt.cache.store_answer(
+                        principal, plan, response=str(record["response"]),
+                        usage=Usage(int(usage.get("prompt_tokens") or 0),
+                                    int(usage.get("completion_tokens") or 0)),
+                        provider=record.get("provider") or "import", user=None,
+                        metadata=record.get("metadata") if isinstance(
+                            record.get("metadata"), dict) else None,
+                        context=record.get("context"),
+                        ttl_seconds=ttl if isinstance(ttl, int) and ttl > 0 else None,
+                        vector=vector)
+                    result.imported += 1
+                bar.update(len(lines[start:start + batch_size]))
+        await rt.store.add_audit("cache.import", project_id=project.id, actor="cli",
+                                 target=project.id, details={"entries": result.imported})
+        return result
+
+    result = run_with_runtime(action, with_embedder=True)
+    if as_json:
+        print_json({"imported": result.imported, "skipped": len(result.errors),
+                    "errors": result.errors})
+        return
+    for error in result.errors:
+        click.echo(f"line {error['line']}: {error['error']} (skipped)", err=True)
+    click.echo(f"Imported {result.imported} entries; skipped {len(result.errors)}.")

@@ -1,0 +1,107 @@
+"""The default rule: cosine floor, then lexical guards, then a learned verifier.
+
+How a request's knobs map onto it:
+
+* ``similarity_threshold`` (per request, else the project's; default 0.85) stays what clients
+  know: a cosine floor. No candidate below it is ever served. It can only make the decision
+  stricter than the operating point, never looser.
+* The project's ``target_error_rate`` (default 1 %, ``DecisionPolicy.target_error_rate=None``)
+  chooses the operating point: a row of the table shipped in ``verifier.json``, each row being
+  the (cosine floor, verifier cutoff) that kept wrong answers within that rate, with the most
+  hits, on the dev QQP replay stream in grouped cross-validation (``bench/train_verifier.py``).
+  The effective floor is ``max(similarity_threshold, point.cosine_floor)``. To get more hits,
+  raise the target error rate; to get fewer, lower it or raise the threshold.
+
+Per candidate above the floor, in order of cosine: a prompt equal after normalisation is served
+outright; a candidate a hard guard fires on (a negation, number, date or antonym on one side
+only, or named entities in swapped order) is rejected; the rest are scored by the verifier and
+the most probable one is served if its probability reaches the cutoff.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from vectorcache.decision.base import Candidate, Decision, DecisionPolicy
+from vectorcache.decision.features import analyse, guard_flags, pair_features
+from vectorcache.decision.verifier import Verifier, load_verifier
+
+__all__ = ["VerifiedDecider"]
+
+#: how many examined candidates are listed in ``details`` (debug output)
+_SHOWN = 3
+
+
+def _normalised(text: str) -> str:
+    return " ".join(text.casefold().split()).strip(" ?!.")
+
+
+class VerifiedDecider:
+    def __init__(self, verifier: Verifier | None = None) -> None:
+        self._verifier = verifier or load_verifier()
+
+    def decide(
+        self, prompt: str, candidates: Sequence[Candidate], policy: DecisionPolicy
+    ) -> Decision:
+        verifier = self._verifier
+        point = verifier.operating_point(policy.target_error_rate)
+        floor = max(policy.threshold, point.cosine_floor)
+        details: dict[str, object] = {
+            "mode": "verified", "verifier": verifier.version,
+            "target_error_rate": point.target_error_rate, "cosine_floor": round(floor, 4),
+            "cutoff": point.cutoff,
+        }
+        if not candidates:
+            return Decision(hit=False, reason="no candidate in partition", details=details)
+        ordered = sorted(candidates, key=lambda c: c.similarity, reverse=True)
+        query = analyse(prompt)
+        norm = _normalised(prompt)
+        examined: list[dict[str, object]] = []
+        best: tuple[float, Candidate] | None = None
+        vetoed: list[str] = []
+        for cand in ordered:
+            if cand.similarity < floor:
+                break
+            if _normalised(cand.prompt) == norm:
+                details["examined"] = examined
+                return Decision(
+                    hit=True, candidate=cand, score=1.0, details=details,
+                    reason=f"same text after normalisation (cosine {cand.similarity:.3f})",
+                )
+            stored = analyse(cand.prompt)
+            fired = [g for g, on in guard_flags(query, stored).items()
+                     if on and g in verifier.vetoes]
+            row: dict[str, object] = {"entry_id": cand.entry_id,
+                                      "cosine": round(cand.similarity, 4)}
+            if fired:
+                row["vetoed_by"] = fired
+                vetoed.extend(fired)
+            else:
+                p = verifier.probability(pair_features(cand.similarity, query, stored))
+                row["probability"] = round(p, 4)
+                if best is None or p > best[0]:
+                    best = (p, cand)
+            if len(examined) < _SHOWN:
+                examined.append(row)
+        details["examined"] = examined
+        top = ordered[0]
+        if best is not None and best[0] >= point.cutoff:
+            p, cand = best
+            details["guards_passed"] = sorted(verifier.vetoes)
+            return Decision(
+                hit=True, candidate=cand, score=p, details=details,
+                reason=(f"verifier p={p:.3f} >= {point.cutoff:.3f}; cosine "
+                        f"{cand.similarity:.3f} >= floor {floor:.3f}; guards passed "
+                        f"({', '.join(sorted(verifier.vetoes)) or 'none'})"),
+            )
+        if best is not None:
+            p, cand = best
+            reason = (f"verifier p={p:.3f} < {point.cutoff:.3f} for the best candidate "
+                      f"(cosine {cand.similarity:.3f})")
+        elif vetoed:
+            reason = (f"every candidate above the cosine floor was vetoed "
+                      f"({', '.join(sorted(set(vetoed)))} differs)")
+        else:
+            reason = f"nearest cosine {top.similarity:.3f} < floor {floor:.3f}"
+        return Decision(hit=False, candidate=top, score=best[0] if best else None,
+                        reason=reason, details=details)

@@ -1,0 +1,124 @@
+"""Personal-data detection and redaction: US SSNs, payment cards, emails and phone numbers.
+
+Tuned for recall: a cache that stores a card number by mistake is worse than one that skips
+caching an order number. Every candidate is still checked where a checksum or a numbering rule
+exists (Luhn for cards, the SSA's never-issued ranges for SSNs), which keeps the false positives
+on look-alikes (order numbers, timestamps, ISBNs, versions, prices) low.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["Finding", "find_pii", "contains_pii", "redact", "screen", "luhn_ok", "ssn_ok",
+           "POLICIES"]
+
+#: project ``pii_policy`` values: answer but neither look up nor store / store a redacted form
+POLICIES = ("bypass", "redact")
+
+_SSN = re.compile(r"(?<![\w-])(\d{3})([- ])(\d{2})\2(\d{4})(?![\w-])")
+_SSN_BARE = re.compile(r"(?<![\w-])(\d{3})(\d{2})(\d{4})(?![\w-])")
+_SSN_WORDS = re.compile(r"\b(?:ssn|social\s+security|soc\.?\s*sec|tax\s*id|tin)\b", re.I)
+_CARD = re.compile(r"(?<![\w.-])[2-6]\d(?:[ -]?\d){11,17}(?![\w-]|\.\d)")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_PHONE_NANP = re.compile(
+    r"(?<![\w.+-])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?![\w-]|\.\d)")
+_PHONE_INTL = re.compile(r"(?<![\w+])\+\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){2,5}(?![\w-]|\.\d)")
+_PHONE_TRUNK = re.compile(r"(?<![\w.-])0\d{2,4}[\s-]?\d{3,4}[\s-]?\d{3,4}(?![\w-]|\.\d)")
+_PHONE_BARE = re.compile(r"(?<![\w.-])\d{10,11}(?![\w-]|\.\d)")
+_PHONE_WORDS = re.compile(
+    r"\b(?:phone|call|tel|telephone|mobile|cell|fax|whatsapp|sms|text\s+me|reach\s+me|"
+    r"contact|number)\b", re.I)
+
+_LABELS = {"ssn": "[SSN]", "card": "[CARD]", "email": "[EMAIL]", "phone": "[PHONE]"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str  # "ssn" | "card" | "email" | "phone"
+    start: int
+    end: int
+
+
+def luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def ssn_ok(area: str, group: str, serial: str) -> bool:
+    """Never issued: area 000, 666 or 900-999; group 00; serial 0000."""
+    return (area != "000" and area != "666" and not area.startswith("9")
+            and group != "00" and serial != "0000")
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
+
+
+def _near(words: re.Pattern[str], text: str, start: int, end: int, reach: int = 40) -> bool:
+    return words.search(text, max(0, start - reach), min(len(text), end + reach)) is not None
+
+
+def find_pii(text: str) -> list[Finding]:
+    """Every personal-data span found in ``text``, in order (spans may overlap)."""
+    found: list[Finding] = []
+    for m in _EMAIL.finditer(text):
+        found.append(Finding("email", m.start(), m.end()))
+    for m in _SSN.finditer(text):
+        if ssn_ok(m.group(1), m.group(3), m.group(4)):
+            found.append(Finding("ssn", m.start(), m.end()))
+    for m in _SSN_BARE.finditer(text):
+        if ssn_ok(*m.groups()) and _near(_SSN_WORDS, text, m.start(), m.end()):
+            found.append(Finding("ssn", m.start(), m.end()))
+    for m in _CARD.finditer(text):
+        digits = _digits(m.group())
+        if 13 <= len(digits) <= 19 and luhn_ok(digits):
+            found.append(Finding("card", m.start(), m.end()))
+    for pattern in (_PHONE_NANP, _PHONE_INTL, _PHONE_TRUNK):
+        for m in pattern.finditer(text):
+            if 7 <= len(_digits(m.group())) <= 15:
+                found.append(Finding("phone", m.start(), m.end()))
+    for m in _PHONE_BARE.finditer(text):
+        if _near(_PHONE_WORDS, text, m.start(), m.end()):
+            found.append(Finding("phone", m.start(), m.end()))
+    found.sort(key=lambda f: (f.start, -f.end))
+    return found
+
+
+def contains_pii(text: str | None) -> bool:
+    return bool(text) and bool(find_pii(text or ""))
+
+
+def redact(text: str) -> str:
+    """``text`` with every finding replaced by its label (``[CARD]``, ``[EMAIL]``, ...)."""
+    out: list[str] = []
+    pos = 0
+    for f in find_pii(text):
+        if f.start < pos:  # overlaps a span already replaced
+            if f.end > pos:
+                pos = f.end
+            continue
+        out.append(text[pos:f.start])
+        out.append(_LABELS[f.kind])
+        pos = f.end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def screen(text: str | None, policy: str) -> tuple[str | None, bool]:
+    """What may be cached of ``text`` under ``policy``: (text to use, whether caching may go on).
+
+    ``redact`` returns the redacted text; any other policy (``bypass``, the default, or an
+    unknown value) stops caching when personal data is found.
+    """
+    if not text or not find_pii(text):
+        return text, True
+    if policy == "redact":
+        return redact(text), True
+    return text, False

@@ -1,0 +1,118 @@
+"""Rate limits and quotas on the ``limits`` library, and the ``X-RateLimit-*`` headers.
+
+Counters live in the storage named by ``settings.rate_limit_storage_url``: ``memory://`` (one
+process; quotas restart with it) or ``redis://host:port`` for several replicas. Per-key and
+per-IP limits use a moving window (a key may spend its whole minute at once, never more than
+its limit in any 60 seconds); quotas use a fixed window of a day or a month. Each ``hit`` is
+atomic in the storage, so concurrent requests never get past a limit together.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+from limits import RateLimitItem, RateLimitItemPerDay, RateLimitItemPerMinute
+from limits import RateLimitItemPerMonth
+from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter, RateLimiter
+from limits.storage import storage_from_string
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from vectorcache.errors import ConfigurationError, RateLimited, ServiceUnavailable
+
+__all__ = ["Window", "Meter", "RateLimits", "RateLimitHeaders", "METER_SCOPE_KEY"]
+
+METER_SCOPE_KEY = "vectorcache.meter"
+_QUOTA_ITEMS = {"day": RateLimitItemPerDay, "month": RateLimitItemPerMonth}
+
+
+@dataclass(frozen=True)
+class Window:
+    limit: int
+    remaining: int
+    reset: int  # unix seconds
+
+
+@dataclass
+class Meter:
+    """The windows one request was counted in; the tightest one goes into the headers."""
+
+    windows: list[Window] = field(default_factory=list)
+
+    def headers(self) -> dict[str, str]:
+        if not self.windows:
+            return {}
+        w = min(self.windows, key=lambda w: (w.remaining, w.limit))
+        return {"X-RateLimit-Limit": str(w.limit), "X-RateLimit-Remaining": str(w.remaining),
+                "X-RateLimit-Reset": str(w.reset)}
+
+
+class RateLimits:
+    def __init__(self, storage_url: str) -> None:
+        self._url = storage_url if storage_url.startswith("async+") else "async+" + storage_url
+        self._moving: RateLimiter | None = None
+        self._fixed: RateLimiter | None = None
+
+    def _limiters(self) -> tuple[RateLimiter, RateLimiter]:
+        if self._moving is None or self._fixed is None:  # built on first use, inside the loop
+            try:
+                storage = storage_from_string(self._url)
+            except Exception as exc:  # noqa: BLE001 - any bad URL is a configuration error
+                raise ConfigurationError(
+                    f"rate_limit_storage_url is not usable ({type(exc).__name__}); use "
+                    "memory:// or redis://host:port") from None
+            self._moving = MovingWindowRateLimiter(storage)
+            self._fixed = FixedWindowRateLimiter(storage)
+        return self._moving, self._fixed
+
+    async def _hit(self, limiter: RateLimiter, item: RateLimitItem, ids: tuple[str, ...],
+                   meter: Meter) -> int:
+        """0 if admitted, else the seconds until it would be."""
+        try:
+            admitted = await limiter.hit(item, *ids)
+            stats = await limiter.get_window_stats(item, *ids)
+        except Exception as exc:  # noqa: BLE001 - a storage outage is a 503, never a 500
+            raise ServiceUnavailable("Service temporarily unavailable (rate-limit storage)") \
+                from exc
+        meter.windows.append(Window(item.amount, max(0, stats.remaining),
+                                    math.ceil(stats.reset_time)))
+        return 0 if admitted else max(1, math.ceil(stats.reset_time - time.time()))
+
+    async def per_minute(self, kind: str, ident: str, limit: int, meter: Meter) -> None:
+        """Count one request against ``limit`` per minute for ``kind``/``ident``; 429 past it."""
+        moving, _ = self._limiters()
+        wait = await self._hit(moving, RateLimitItemPerMinute(limit), (kind, ident), meter)
+        if wait:
+            raise RateLimited(retry_after=wait)
+
+    async def quota(self, ident: str, requests: int, period: str, meter: Meter) -> None:
+        _, fixed = self._limiters()
+        item = _QUOTA_ITEMS.get(period, RateLimitItemPerDay)(requests)
+        wait = await self._hit(fixed, item, ("quota", ident), meter)
+        if wait:
+            raise RateLimited(f"Request quota exceeded ({requests} per {period}). "
+                              "Please try again later.", retry_after=wait, code="quota_exceeded")
+
+
+class RateLimitHeaders:
+    """Adds ``X-RateLimit-*`` to every response of a request that was counted (errors too)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        meter = scope[METER_SCOPE_KEY] = Meter()
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start" and meter.windows:
+                headers = MutableHeaders(scope=message)
+                for name, value in meter.headers().items():
+                    headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -1,0 +1,319 @@
+"""The OpenAI-compatible gateway: chat completions through the cache, streamed or not.
+
+Built on ``CacheService``'s public steps (``plan``, ``lookup_plan``, ``store_answer``): the last
+user turn is matched semantically inside a partition of project, model, context, the earlier
+conversation and the sampling parameters that change answers. What cannot be cached (tools,
+tool turns, non-text content, ``n > 1``, logprobs) passes straight through as a *bypass*.
+
+A streamed miss is relayed chunk by chunk as it arrives and stored only once the provider has
+finished it (``finish_reason: stop``, no tool call): a provider failure or a client that goes
+away mid-stream leaves nothing stored.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import httpx
+
+from vectorcache.errors import NotCacheable, UpstreamError, ValidationFailed
+from vectorcache.models import Usage, UsageEvent
+from vectorcache.pricing import Pricing
+from vectorcache.service.auth import Principal
+from vectorcache.service.cache import CacheService, Plan
+from vectorcache.service.events import EventWriter
+from vectorcache.service.prompt import resolve_prompt
+from vectorcache.service.sse import DONE, chat_completion, error_event, replay_chunks, sse
+from vectorcache.settings import Settings
+from vectorcache.store import Store
+from vectorcache.upstream import ChatRequest, StreamChunk, Upstream, build_upstream
+from vectorcache.upstream.fallback import FallbackUpstream
+
+__all__ = ["SAMPLING_PARAMS", "CacheControl", "Gateway", "GatewayAnswer"]
+
+#: request fields that change the answer: part of the partition
+SAMPLING_PARAMS = ("temperature", "top_p", "top_k", "max_tokens", "max_completion_tokens",
+                   "seed", "stop", "response_format", "presence_penalty",
+                   "frequency_penalty", "logit_bias", "n", "reasoning_effort", "verbosity")
+#: request fields whose presence makes a request uncacheable
+_BYPASS_FIELDS = ("tools", "functions", "tool_choice", "function_call", "audio",
+                  "web_search_options", "logprobs", "top_logprobs")
+_NOT_SENT = ("model", "messages", "stream", "stream_options")
+_ROLES = ("system", "developer", "user", "assistant", "tool", "function")
+
+
+@dataclass(frozen=True)
+class CacheControl:
+    """Per-request cache control, from request headers."""
+
+    no_lookup: bool = False
+    no_store: bool = False
+    threshold: float | None = None
+    context: str | None = None
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> CacheControl:
+        directives = {d.strip().lower() for d in headers.get("cache-control", "").split(",")}
+        raw = headers.get("x-vectorcache-threshold")
+        threshold = None
+        if raw is not None:
+            try:
+                threshold = float(raw)
+            except ValueError:
+                threshold = -1.0
+            if not 0.0 <= threshold <= 1.0:
+                raise ValidationFailed("X-Vectorcache-Threshold must be a number between 0 and 1",
+                                       param="X-Vectorcache-Threshold")
+        return cls(no_lookup="no-cache" in directives, no_store="no-store" in directives,
+                   threshold=threshold, context=headers.get("x-vectorcache-context") or None)
+
+
+@dataclass
+class GatewayAnswer:
+    """A JSON body, or an SSE byte stream; with the ``X-Vectorcache-*`` headers."""
+
+    headers: dict[str, str] = field(default_factory=dict)
+    body: dict[str, Any] | None = None
+    stream: AsyncIterator[bytes] | None = None
+
+
+@dataclass
+class _Chat:
+    """One chat request, parsed."""
+
+    principal: Principal
+    model: str
+    messages: list[dict[str, Any]]
+    params: dict[str, Any]  # sent to the provider
+    stream: bool
+    include_usage: bool
+    control: CacheControl
+    can_store: bool
+    user: str | None
+    metadata: dict[str, object] | None
+    started: float = field(default_factory=time.perf_counter)
+
+
+def _bypass_reason(body: Mapping[str, Any]) -> str | None:
+    for name in _BYPASS_FIELDS:
+        if body.get(name):
+            return "tools" if name in ("tools", "functions", "tool_choice",
+                                       "function_call") else name
+    n = body.get("n")
+    if isinstance(n, int) and n > 1:
+        return "n>1"
+    return None
+
+
+def _parse(principal: Principal, body: Mapping[str, Any], control: CacheControl,
+           can_store: bool) -> _Chat:
+    model = body.get("model") or principal.project.default_model
+    if not isinstance(model, str) or not model:
+        raise ValidationFailed("Field required: model", param="model")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages \
+            or not all(isinstance(m, dict) for m in messages):
+        raise ValidationFailed("messages must be a non-empty array of message objects",
+                               param="messages")
+    for i, message in enumerate(messages):
+        if message.get("role") not in _ROLES:
+            raise ValidationFailed(f"Invalid role in messages[{i}]: {message.get('role')!r}",
+                                   param="messages")
+    principal.check_model(model)
+    options = body.get("stream_options")
+    user, metadata = body.get("user"), body.get("metadata")
+    return _Chat(principal=principal, model=model, messages=messages,
+                 params={k: v for k, v in body.items() if k not in _NOT_SENT},
+                 stream=bool(body.get("stream")),
+                 include_usage=bool(isinstance(options, dict) and options.get("include_usage")),
+                 control=control, can_store=can_store,
+                 user=user if isinstance(user, str) else None,
+                 metadata=metadata if isinstance(metadata, dict) else None)
+
+
+def _sampling(params: Mapping[str, Any]) -> dict[str, Any]:
+    out = {k: params[k] for k in SAMPLING_PARAMS if params.get(k) is not None}
+    if out.get("n") == 1:
+        del out["n"]
+    return out
+
+
+class _Relay:
+    """What a relayed stream said, to decide whether it may be stored."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.finish: str | None = None
+        self.tools = False
+        self.refusal = False
+        self.usage = Usage()
+
+    def add(self, data: Mapping[str, Any]) -> None:
+        usage = data.get("usage")
+        if isinstance(usage, dict):
+            self.usage = Usage(int(usage.get("prompt_tokens") or 0),
+                               int(usage.get("completion_tokens") or 0))
+        for choice in data.get("choices") or []:
+            delta = choice.get("delta") or {}
+            if delta.get("content"):
+                self.parts.append(str(delta["content"]))
+            self.tools = self.tools or bool(delta.get("tool_calls") or delta.get("function_call"))
+            self.refusal = self.refusal or bool(delta.get("refusal"))
+            self.finish = choice.get("finish_reason") or self.finish
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    @property
+    def cacheable(self) -> bool:
+        return (self.finish == "stop" and not self.tools and not self.refusal
+                and bool(self.text.strip()))
+
+
+class Gateway:
+    def __init__(self, *, settings: Settings, cache: CacheService, store: Store,
+                 http: httpx.AsyncClient, events: EventWriter, pricing: Pricing) -> None:
+        self._settings = settings
+        self._cache = cache
+        self._store = store
+        self._http = http
+        self._events = events
+        self._pricing = pricing
+
+    async def chat(self, principal: Principal, body: Mapping[str, Any], control: CacheControl,
+                   *, can_store: bool) -> GatewayAnswer:
+        chat = _parse(principal, body, control, can_store)
+        reason = _bypass_reason(body)
+        plan: Plan | None = None
+        if reason is None:
+            try:
+                resolve_prompt(None, chat.messages, self._settings.max_prompt_chars)
+                plan = self._cache.plan(principal, prompt=None, messages=chat.messages,
+                                        model=chat.model, context=control.context,
+                                        params=_sampling(chat.params),
+                                        threshold=control.threshold)
+            except NotCacheable as exc:
+                reason = exc.code
+            except ValidationFailed as exc:
+                if exc.param not in ("prompt", "messages"):
+                    raise
+                reason = "uncacheable_prompt"
+        if plan is None:
+            return await self._call(chat, None, {"X-Vectorcache-Cache": "bypass",
+                                                 "X-Vectorcache-Reason": reason or "bypass"})
+        if not control.no_lookup:
+            looked = await self._cache.lookup_plan(plan)
+            if looked.hit and looked.response is not None:
+                headers = {"X-Vectorcache-Cache": "hit",
+                           "X-Vectorcache-Similarity": f"{looked.similarity or 0.0:.4f}",
+                           "X-Vectorcache-Entry-Id": looked.entry_id or "",
+                           "X-Vectorcache-Tokens-Saved": str(looked.usage.total_tokens)}
+                self._record(chat, "hit", entry_id=looked.entry_id,
+                             similarity=looked.similarity, saved=looked.cost_saved,
+                             tokens=looked.usage.total_tokens)
+                if chat.stream:
+                    return GatewayAnswer(headers, stream=self._replay(chat, looked.response))
+                return GatewayAnswer(headers, body=chat_completion(looked.response, chat.model))
+            return await self._call(chat, plan, {"X-Vectorcache-Cache": "miss"}, looked.vector)
+        return await self._call(chat, plan, {"X-Vectorcache-Cache": "miss"})
+
+    # ---------------------------------------------------------------- provider
+    async def _upstream(self, chat: _Chat) -> Upstream:
+        config = await self._store.get_provider(chat.principal.project.id)
+        return build_upstream(self._http, config)
+
+    async def _call(self, chat: _Chat, plan: Plan | None, headers: dict[str, str],
+                    vector: Any = None) -> GatewayAnswer:
+        upstream = await self._upstream(chat)
+        if chat.stream:
+            params = {**chat.params, "stream_options": {"include_usage": True}}
+            chunks = upstream.stream(ChatRequest(chat.model, chat.messages, params))
+            try:
+                first = await anext(chunks)
+            except StopAsyncIteration:
+                raise UpstreamError("LLM provider error: Empty stream from the provider") \
+                    from None
+            _fallback_header(upstream, headers)
+            return GatewayAnswer(headers, stream=self._relay(chat, plan, chunks, first, vector,
+                                                                 upstream.name))
+        completion = await upstream.complete(ChatRequest(chat.model, chat.messages,
+                                                         chat.params))
+        _fallback_header(upstream, headers)
+        entry_id = None
+        if plan is not None and completion.cacheable:
+            entry_id = await self._store_answer(chat, plan, completion.text, completion.usage,
+                                                upstream.name, vector)
+        if entry_id:
+            headers["X-Vectorcache-Entry-Id"] = entry_id
+        self._record(chat, "bypass" if plan is None else "miss", entry_id=entry_id,
+                     usage=completion.usage)
+        return GatewayAnswer(headers, body=completion.raw)
+
+    async def _store_answer(self, chat: _Chat, plan: Plan, text: str, usage: Usage,
+                            provider: str, vector: Any) -> str | None:
+        if chat.control.no_store or not chat.can_store:
+            return None
+        return await self._cache.store_answer(
+            chat.principal, plan, response=text, usage=usage, provider=provider,
+            user=chat.user, metadata=chat.metadata, context=chat.control.context,
+            ttl_seconds=None, vector=vector)
+
+    # ---------------------------------------------------------------- streams
+    async def _replay(self, chat: _Chat, text: str) -> AsyncIterator[bytes]:
+        for chunk in replay_chunks(text, chat.model, include_usage=chat.include_usage):
+            yield sse(chunk)
+        yield DONE
+
+    async def _relay(self, chat: _Chat, plan: Plan | None, chunks: AsyncIterator[StreamChunk],
+                     first: StreamChunk, vector: Any, provider: str) -> AsyncIterator[bytes]:
+        seen = _Relay()
+        try:
+            chunk: StreamChunk | None = first
+            while chunk is not None:
+                seen.add(chunk.data)
+                if chunk.data.get("choices") or chat.include_usage:
+                    yield sse(chunk.data)
+                chunk = await anext(chunks, None)
+            if seen.finish is None:
+                yield error_event("LLM provider error: The stream ended before the answer "
+                                  "was complete", "upstream_stream_incomplete")
+                return
+            entry_id = None
+            if plan is not None and seen.cacheable:
+                with anyio.CancelScope(shield=True):  # a store, once begun, completes
+                    entry_id = await self._store_answer(chat, plan, seen.text, seen.usage,
+                                                        provider, vector)
+            self._record(chat, "bypass" if plan is None else "miss", entry_id=entry_id,
+                         usage=seen.usage)
+            yield DONE
+        except UpstreamError as exc:
+            yield error_event(exc.detail, exc.code)
+        finally:
+            close = getattr(chunks, "aclose", None)
+            if close is not None:
+                with anyio.CancelScope(shield=True):
+                    await close()
+
+    # ---------------------------------------------------------------- events
+    def _record(self, chat: _Chat, kind: str, *, entry_id: str | None = None,
+                similarity: float | None = None, saved: float = 0.0, tokens: int = 0,
+                usage: Usage | None = None) -> None:
+        project = chat.principal.project
+        self._events.record(UsageEvent(
+            project_id=project.id, kind=kind, entry_id=entry_id,
+            key_id=chat.principal.key_id, user_hash=self._cache.user_hash(project, chat.user),
+            similarity=similarity, latency_ms=round((time.perf_counter() - chat.started)
+                                                    * 1000, 3),
+            tokens=usage.total_tokens if usage else tokens,
+            cost_usd=self._pricing.cost(chat.model, usage) if usage else 0.0,
+            cost_saved_usd=saved, model=chat.model))
+
+
+def _fallback_header(upstream: Upstream, headers: dict[str, str]) -> None:
+    if isinstance(upstream, FallbackUpstream) and upstream.fallback_used:
+        headers["X-Fallback-Used"] = upstream.fallback_used

@@ -1,0 +1,129 @@
+"""SQLite side of data-key rotation: the key ring, and rows moved to the active data key.
+
+Every function runs inside one write transaction (``SqliteDb.write``), so a batch of
+re-encrypted rows is committed whole or not at all, and a rotation interrupted at any point
+resumes by re-encrypting ``WHERE kid IS NOT <active>`` again.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from vectorcache.clock import utcnow
+from vectorcache.crypto import Cipher
+from vectorcache.errors import NotFound, ValidationFailed
+from vectorcache.keyring import WrappedKey, wrap_new_key
+from vectorcache.models import DataKeyInfo
+from vectorcache.store import codec
+
+__all__ = ["StaleDataKey", "load_keys", "active_kid", "check_active", "add_key", "reencrypt",
+           "pending_rows", "retire_key", "key_infos"]
+
+_ENTRY_COLUMNS = ("prompt", "response", "context", "metadata")
+
+
+class StaleDataKey(Exception):
+    """Another process activated a new data key: reload the key ring and seal again."""
+
+
+def load_keys(conn: sqlite3.Connection) -> list[WrappedKey]:
+    rows = conn.execute("SELECT kid, wrapped, active, retired_at FROM data_keys").fetchall()
+    return [WrappedKey(r["kid"], r["wrapped"], bool(r["active"]), r["retired_at"] is not None)
+            for r in rows]
+
+
+def active_kid(conn: sqlite3.Connection) -> str | None:
+    row = conn.execute("SELECT kid FROM data_keys WHERE active = 1").fetchone()
+    return None if row is None else str(row[0])
+
+
+def check_active(conn: sqlite3.Connection, cipher: Cipher) -> None:
+    """Raise ``StaleDataKey`` unless ``cipher`` encrypts with the database's active key."""
+    if active_kid(conn) != cipher.active_kid:
+        raise StaleDataKey()
+
+
+def add_key(conn: sqlite3.Connection, master_key: bytes) -> str:
+    kid, wrapped = wrap_new_key(master_key)
+    conn.execute("UPDATE data_keys SET active = 0 WHERE active = 1")
+    conn.execute("INSERT INTO data_keys (kid, wrapped, created_at, active) VALUES (?, ?, ?, 1)",
+                 (kid, wrapped, utcnow().timestamp()))
+    return kid
+
+
+def _reseal(cipher: Cipher, kid: str | None, token: bytes | None) -> bytes | None:
+    return None if token is None else cipher.encrypt(cipher.decrypt(kid, token))
+
+
+def reencrypt(conn: sqlite3.Connection, cipher: Cipher, batch: int) -> int:
+    """Move up to ``batch`` rows (entries, then provider keys) to the active key."""
+    check_active(conn, cipher)
+    kid = cipher.active_kid
+    rows = conn.execute(
+        "SELECT rowid, kid, prompt, response, context, metadata FROM entries"
+        " WHERE kid IS NOT ? LIMIT ?", (kid, batch)).fetchall()
+    for row in rows:
+        sealed = [_reseal(cipher, row["kid"], row[col]) for col in _ENTRY_COLUMNS]
+        grown = sum(len(new or b"") - len(row[col] or b"")
+                    for col, new in zip(_ENTRY_COLUMNS, sealed, strict=True))
+        conn.execute(
+            "UPDATE entries SET kid = ?, prompt = ?, response = ?, context = ?, metadata = ?,"
+            " size_bytes = size_bytes + ? WHERE rowid = ?", (kid, *sealed, grown, row["rowid"]))
+    done = len(rows)
+    if done < batch:
+        providers = conn.execute(
+            "SELECT project_id, kid, api_key FROM providers WHERE kid IS NOT ? LIMIT ?",
+            (kid, batch - done)).fetchall()
+        for row in providers:
+            conn.execute("UPDATE providers SET kid = ?, api_key = ? WHERE project_id = ?",
+                         (kid, _reseal(cipher, row["kid"], row["api_key"]), row["project_id"]))
+        done += len(providers)
+    return done
+
+
+def pending_rows(conn: sqlite3.Connection) -> int:
+    """Rows not yet under the active data key (plaintext rows from before encryption included)."""
+    kid = active_kid(conn)
+    entries = conn.execute("SELECT COUNT(*) FROM entries WHERE kid IS NOT ?", (kid,)).fetchone()
+    providers = conn.execute("SELECT COUNT(*) FROM providers WHERE kid IS NOT ?",
+                             (kid,)).fetchone()
+    return int(entries[0]) + int(providers[0])
+
+
+def _rows_using(conn: sqlite3.Connection, kid: str) -> int:
+    entries = conn.execute("SELECT COUNT(*) FROM entries WHERE kid = ?", (kid,)).fetchone()
+    providers = conn.execute("SELECT COUNT(*) FROM providers WHERE kid = ?", (kid,)).fetchone()
+    return int(entries[0]) + int(providers[0])
+
+
+def retire_key(conn: sqlite3.Connection, kid: str) -> None:
+    """Destroy a data key no row uses any more (its wrapped copy is erased)."""
+    row = conn.execute("SELECT active, retired_at FROM data_keys WHERE kid = ?",
+                       (kid,)).fetchone()
+    if row is None:
+        raise NotFound(f"Data key {kid!r} not found")
+    if row["active"]:
+        raise ValidationFailed(f"Data key {kid!r} is the active key; rotate to a new key first",
+                               code="data_key_active")
+    if row["retired_at"] is not None:
+        return
+    used = _rows_using(conn, kid)
+    if used:
+        raise ValidationFailed(
+            f"Data key {kid!r} still encrypts {used} rows; run 'vectorcache encryption rotate "
+            "--resume' until none are left, then retire it", code="data_key_in_use")
+    conn.execute("UPDATE data_keys SET retired_at = ?, wrapped = X'' WHERE kid = ?",
+                 (utcnow().timestamp(), kid))
+
+
+def key_infos(conn: sqlite3.Connection) -> list[DataKeyInfo]:
+    rows = conn.execute(
+        "SELECT kid, created_at, active, retired_at FROM data_keys ORDER BY created_at").fetchall()
+    out = []
+    for r in rows:
+        created = codec.dt(r["created_at"])
+        assert created is not None
+        out.append(DataKeyInfo(kid=r["kid"], created_at=created, active=bool(r["active"]),
+                               retired_at=codec.dt(r["retired_at"]),
+                               rows=_rows_using(conn, r["kid"])))
+    return out

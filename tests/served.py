@@ -1,0 +1,79 @@
+"""Start the real ``vectorcache serve`` as a subprocess (tier two), and run the CLI against its
+data dir. Shared by the gateway and SDK test modules (one server per module)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from click.testing import CliRunner
+
+from vectorcache.apikeys import is_well_formed
+from vectorcache.cli.main import cli
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Served:
+    base: str
+    key: str
+    data_dir: Path
+    proc: subprocess.Popen[str]
+
+    def cli(self, *args: str, input: str | None = None) -> str:
+        """Run a ``vectorcache`` command on the server's data dir; its stdout."""
+        result = CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False,
+                                    env={"VECTORCACHE_DATA_DIR": str(self.data_dir),
+                                         "VECTORCACHE_PROVIDER_KEY": None})
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    def new_key(self, *args: str, project: str = "default") -> str:
+        out = self.cli("keys", "create", "--project", project, *args)
+        return out.strip().splitlines()[-1]
+
+
+@contextmanager
+def serve(data_dir: Path, provider_key: str, provider_url: str) -> Iterator[Served]:
+    port = _free_port()
+    env = {**os.environ, "VECTORCACHE_DATA_DIR": str(data_dir),
+           "OPENAI_API_KEY": provider_key, "OPENAI_BASE_URL": provider_url,
+           "VECTORCACHE_LOG_LEVEL": "WARNING"}
+    proc = subprocess.Popen([sys.executable, "-m", "vectorcache", "serve", "--port", str(port)],
+                            env=env, stdout=subprocess.PIPE, stderr=None,
+                            text=True)
+    assert proc.stdout is not None
+    key = ""
+    for line in proc.stdout:
+        if is_well_formed(line.strip()):
+            key = line.strip()
+            break
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if httpx.get(f"{base}/health/ready", timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("vectorcache serve did not start")
+        time.sleep(0.1)
+    try:
+        yield Served(base=base, key=key, data_dir=data_dir, proc=proc)
+    finally:
+        proc.terminate()
+        proc.wait(30)

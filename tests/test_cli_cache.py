@@ -1,0 +1,71 @@
+"""``vectorcache cache``: stats, import (embeds with the real model), export, clear."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from vectorcache.cli.main import cli
+
+
+@pytest.fixture
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("VECTORCACHE_DATA_DIR", str(tmp_path / "data"))
+    runner = CliRunner()
+
+    def invoke(*args: str, ok: bool = True):
+        result = runner.invoke(cli, list(args), catch_exceptions=False)
+        if ok:
+            assert result.exit_code == 0, result.output
+        return result
+
+    return invoke
+
+
+def test_import_export_stats_clear(run, tmp_path: Path) -> None:
+    run("projects", "create", "faq", "--default-model", "gpt-4o")
+    source = tmp_path / "faq.jsonl"
+    source.write_text("\n".join([
+        json.dumps({"prompt": "How do I reset my password?", "response": "Use the link.",
+                    "metadata": {"topic": "auth"}, "ttl_seconds": 3600}),
+        json.dumps({"messages": [{"role": "system", "content": "Be kind."},
+                                 {"role": "user", "content": "Where is my order?"}],
+                    "response": "On its way.", "model": "gpt-4o-mini", "context": "eu"}),
+        "{not json",
+        json.dumps({"prompt": "No answer"}),
+        "",
+    ]) + "\n")
+    out = json.loads(run("cache", "import", "--project", "faq", str(source), "--json").stdout)
+    assert out["imported"] == 2 and out["skipped"] == 2
+    assert [e["line"] for e in out["errors"]] == [3, 4]
+
+    stats = json.loads(run("cache", "stats", "--project", "faq", "--json").stdout)
+    assert stats["total_entries"] == 2
+
+    exported = tmp_path / "out.jsonl"
+    run("cache", "export", "--project", "faq", "-o", str(exported))
+    rows = [json.loads(line) for line in exported.read_text().splitlines()]
+    assert {r["prompt"] for r in rows} == {"How do I reset my password?", "Where is my order?"}
+    first = next(r for r in rows if r["prompt"].startswith("How"))
+    assert first["response"] == "Use the link." and first["metadata"] == {"topic": "auth"}
+    assert first["expires_at"] and first["created_at"] and "embedding" not in first
+    assert next(r for r in rows if r["context"] == "eu")["model"] == "gpt-4o-mini"
+
+    cleared = json.loads(run("cache", "clear", "--project", "faq", "--yes", "--json").stdout)
+    assert cleared["entries_cleared"] == 2
+    reimport = run("cache", "import", "--project", "faq", str(exported)).stdout
+    assert "Imported 2 entries" in reimport
+
+
+def test_help_everywhere_has_examples(run) -> None:
+    for command in ("stats", "clear", "export", "import"):
+        assert "Example" in run("cache", command, "--help").output
+    assert "--fallback-models" in run("providers", "set", "--help").output
+
+
+def test_unknown_project_is_a_message(run) -> None:
+    result = run("cache", "stats", "--project", "nope", ok=False)
+    assert result.exit_code != 0 and "not found" in result.output

@@ -1,0 +1,132 @@
+"""The hit decision: guards, features and the shipped verifier on hand-written examples."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from vectorcache.decision import (
+    Candidate, DecisionPolicy, StaticThresholdDecider, VerifiedDecider, build_decider,
+)
+from vectorcache.decision.features import FEATURE_NAMES, analyse, guard_flags, pair_features
+from vectorcache.decision.verifier import load_verifier
+
+
+def flags(a: str, b: str) -> dict[str, bool]:
+    return guard_flags(analyse(a), analyse(b))
+
+
+def decide(query: str, stored: str, cosine: float, **policy: object) -> object:
+    return VerifiedDecider().decide(
+        query, [Candidate("e1", cosine, stored)], DecisionPolicy(**policy))  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- guards
+
+
+def test_negation_guard_fires_on_one_sided_negation() -> None:
+    assert flags("Should I water cactus plants daily?", "Should I not water cactus plants daily?")[
+        "negation"]
+    assert flags("Why doesn't my kettle boil?", "Why does my kettle boil?")["negation"]
+    assert not flags("Why doesn't my kettle boil?", "Why does my kettle not boil?")["negation"]
+
+
+def test_number_and_date_guards() -> None:
+    assert flags("Best laptops under $800", "Best laptops under $1,200")["number"]
+    assert flags("Weather in Oslo in March", "Weather in Oslo in October")["date"]
+    assert not flags("Is 7 a prime number?", "Is seven a prime number?")["number"]
+
+
+def test_entity_order_swap_is_seen_even_with_the_same_words() -> None:
+    f = flags("Train times from Leeds to York", "Train times from York to Leeds")
+    assert f["entity_order"]
+    a, b = analyse("Train times from Leeds to York"), analyse("Train times from York to Leeds")
+    x = dict(zip(FEATURE_NAMES, pair_features(0.98, a, b)))
+    assert x["token_jaccard"] == 1.0 and x["bigram_jaccard"] < 0.5
+
+
+def test_antonyms_and_negating_prefixes() -> None:
+    assert flags("How to enable dark mode in my editor?", "How to disable dark mode in my editor?")[
+        "antonym"]
+    assert flags("Is this mushroom safe to eat?", "Is this mushroom unsafe to eat?")["antonym"]
+
+
+def test_paraphrase_fires_no_guard() -> None:
+    f = flags("How do I reset my router password?", "How can I reset the password of my router?")
+    assert not any(f.values())
+
+
+def test_features_match_the_shipped_model() -> None:
+    v = load_verifier()
+    assert len(pair_features(0.9, analyse("a b"), analyse("a c"))) == len(FEATURE_NAMES)
+    assert v.operating_points and 0 < v.default_target_error_rate < 0.1
+
+
+# ---------------------------------------------------------------- decisions
+
+
+def test_negation_is_rejected_at_a_high_cosine() -> None:
+    d = decide("Should I not water cactus plants daily?", "Should I water cactus plants daily?",
+               0.97)
+    assert not d.hit and "negation" in d.reason  # type: ignore[attr-defined]
+
+
+def test_number_swap_is_rejected() -> None:
+    d = decide("Dose of ibuprofen for a 20 kg child", "Dose of ibuprofen for a 40 kg child", 0.98)
+    assert not d.hit  # type: ignore[attr-defined]
+
+
+def test_near_identical_paraphrase_is_accepted_and_explained() -> None:
+    d = decide("How can I reset my router password?", "How do I reset my router password?", 0.985)
+    assert d.hit  # type: ignore[attr-defined]
+    assert "verifier p=" in d.reason and "guards passed" in d.reason  # type: ignore[attr-defined]
+    assert d.details["mode"] == "verified"  # type: ignore[attr-defined]
+
+
+def test_same_text_after_normalisation_hits() -> None:
+    d = decide("how to boil an egg", "How to boil an egg?", 0.99)
+    assert d.hit and d.score == 1.0  # type: ignore[attr-defined]
+
+
+def test_threshold_is_a_floor_that_only_tightens() -> None:
+    d = decide("How can I reset my router password?", "How do I reset my router password?",
+               0.985, threshold=0.99)
+    assert not d.hit and "floor" in d.reason  # type: ignore[attr-defined]
+
+
+def test_target_error_rate_picks_an_operating_point() -> None:
+    v = load_verifier()
+    strict, loose = v.operating_point(0.001), v.operating_point(0.5)
+    assert strict.target_error_rate <= loose.target_error_rate
+    assert v.operating_point(None) == v.operating_point(v.default_target_error_rate)
+
+
+def test_best_candidate_is_chosen_and_empty_partition_misses() -> None:
+    decider = VerifiedDecider()
+    assert not decider.decide("hello there", [], DecisionPolicy()).hit
+    cands = [Candidate("wrong", 0.97, "How do I reset my modem password?"),
+             Candidate("right", 0.985, "How do I reset my router password?")]
+    d = decider.decide("How can I reset my router password?", cands, DecisionPolicy())
+    assert d.hit and d.candidate is not None and d.candidate.entry_id == "right"
+
+
+def test_build_decider_modes() -> None:
+    assert isinstance(build_decider(), VerifiedDecider)
+    assert isinstance(build_decider("verified"), VerifiedDecider)
+    assert isinstance(build_decider("static"), StaticThresholdDecider)
+    d = build_decider("static").decide(
+        "Is it safe?", [Candidate("e", 0.9, "Is it not safe?")], DecisionPolicy(threshold=0.85))
+    assert d.hit  # the peers' rule has no guards: the reason this module exists
+
+
+@pytest.mark.parametrize("n", [8])
+def test_decision_is_cheap(n: int) -> None:
+    decider = VerifiedDecider()
+    cands = [Candidate(f"e{i}", 0.95 - i * 0.001, f"How do I reset my router password {i}?")
+             for i in range(n)]
+    decider.decide("How can I reset my router password?", cands, DecisionPolicy())
+    t = time.perf_counter()
+    for _ in range(50):
+        decider.decide("How can I reset my router password?", cands, DecisionPolicy())
+    assert (time.perf_counter() - t) / 50 < 0.01  # ~1 ms on a 2-core box; generous bound
