@@ -47,15 +47,12 @@ NOISY = ("The box is shared: other engineers run tests at the same time, so figu
 # ---------------------------------------------------------------- machine and report
 
 def machine() -> str:
-    model = "unknown CPU"
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    ram = 0.0
-    for line in open("/proc/meminfo"):
-        if line.startswith("MemTotal:"):
-            ram = int(line.split()[1]) / 1024 / 1024
+    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    model = next((x.split(":", 1)[1].strip() for x in cpuinfo if x.startswith("model name")),
+                 "unknown CPU")
+    meminfo = Path("/proc/meminfo").read_text().splitlines()
+    ram = next((int(x.split()[1]) / 1024 / 1024 for x in meminfo if x.startswith("MemTotal:")),
+               0.0)
     return (f"nproc {os.cpu_count()}, {model}, {ram:.0f} GiB RAM, "
             f"Python {platform.python_version()}")
 
@@ -71,7 +68,7 @@ def write_section(name: str, body: str) -> None:
     path = ROOT / "BENCHMARKS.md"
     text = path.read_text() if path.exists() else "# Benchmarks\n"
     section = f"## {name}\n\n{body.strip()}\n"
-    pattern = re.compile(rf"^## {re.escape(name)}\n.*?(?=^## |\Z)", re.S | re.M)
+    pattern = re.compile(rf"^## {re.escape(name)}\n.*?(?=^## |\Z)", re.DOTALL | re.MULTILINE)
     text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else (
         text.rstrip() + "\n\n" + section)
     path.write_text(text.rstrip() + "\n")
@@ -93,7 +90,7 @@ def fmt(s: dict[str, float]) -> str:
 def rss_mb(pid: int) -> tuple[float, float]:
     """(VmRSS, VmHWM) of a process in MB."""
     rss = hwm = float("nan")
-    for line in open(f"/proc/{pid}/status"):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             rss = int(line.split()[1]) / 1024
         elif line.startswith("VmHWM:"):
@@ -326,7 +323,7 @@ class Server:
                  timeout: float = 600) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        log = open(data_dir / "server.log", "w")
+        log = open(data_dir / "server.log", "w")  # noqa: SIM115 - the server's, until it exits
         full_env = {**os.environ, "VECTORCACHE_DATA_DIR": str(data_dir),
                     "VECTORCACHE_LOG_LEVEL": "WARNING", **(env or {})}
         t = time.perf_counter()
@@ -361,7 +358,7 @@ class Server:
             self.proc.kill()
             self.proc.wait()
 
-    def __enter__(self) -> Server:
+    def __enter__(self) -> Server:  # noqa: PYI034
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -463,3 +460,18 @@ def scratch_copy(filled: Filled, name: str) -> Path:
     shutil.rmtree(dest, ignore_errors=True)
     shutil.copytree(filled.data_dir, dest)
     return dest
+
+
+def semantic_hits(base: str, key: str, texts: list[str]) -> list[str]:
+    """The texts this server answers as semantic hits (``/v1/cache/lookup``: never stores), so
+    measured queries are hits under whatever decision rule the server runs."""
+    import httpx
+
+    out = []
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"},
+                      timeout=60) as http:
+        for text in texts:
+            body = http.post("/v1/cache/lookup", json=query_body(text, debug=True)).json()
+            if body.get("cache_hit") and not body["debug"].get("exact_match"):
+                out.append(text)
+    return out

@@ -14,9 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 import _common as c
+import httpx
 
 TITLE = "bench/memory.py"
 

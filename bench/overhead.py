@@ -17,9 +17,8 @@ import argparse
 import time
 from typing import Any
 
-import httpx
-
 import _common as c
+import httpx
 
 TITLE = "bench/overhead.py"
 
@@ -70,8 +69,8 @@ def main() -> None:
                 if path.startswith("query"):
                     assert body["cache_hit"] is False, body
                 if path == "query":
-                    for k in debug:
-                        debug[k].append(float(body["debug"][k]))
+                    for k, values in debug.items():
+                        values.append(float(body["debug"][k]))
                 times[path].append(ms)
 
             paths = ["direct", "query", "query_nodebug"] + (["chat"] if has_chat else [])

@@ -44,11 +44,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from vectorcache.decision import DEFAULT_MODE  # noqa: E402
-from vectorcache.models import Usage  # noqa: E402
-from vectorcache.runtime import Runtime  # noqa: E402
-from vectorcache.service.requests import CacheRequest  # noqa: E402
-from vectorcache.settings import Settings  # noqa: E402
+from vectorcache.decision import DEFAULT_MODE
+from vectorcache.models import Usage
+from vectorcache.runtime import Runtime
+from vectorcache.service.requests import CacheRequest
+from vectorcache.settings import Settings
 
 DATA = Path("/work/shared/data")
 MODEL = "m"
@@ -319,18 +319,34 @@ def write_report(results: dict[str, Any]) -> None:
 
     v = load_verifier()
     lines = [_common.header("quality.py"), "",
-             f"Default decider `{DEFAULT_MODE}` (verifier {v.version}; vetoes: "
+             (f"Default decider `{DEFAULT_MODE}` (verifier {v.version}; vetoes: "
              f"{', '.join(sorted(v.vetoes))}), default target error rate "
              f"{v.default_target_error_rate:.1%}. Decision time p50 "
              f"{results['_meta']['decision_ms_p50']:.3f} ms, p95 "
-             f"{results['_meta']['decision_ms_p95']:.3f} ms (on top of embed + search).", "",
-             "**Honest numbers are the cross-validated ones** (5-fold, grouped by the pair "
+             f"{results['_meta']['decision_ms_p95']:.3f} ms (on top of embed + search)."), "",
+             ("**Honest numbers are the cross-validated ones** (5-fold, grouped by the pair "
              "graph's components, every query scored by a model that never saw its group; "
              "`python bench/train_verifier.py`). The replay figures below use the shipped "
-             "verifier, which was fitted on all of dev, so on dev they are optimistic.", "",
+             "verifier, which was fitted on all of dev, so on dev they are optimistic."), "",
+             ("Reading: at the default point the verified decider keeps wrong answers on the QQP "
+             "stream near 1 % with about the recall static reaches at the same error "
+             "(static needs τ≈0.955 for 1 %: recall ~23 %); its gain is at 2–3 % error "
+             "(CV recall 41–49 % vs static 34–46 %) and, above all, on the adversarial pairs: "
+             "negation / entity / number swaps are never served, PAWS word swaps drop from "
+             "~96 % to a few %. The issue's target (≤1 % wrong with ≥60 % recall on QQP) is "
+             "**not** met: with MiniLM vectors plus lexical features the CV curve reaches 60 % "
+             "recall only at ~5 % error. Part of the measured error is QQP label noise: "
+             "`labelled-negative part` in the text output counts only hits on pairs a human "
+             "marked different."), "",
+             ("Tried and dropped (grouped CV): logistic regression (same AUC as the trees, worse "
+             "on PAWS/blindspots); the embeddings' element-wise product and difference as "
+             "features (overfits topics: QQP AUC 0.70 -> 0.65); training on all candidates "
+             "instead of those above cosine 0.75. Lexical features add only ~0.01-0.04 AUC on "
+             "QQP; the large gains are on PAWS (AUC 0.60 -> 0.78) and blindspots (0.44 -> 0.79)."),
+             "",
              "Cross-validated operating points on the dev QQP replay stream:", "",
-             "| target error rate | cosine floor | verifier cutoff | CV false-hit rate | "
-             "CV recall |", "|---|---|---|---|---|"]
+             ("| target error rate | cosine floor | verifier cutoff | CV false-hit rate | "
+             "CV recall |"), "|---|---|---|---|---|"]
     lines += [f"| {p.target_error_rate:.1%} | {p.cosine_floor:.2f} | {p.cutoff:.3f} | "
               f"{p.cv_false_hit_rate:.2%} | {p.cv_recall:.1%} |" for p in v.operating_points]
     for name, res in results.items():

@@ -32,7 +32,6 @@ def main() -> None:
     co = c.corpus()
     filled = c.fill(1000, co)
     data_dir = c.scratch_copy(filled, "throughput")
-    hit_bodies = [c.query_body(q) for q in co.paraphrases]
     miss_bodies = [c.query_body(f"{t} (#__N__)", similarity_threshold=0.999)
                    for t in co.stored[1000:]]
     ceilings = [c.ceiling(co.paraphrases)]
@@ -42,6 +41,8 @@ def main() -> None:
     try:
         with c.Server(data_dir) as server:
             url = f"{server.base}/v1/cache/query"
+            hit_bodies = [c.query_body(q) for q in c.semantic_hits(server.base, filled.key,
+                                                                   co.paraphrases)]
             c.wrk(url, filled.key, hit_bodies, connections=8, seconds=3)  # warm-up
             for kind, bodies in (("hit", hit_bodies), ("miss", miss_bodies)):
                 for n in LEVELS:
@@ -80,8 +81,8 @@ def main() -> None:
 A real `vectorcache serve` (1 uvicorn worker) on a copy of the 1k-entry data dir of
 bench/hitpath.py; the provider is the loopback FakeProvider (instant answers) in its own
 process; the load is `wrk -t1 -cC -d{args.seconds:g}s` with a Lua script cycling through JSON bodies,
-on the same 2 cores as the server. Hits are the {len(hit_bodies)} real paraphrases (semantic
-hits: every one is embedded); misses are unstored real prompts made unique by a counter, with
+on the same 2 cores as the server. Hits are the {len(hit_bodies)} real paraphrases that the
+server's decision rule serves (checked first with `/v1/cache/lookup`; every one is embedded); misses are unstored real prompts made unique by a counter, with
 `similarity_threshold: 0.999` (embed, search, provider call, store). The ceiling is
 `encoder.encode` on batches of 32 of the same paraphrases in the bench process with the server
 idle, measured before and after the load (median of {ceilings[0]:.0f} and {ceilings[1]:.0f}):

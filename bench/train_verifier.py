@@ -36,11 +36,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from functools import lru_cache  # noqa: E402
+from functools import lru_cache
 
-from vectorcache.decision import features as _features  # noqa: E402
-from vectorcache.decision.features import FEATURE_NAMES, guard_flags, pair_features  # noqa: E402
-from vectorcache.decision.verifier import Verifier  # noqa: E402
+from vectorcache.decision import features as _features
+from vectorcache.decision.features import FEATURE_NAMES, guard_flags, pair_features
+from vectorcache.decision.verifier import Verifier
 
 analyse = lru_cache(maxsize=None)(_features.analyse)  # the package does not memoise
 REGION_FLOOR = 0.75
@@ -51,7 +51,7 @@ CUTOFFS = tuple(round(x, 3) for x in np.arange(0.50, 0.951, 0.025))
 TARGETS = (0.005, 0.01, 0.02, 0.03, 0.05)
 DEFAULT_TARGET = 0.01
 GUARDS = ("negation", "number", "date", "antonym", "entity_order", "substitution")
-GBM = dict(n_estimators=200, max_depth=3, learning_rate=0.05, subsample=0.8, random_state=0)
+GBM = {"n_estimators": 200, "max_depth": 3, "learning_rate": 0.05, "subsample": 0.8, "random_state": 0}
 OUT = ROOT / "src" / "vectorcache" / "decision" / "verifier.json"
 
 
@@ -310,7 +310,7 @@ def main() -> None:
     assert np.abs(ref - ours).max() < 1e-4, np.abs(ref - ours).max()
     args.out.write_text(json.dumps(spec, separators=(",", ":")) + "\n", encoding="utf-8")
     report = {"vetoes": vetoes, "operating_points": points, "pairs": pair_report,
-              "curves": curves, "rows": int(len(y))}
+              "curves": curves, "rows": len(y)}
     args.report.write_text(json.dumps(report, indent=1), encoding="utf-8")
     print(json.dumps({"vetoes": vetoes, "operating_points": points,
                       "pairs_at_default": pair_report[str(DEFAULT_TARGET)]}, indent=1))

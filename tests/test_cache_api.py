@@ -189,3 +189,25 @@ def test_embeddings_are_never_returned(tenant: Tenant) -> None:
     body = tenant.post(Q, {"prompt": "Tell me about whales", "model": "gpt-4o",
                            "include_debug": True}).text
     assert "embedding\"" not in body and "[0." not in body
+
+
+def test_identical_concurrent_misses_call_the_provider_once(tenant: Tenant) -> None:
+    import asyncio
+
+    from vectorcache.service.requests import CacheRequest
+
+    rt = tenant.runtime
+    who = rt.admin.principal_for(tenant.project)
+    prompt = "Summarise the plot of Moby Dick [[sleep:0.4]]"
+
+    async def burst() -> list:
+        return await asyncio.gather(*(rt.cache.query(who, CacheRequest(
+            prompt=prompt, model="gpt-4o", include_debug=True)) for _ in range(8)))
+
+    before = tenant.provider.calls
+    results = tenant.call(burst)
+    assert tenant.provider.calls == before + 1
+    assert len({r.response for r in results}) == 1
+    assert sorted(r.hit for r in results) == [False] + [True] * 7
+    assert len({r.entry_id for r in results}) == 1
+    assert sum(r.debug["coalesced"] for r in results) == 7

@@ -7,7 +7,11 @@ import time
 import pytest
 
 from vectorcache.decision import (
-    Candidate, DecisionPolicy, StaticThresholdDecider, VerifiedDecider, build_decider,
+    Candidate,
+    DecisionPolicy,
+    StaticThresholdDecider,
+    VerifiedDecider,
+    build_decider,
 )
 from vectorcache.decision.features import FEATURE_NAMES, analyse, guard_flags, pair_features
 from vectorcache.decision.verifier import load_verifier

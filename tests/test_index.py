@@ -1,10 +1,11 @@
-"""The partitioned vector index: flat (exact) and hybrid (flat -> PCA-hnsw + int8 re-rank)."""
+"""The partitioned vector index: flat (exact) and hybrid (flat -> usearch HNSW over int8 codes,
+built in the background)."""
 
 from __future__ import annotations
 
 import json
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -24,9 +25,18 @@ def _unit(n: int, seed: int = 0) -> Vecs:
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
+class _SyncHybrid(HybridIndex):
+    """Hybrid with a small threshold whose adds wait for the background conversion, so the
+    tests below exercise the ANN partition deterministically."""
+
+    def add(self, partition: str, labels: Sequence[int], vectors: Vecs) -> None:
+        super().add(partition, labels, vectors)
+        assert self.wait_idle(60)
+
+
 KINDS: dict[str, Callable[[], PartitionedIndex]] = {
     "flat": lambda: FlatIndex(DIMS),
-    "hybrid": lambda: HybridIndex(DIMS, ann_threshold=50),  # small: the ANN path is exercised
+    "hybrid": lambda: _SyncHybrid(DIMS, ann_threshold=50),  # small: the ANN path is exercised
 }
 
 
@@ -89,14 +99,16 @@ def test_hybrid_switches_past_threshold() -> None:
     index.add("p", list(range(49)), vecs[:49])
     assert index.partition_kinds() == {"p": "flat"}
     index.add("p", [49], vecs[49:50])
+    assert index.wait_idle(60)  # the graph is built in the background
     assert index.partition_kinds() == {"p": "hnsw"}
     for i in range(50):
         assert index.search("p", vecs[i], 1)[0][0] == i
 
 
 def test_hybrid_survives_mass_deletion() -> None:
-    index, vecs = HybridIndex(DIMS, ann_threshold=50), _unit(300, seed=6)
+    index, vecs = _SyncHybrid(DIMS, ann_threshold=50), _unit(300, seed=6)
     index.add("p", list(range(300)), vecs)
+    assert index.partition_kinds() == {"p": "hnsw"}
     index.remove(list(range(295)))
     got = index.search("p", vecs[297], 8)
     assert [lb for lb, _ in got][:1] == [297] and {lb for lb, _ in got} == set(range(295, 300))
@@ -172,6 +184,7 @@ def test_ann_recall_matches_exact_on_real_embeddings(real_pairs: tuple[Vecs, Vec
     exact, ann = FlatIndex(DIMS), HybridIndex(DIMS, ann_threshold=100)
     for index in (exact, ann):
         index.add("p", list(range(len(stored))), stored)
+    assert ann.wait_idle(60)
     assert ann.partition_kinds() == {"p": "hnsw"}
     hits = 0
     for q in queries:

@@ -9,9 +9,9 @@ import logging
 from pathlib import Path
 
 import pytest
+from conftest import make_tenant, settings_for
 from fastapi.testclient import TestClient
 
-from conftest import make_tenant, settings_for
 from vectorcache.api.app import create_app
 from vectorcache.testing import FakeProvider
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import make_tenant, settings_for
 from fastapi.testclient import TestClient
 
-from conftest import make_tenant, settings_for
 from vectorcache.api.app import create_app
 from vectorcache.cli.main import cli
 from vectorcache.crypto import PBKDF2_MIN_ITERATIONS, load_master_key

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import Tenant, make_tenant
+
 from vectorcache.apikeys import is_well_formed
 from vectorcache.cli.main import cli
 from vectorcache.clock import utcnow

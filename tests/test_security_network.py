@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import Tenant, make_tenant, settings_for
 from fastapi.testclient import TestClient
 
-from conftest import Tenant, make_tenant, settings_for
 from vectorcache.api.app import create_app
 from vectorcache.security.client_ip import parse_ip, parse_networks, resolve_client_ip
 
@@ -159,7 +159,7 @@ def test_rate_limit_headers_on_every_authenticated_response(tenant: Tenant) -> N
     assert [r.status_code for r in seen[:3]] == [200, 403, 400]
     assert remaining == sorted(remaining, reverse=True) and remaining[0] == 99
     default = tenant.get(path)  # a key with no limit of its own gets the default
-    assert int(default.headers["X-RateLimit-Limit"]) == 6000
+    assert int(default.headers["X-RateLimit-Limit"]) == 60_000
 
 
 def test_quota_per_key(tenant: Tenant) -> None:

@@ -4,8 +4,8 @@ look-alikes are mistaken for personal data (the false-positive rate is printed).
 from __future__ import annotations
 
 import pytest
-
 from conftest import Tenant, make_tenant
+
 from vectorcache.security.pii import contains_pii, find_pii, luhn_ok, redact
 
 CARDS = [

@@ -7,6 +7,7 @@ import sqlite3
 from typing import Any
 
 from conftest import Tenant, make_tenant
+
 from vectorcache.security.authfail import FailedAuthAudit, safe_prefix
 
 

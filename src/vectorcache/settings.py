@@ -53,7 +53,8 @@ class Settings(BaseSettings):
         default="memory://",
         description="Where rate-limit counters live: memory:// (one process) or redis://host.")
     default_rate_limit_per_minute: int | None = Field(
-        default=6000, ge=1, description="Per-key limit for keys that set none (None: no limit).")
+        default=60_000, ge=1,
+        description="Per-key limit for keys that set none (1,000 req/s; None: no limit).")
     ip_rate_limit_per_minute: int | None = Field(
         default=None, ge=1, description="Per-client-IP limit on authenticated routes.")
     log_level: str = "INFO"

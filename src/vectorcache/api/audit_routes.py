@@ -11,9 +11,11 @@ from vectorcache.clock import to_iso
 from vectorcache.models import AuditEvent
 from vectorcache.service.auth import Principal
 
-__all__ = ["router", "audit_json"]
+__all__ = ["audit_json", "router"]
 
 router = APIRouter(prefix="/v1")
+
+MANAGE = Depends(authenticated("keys:manage"))
 
 
 def audit_json(event: AuditEvent) -> dict[str, Any]:
@@ -24,7 +26,6 @@ def audit_json(event: AuditEvent) -> dict[str, Any]:
 
 @router.get("/audit")
 async def list_audit(request: Request, limit: int = Query(default=100, ge=1, le=1000),
-                     principal: Principal = Depends(authenticated("keys:manage"))
-                     ) -> dict[str, Any]:
+                     principal: Principal = MANAGE) -> dict[str, Any]:
     events = await runtime(request).store.list_audit(principal.project.id, limit)
     return {"events": [audit_json(e) for e in events], "total": len(events)}

@@ -18,7 +18,7 @@ from vectorcache.clock import to_iso
 from vectorcache.models import ApiKey, NewApiKey
 from vectorcache.service.auth import Principal
 
-__all__ = ["router", "key_json"]
+__all__ = ["key_json", "router"]
 
 router = APIRouter(prefix="/v1/keys")
 
@@ -101,8 +101,8 @@ async def create_key(request: Request, body: KeyCreate = Body(),
         else holder.expires_at,
         rate_limit_per_minute=body.rate_limit_per_minute
         if "rate_limit_per_minute" in body.model_fields_set else holder.rate_limit_per_minute,
-        quota_requests=holder.quota_requests if inherit else quota and quota.requests,
-        quota_period=holder.quota_period if inherit else quota and quota.period,
+        quota_requests=holder.quota_requests if inherit else (quota.requests if quota else None),
+        quota_period=holder.quota_period if inherit else (quota.period if quota else None),
         actor=principal.actor, holder=holder)
     return _created_json(created)
 

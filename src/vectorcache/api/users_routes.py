@@ -14,6 +14,9 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/cache/users")
 
+READ = Depends(authenticated("cache:read"))
+WRITE = Depends(authenticated("cache:write"))
+
 
 def _users(request: Request) -> UserData:
     rt = runtime(request)
@@ -22,15 +25,13 @@ def _users(request: Request) -> UserData:
 
 @router.delete("/{user}")
 async def erase_user(request: Request, user: str,
-                     principal: Principal = Depends(authenticated("cache:write"))
-                     ) -> dict[str, Any]:
+                     principal: Principal = WRITE) -> dict[str, Any]:
     """Every cache entry and usage event of this end user, gone."""
     return {"deleted": True, **await _users(request).erase(principal, user)}
 
 
 @router.get("/{user}/export")
 async def export_user(request: Request, user: str,
-                      principal: Principal = Depends(authenticated("cache:read"))
-                      ) -> dict[str, Any]:
+                      principal: Principal = READ) -> dict[str, Any]:
     """This end user's cache entries, decrypted, as JSON."""
     return await _users(request).export(principal, user)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+from contextlib import ExitStack
 from typing import Any
 
 import click
@@ -69,21 +71,19 @@ def rotate_keys(resume: bool, batch_size: int) -> None:
     """
 
     async def action(rt: Runtime) -> RotationReport:
-        bar: Any = None
+        with ExitStack() as stack:
+            bars: list[Any] = []
 
-        def start(total: int) -> None:
-            nonlocal bar
-            bar = click.progressbar(length=max(total, 1), label="Re-encrypting rows",
-                                    file=click.get_text_stream("stderr"))
-            bar.__enter__()
+            def start(total: int) -> None:
+                bars.append(stack.enter_context(click.progressbar(
+                    length=max(total, 1), label="Re-encrypting rows", file=sys.stderr)))
 
-        try:
+            def advance(rows: int) -> None:
+                for bar in bars:
+                    bar.update(rows)
+
             return await rotate(rt.store, new_key=not resume, batch=batch_size,
-                                on_total=start,
-                                progress=lambda n: bar.update(n) if bar is not None else None)
-        finally:
-            if bar is not None:
-                bar.__exit__(None, None, None)
+                                on_total=start, progress=advance)
 
     report = run_with_runtime(action)
     if resume:

@@ -12,7 +12,7 @@ from vectorcache.clock import from_iso, to_iso
 from vectorcache.models import ALL_SCOPES, ApiKey, NewApiKey
 from vectorcache.runtime import Runtime
 
-__all__ = ["keys", "key_row"]
+__all__ = ["key_row", "keys"]
 
 
 def key_row(key: ApiKey) -> dict[str, Any]:

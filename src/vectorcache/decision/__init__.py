@@ -12,12 +12,12 @@ from vectorcache.decision.static import StaticThresholdDecider
 from vectorcache.decision.verified import VerifiedDecider
 
 __all__ = [
+    "DEFAULT_MODE",
+    "MODES",
     "Candidate",
     "Decision",
     "DecisionPolicy",
-    "DEFAULT_MODE",
     "HitDecider",
-    "MODES",
     "StaticThresholdDecider",
     "VerifiedDecider",
     "build_decider",

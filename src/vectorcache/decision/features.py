@@ -12,6 +12,7 @@ Everything here is plain Python over short strings (microseconds per pair), no m
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -25,17 +26,11 @@ _CONTRACTIONS = {
 }
 
 NEGATIONS = frozenset(
-    "not no never none nobody nothing nowhere neither nor without cannot".split()
+    ["not", "no", "never", "none", "nobody", "nothing", "nowhere", "neither", "nor", "without", "cannot"]
 )
 
 STOPWORDS = frozenset(
-    """a an the of to in on at for from by with about as into onto over under and or but if
-    then so than that this these those there here it its it's is are was were be been being
-    am do does did doing done have has had having i me my mine we us our you your yours he him
-    his she her they them their what which who whom whose when where why how can could would
-    should will shall may might must some any all each every much many more most very just
-    also too get got one ones s t up out way ways thing things someone something anyone
-    anything please tell explain know need want like good best""".split()
+    ["a", "an", "the", "of", "to", "in", "on", "at", "for", "from", "by", "with", "about", "as", "into", "onto", "over", "under", "and", "or", "but", "if", "then", "so", "than", "that", "this", "these", "those", "there", "here", "it", "its", "it's", "is", "are", "was", "were", "be", "been", "being", "am", "do", "does", "did", "doing", "done", "have", "has", "had", "having", "i", "me", "my", "mine", "we", "us", "our", "you", "your", "yours", "he", "him", "his", "she", "her", "they", "them", "their", "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "can", "could", "would", "should", "will", "shall", "may", "might", "must", "some", "any", "all", "each", "every", "much", "many", "more", "most", "very", "just", "also", "too", "get", "got", "one", "ones", "s", "t", "up", "out", "way", "ways", "thing", "things", "someone", "something", "anyone", "anything", "please", "tell", "explain", "know", "need", "want", "like", "good", "best"]
 )
 
 _NUMBER_WORDS = {
@@ -48,9 +43,7 @@ _NUMBER_WORDS = {
 }
 
 _MONTHS = frozenset(
-    "january february march april may june july august september october november december"
-    " jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday"
-    " friday saturday sunday".split()
+    ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 )
 
 #: generic opposites; "one side says X where the other says its opposite" means no hit
@@ -179,7 +172,7 @@ def analyse(text: str) -> Analysed:
     )
 
 
-_WH = frozenset("what which who whom whose when where why how".split())
+_WH = frozenset(["what", "which", "who", "whom", "whose", "when", "where", "why", "how"])
 
 
 @lru_cache(maxsize=1)
@@ -203,7 +196,7 @@ def _rare(stem: str) -> bool:
                                   and stem + "e" not in vocab and stem + "y" not in vocab)
 
 
-def _jaccard(a: frozenset[str] | set[str], b: frozenset[str] | set[str]) -> float:
+def _jaccard(a: AbstractSet[object], b: AbstractSet[object]) -> float:
     if not a and not b:
         return 1.0
     return len(a & b) / len(a | b)

@@ -16,10 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 from vectorcache.decision.features import FEATURE_NAMES
 
-__all__ = ["OperatingPoint", "Verifier", "load_verifier", "WEIGHTS_FILE"]
+__all__ = ["WEIGHTS_FILE", "OperatingPoint", "Verifier", "load_verifier"]
 
 WEIGHTS_FILE = "verifier.json"
 
@@ -55,27 +56,27 @@ class _Tree:
 class Verifier:
     """``probability(features) -> P(a cached answer for the stored prompt answers the query)``."""
 
-    def __init__(self, spec: dict[str, object]) -> None:
-        names = tuple(spec["features"])  # type: ignore[arg-type]
+    def __init__(self, spec: dict[str, Any]) -> None:
+        names = tuple(spec["features"])
         if names != FEATURE_NAMES:
             raise ValueError(
                 f"{WEIGHTS_FILE} was trained on features {names}, but this code computes "
                 f"{FEATURE_NAMES}; rerun bench/train_verifier.py."
             )
         self.version = str(spec.get("version", "unknown"))
-        self._init = float(spec["init"])  # type: ignore[arg-type]
-        self._rate = float(spec["learning_rate"])  # type: ignore[arg-type]
+        self._init = float(spec["init"])
+        self._rate = float(spec["learning_rate"])
         self._trees = tuple(
             _Tree(
                 left=tuple(t["left"]), right=tuple(t["right"]), feature=tuple(t["feature"]),
                 threshold=tuple(t["threshold"]), value=tuple(t["value"]),
             )
-            for t in spec["trees"]  # type: ignore[attr-defined]
+            for t in spec["trees"]
         )
-        self.vetoes: frozenset[str] = frozenset(spec.get("vetoes", ()))  # type: ignore[arg-type]
-        points = [OperatingPoint(**p) for p in spec["operating_points"]]  # type: ignore[attr-defined]
+        self.vetoes: frozenset[str] = frozenset(spec.get("vetoes", ()))
+        points = [OperatingPoint(**p) for p in spec["operating_points"]]
         self.operating_points = tuple(sorted(points, key=lambda p: p.target_error_rate))
-        self.default_target_error_rate = float(spec["default_target_error_rate"])  # type: ignore[arg-type]
+        self.default_target_error_rate = float(spec["default_target_error_rate"])
 
     def probability(self, x: Sequence[float]) -> float:
         z = self._init + self._rate * sum(t.predict(x) for t in self._trees)

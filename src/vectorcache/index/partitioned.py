@@ -1,31 +1,52 @@
-"""The partitioned index: exact (flat) partitions that switch to ANN (hnsw) when they grow big.
+"""The partitioned index: exact (flat) partitions that switch to ANN (usearch HNSW) when they grow.
 
 A search only sees its own partition; each big partition has its own graph. ``FlatIndex`` never
 switches (exact everywhere); ``HybridIndex`` switches a partition once it holds
-``ann_threshold`` vectors. A partition never switches back (an hnsw partition keeps int8 codes,
+``ann_threshold`` vectors. A partition never switches back (an ANN partition keeps int8 codes,
 not the float vectors), and one that empties is dropped.
+
+The switch never blocks a caller: the graph is built in a background thread from a copy of the
+partition's vectors, while the flat partition keeps taking adds/removes and answering searches
+exactly. Changes made meanwhile are journalled and replayed onto the new graph, and the graph
+replaces the flat partition under the lock once the journal is (nearly) drained. ``wait_idle``
+waits for pending switches (tests, benchmarks, shutdown).
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import tempfile
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from vectorcache.index.ann import AnnPartition
 from vectorcache.index.base import Match
 from vectorcache.index.flat import FlatPartition
-from vectorcache.index.hnsw import HnswPartition
 from vectorcache.index.snapshot import Blob, SnapshotError, SnapshotReader, write_snapshot
 
 __all__ = ["PartitionedIndex", "FlatIndex", "HybridIndex", "DEFAULT_ANN_THRESHOLD"]
 
+log = logging.getLogger(__name__)
+
 DEFAULT_ANN_THRESHOLD = 8192  # exact search at this size costs ~0.7 ms on 2 cores
-_Partition = FlatPartition | HnswPartition
+_SWAP_OPS = 64  # journal entries replayed under the lock at the swap; more are replayed outside
+_Partition = FlatPartition | AnnPartition
+_Op = tuple[npt.NDArray[np.int64], npt.NDArray[np.float32] | None]  # (labels, vectors | None=remove)
+
+
+@dataclass(eq=False)
+class _Conversion:
+    """A flat partition being turned into an ANN one; ``journal`` holds the changes since the
+    copy was taken. Identity is the cancellation token: a job no longer registered is dropped."""
+
+    journal: list[_Op] = field(default_factory=list)
 
 
 class PartitionedIndex:
@@ -35,6 +56,9 @@ class PartitionedIndex:
         self._parts: dict[str, _Partition] = {}
         self._where: dict[int, str] = {}
         self._lock = threading.RLock()
+        self._converting: dict[str, _Conversion] = {}
+        self._idle = threading.Condition(self._lock)
+        self.conversion_threads = max(1, (os.cpu_count() or 1) - 1)  # leave a core to the loop
 
     def add(self, partition: str, labels: Sequence[int], vectors: npt.NDArray[np.float32]) -> None:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dims)
@@ -52,14 +76,69 @@ class PartitionedIndex:
             new = np.array([lb not in self._where for lb in ids.tolist()], dtype=bool)
             if part is None:
                 part = self._parts[partition] = FlatPartition(self.dims)
-            if (isinstance(part, FlatPartition) and self.ann_threshold is not None
-                    and part.size + int(new.sum()) >= self.ann_threshold):
-                held, held_vectors = part.contents()
-                part = self._parts[partition] = HnswPartition.build(
-                    self.dims, held.copy(), held_vectors.copy(), extra=vectors)
             part.add(ids, vectors, new)
             for label in ids.tolist():
                 self._where[label] = partition
+            job = self._converting.get(partition)
+            if job is not None:
+                job.journal.append((ids.copy(), vectors.copy()))
+            else:
+                self._maybe_convert(partition, part)
+
+    # -- flat -> ANN, in the background ----------------------------------------------------
+
+    def _maybe_convert(self, name: str, part: _Partition) -> None:
+        if (isinstance(part, FlatPartition) and self.ann_threshold is not None
+                and part.size >= self.ann_threshold and name not in self._converting):
+            held, held_vectors = part.contents()
+            job = self._converting[name] = _Conversion()
+            threading.Thread(target=self._convert, args=(name, job, held.copy(),
+                             held_vectors.copy()), name=f"vectorcache-ann-{name}",
+                             daemon=True).start()
+
+    def _convert(self, name: str, job: _Conversion, labels: npt.NDArray[np.int64],
+                 vectors: npt.NDArray[np.float32]) -> None:
+        """Build the graph without the lock (usearch releases the GIL), replay the journal,
+        swap. Searches meanwhile are answered exactly by the flat partition."""
+        try:
+            ann = AnnPartition.build(self.dims, labels, vectors, threads=self.conversion_threads)
+            del labels, vectors
+            while True:
+                with self._lock:
+                    if self._converting.get(name) is not job:
+                        return  # cancelled: the partition emptied, or a snapshot was loaded
+                    ops, job.journal = job.journal, []
+                    if len(ops) <= _SWAP_OPS:
+                        self._replay(ann, ops)
+                        self._parts[name] = ann
+                        del self._converting[name]
+                        self._idle.notify_all()
+                        return
+                self._replay(ann, ops)
+        except Exception:  # the partition stays flat (exact): correct, only slower
+            log.exception("converting partition %r to ANN failed; it stays exact", name)
+            with self._lock:
+                if self._converting.get(name) is job:
+                    del self._converting[name]
+                    self._idle.notify_all()
+
+    def _replay(self, ann: AnnPartition, ops: list[_Op]) -> None:
+        for labels, vectors in ops:
+            if vectors is None:
+                ann.remove(labels.tolist())
+            else:
+                ann.add(labels, vectors, threads=1 if len(labels) < 256
+                        else self.conversion_threads)
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until no partition is being converted; False on timeout."""
+        with self._idle:
+            return self._idle.wait_for(lambda: not self._converting, timeout)
+
+    def converting(self) -> set[str]:
+        """Partitions whose graph is being built (they answer exactly meanwhile)."""
+        with self._lock:
+            return set(self._converting)
 
     def remove(self, labels: Sequence[int]) -> None:
         with self._lock:
@@ -74,8 +153,13 @@ class PartitionedIndex:
         for partition, gone in by_part.items():
             part = self._parts[partition]
             part.remove(gone)
+            job = self._converting.get(partition)
+            if job is not None:
+                job.journal.append((np.asarray(gone, dtype=np.int64), None))
             if part.size == 0:
                 del self._parts[partition]
+                if self._converting.pop(partition, None) is not None:
+                    self._idle.notify_all()
 
     def search(self, partition: str, vector: npt.NDArray[np.float32], k: int) -> list[Match]:
         query = np.asarray(vector, dtype=np.float32).reshape(self.dims)
@@ -88,7 +172,8 @@ class PartitionedIndex:
             return set(self._where)
 
     def partition_kinds(self) -> dict[str, str]:
-        """Partition name -> "flat" | "hnsw" (for stats and tests)."""
+        """Partition name -> "flat" | "hnsw" (for stats and tests); a partition being
+        converted is "flat" until its graph takes over."""
         with self._lock:
             return {name: part.kind for name, part in self._parts.items()}
 
@@ -105,7 +190,7 @@ class PartitionedIndex:
             for i, (name, part) in enumerate(self._parts.items()):
                 prefix = f"p{i}"
                 meta, part_blobs = (part.dump(prefix, Path(scratch))
-                                    if isinstance(part, HnswPartition) else part.dump(prefix))
+                                    if isinstance(part, AnnPartition) else part.dump(prefix))
                 metas.append({**meta, "name": name, "kind": part.kind, "prefix": prefix})
                 blobs.update(part_blobs)
             write_snapshot(path, {"dims": self.dims, "partitions": metas}, blobs)
@@ -117,7 +202,7 @@ class PartitionedIndex:
             reader = SnapshotReader.open(path, dims=self.dims)
             parts: dict[str, _Partition] = {}
             for meta in reader.header["partitions"]:
-                kind = {"flat": FlatPartition, "hnsw": HnswPartition}[meta["kind"]]
+                kind = {"flat": FlatPartition, "hnsw": AnnPartition}[meta["kind"]]
                 parts[str(meta["name"])] = kind.restore(self.dims, meta, reader, meta["prefix"])
             where = {int(label): name for name, part in parts.items()
                      for label in part.held().tolist()}
@@ -127,6 +212,11 @@ class PartitionedIndex:
             return False
         with self._lock:
             self._parts, self._where = parts, where
+            if self._converting:  # conversions of the old contents are void
+                self._converting = {}
+                self._idle.notify_all()
+            for name, part in parts.items():  # e.g. a flat snapshot loaded by a hybrid index
+                self._maybe_convert(name, part)
         return True
 
 
@@ -138,7 +228,8 @@ class FlatIndex(PartitionedIndex):
 
 
 class HybridIndex(PartitionedIndex):
-    """Exact for small partitions; PCA-hnsw + int8 re-rank for partitions past the threshold."""
+    """Exact for small partitions; usearch HNSW over int8 codes past the threshold (built in the
+    background: see the module docstring)."""
 
     def __init__(self, dims: int, ann_threshold: int = DEFAULT_ANN_THRESHOLD) -> None:
         super().__init__(dims, ann_threshold=ann_threshold)

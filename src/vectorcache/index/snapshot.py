@@ -3,7 +3,7 @@
 Layout: ``MAGIC``, a little-endian u64 header length, the UTF-8 JSON header, then the blobs
 back to back. The header names each blob with its dtype, shape, offset, size and CRC-32, so a
 truncated, corrupt or foreign file is refused (``SnapshotError``) before anything is used. A blob
-may also be a file (an hnswlib graph), copied in and out by streaming.
+may also be a file (a usearch graph), copied in and out by streaming.
 Files are written to a temporary name in the same directory, fsynced, then renamed over.
 """
 
@@ -25,7 +25,7 @@ import numpy.typing as npt
 __all__ = ["FORMAT_VERSION", "SnapshotError", "SnapshotReader", "write_snapshot"]
 
 MAGIC = b"VCINDEX\x00"
-FORMAT_VERSION = 2  # 1 was the pickle format
+FORMAT_VERSION = 3  # 1 was the pickle format, 2 held hnswlib (PCA-64) graphs
 _DTYPES = {"float32", "int8", "int64", "uint8"}
 _CHUNK = 1 << 22
 

@@ -10,8 +10,16 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Sequence
 
-__all__ = ["IPAddress", "IPNetwork", "parse_ip", "parse_network", "parse_networks", "resolve_client_ip",
-           "ip_allowed", "network_within"]
+__all__ = [
+    "IPAddress",
+    "IPNetwork",
+    "ip_allowed",
+    "network_within",
+    "parse_ip",
+    "parse_network",
+    "parse_networks",
+    "resolve_client_ip",
+]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network

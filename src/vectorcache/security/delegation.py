@@ -17,7 +17,7 @@ from vectorcache.models import ALL_SCOPES, ApiKey
 from vectorcache.security.client_ip import network_within, parse_network, parse_networks
 from vectorcache.service.auth import expand_scopes
 
-__all__ = ["Grant", "check_within", "validate", "QUOTA_PERIODS", "KNOWN_SCOPES"]
+__all__ = ["KNOWN_SCOPES", "QUOTA_PERIODS", "Grant", "check_within", "validate"]
 
 QUOTA_PERIODS = ("day", "month")
 KNOWN_SCOPES = (*ALL_SCOPES, "cache:*", "*")

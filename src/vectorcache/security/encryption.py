@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from vectorcache.store import Store
 
-__all__ = ["RotationReport", "rotate", "retire"]
+__all__ = ["RotationReport", "retire", "rotate"]
 
 
 @dataclass(frozen=True)

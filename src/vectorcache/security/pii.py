@@ -11,15 +11,23 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Finding", "find_pii", "contains_pii", "redact", "screen", "luhn_ok", "ssn_ok",
-           "POLICIES"]
+__all__ = [
+    "POLICIES",
+    "Finding",
+    "contains_pii",
+    "find_pii",
+    "luhn_ok",
+    "redact",
+    "screen",
+    "ssn_ok",
+]
 
 #: project ``pii_policy`` values: answer but neither look up nor store / store a redacted form
 POLICIES = ("bypass", "redact")
 
 _SSN = re.compile(r"(?<![\w-])(\d{3})([- ])(\d{2})\2(\d{4})(?![\w-])")
 _SSN_BARE = re.compile(r"(?<![\w-])(\d{3})(\d{2})(\d{4})(?![\w-])")
-_SSN_WORDS = re.compile(r"\b(?:ssn|social\s+security|soc\.?\s*sec|tax\s*id|tin)\b", re.I)
+_SSN_WORDS = re.compile(r"\b(?:ssn|social\s+security|soc\.?\s*sec|tax\s*id|tin)\b", re.IGNORECASE)
 _CARD = re.compile(r"(?<![\w.-])[2-6]\d(?:[ -]?\d){11,17}(?![\w-]|\.\d)")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _PHONE_NANP = re.compile(
@@ -29,7 +37,7 @@ _PHONE_TRUNK = re.compile(r"(?<![\w.-])0\d{2,4}[\s-]?\d{3,4}[\s-]?\d{3,4}(?![\w-
 _PHONE_BARE = re.compile(r"(?<![\w.-])\d{10,11}(?![\w-]|\.\d)")
 _PHONE_WORDS = re.compile(
     r"\b(?:phone|call|tel|telephone|mobile|cell|fax|whatsapp|sms|text\s+me|reach\s+me|"
-    r"contact|number)\b", re.I)
+    r"contact|number)\b", re.IGNORECASE)
 
 _LABELS = {"ssn": "[SSN]", "card": "[CARD]", "email": "[EMAIL]", "phone": "[PHONE]"}
 
@@ -101,8 +109,7 @@ def redact(text: str) -> str:
     pos = 0
     for f in find_pii(text):
         if f.start < pos:  # overlaps a span already replaced
-            if f.end > pos:
-                pos = f.end
+            pos = max(pos, f.end)
             continue
         out.append(text[pos:f.start])
         out.append(_LABELS[f.kind])

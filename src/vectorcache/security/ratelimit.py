@@ -13,8 +13,7 @@ import math
 import time
 from dataclasses import dataclass, field
 
-from limits import RateLimitItem, RateLimitItemPerDay, RateLimitItemPerMinute
-from limits import RateLimitItemPerMonth
+from limits import RateLimitItem, RateLimitItemPerDay, RateLimitItemPerMinute, RateLimitItemPerMonth
 from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter, RateLimiter
 from limits.storage import storage_from_string
 from starlette.datastructures import MutableHeaders
@@ -22,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vectorcache.errors import ConfigurationError, RateLimited, ServiceUnavailable
 
-__all__ = ["Window", "Meter", "RateLimits", "RateLimitHeaders", "METER_SCOPE_KEY"]
+__all__ = ["METER_SCOPE_KEY", "Meter", "RateLimitHeaders", "RateLimits", "Window"]
 
 METER_SCOPE_KEY = "vectorcache.meter"
 _QUOTA_ITEMS = {"day": RateLimitItemPerDay, "month": RateLimitItemPerMonth}
@@ -73,7 +72,7 @@ class RateLimits:
         try:
             admitted = await limiter.hit(item, *ids)
             stats = await limiter.get_window_stats(item, *ids)
-        except Exception as exc:  # noqa: BLE001 - a storage outage is a 503, never a 500
+        except Exception as exc:
             raise ServiceUnavailable("Service temporarily unavailable (rate-limit storage)") \
                 from exc
         meter.windows.append(Window(item.amount, max(0, stats.remaining),

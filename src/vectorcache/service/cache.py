@@ -26,6 +26,7 @@ from vectorcache.security import pii
 from vectorcache.service.auth import Principal
 from vectorcache.service.events import EventWriter
 from vectorcache.service.prompt import PromptView, resolve_prompt
+from vectorcache.service.singleflight import SingleFlight
 from vectorcache.service.requests import CacheRequest, LookupResult, QueryResult, StoreRequest
 from vectorcache.settings import Settings
 from vectorcache.store import Store
@@ -65,6 +66,7 @@ class CacheService:
         self._events = events
         self._pricing = pricing
         self._http = http
+        self._misses: SingleFlight[tuple[Completion, str, str | None]] = SingleFlight()
 
     # ---------------------------------------------------------------- planning
     def plan(self, principal: Principal, *, prompt: str | None, messages: list[Any] | None,
@@ -173,10 +175,11 @@ class CacheService:
                            metadata: dict[str, object] | None, context: str | None,
                            ttl_seconds: int | None, vector: Any = None) -> str | None:
         """The new entry's id, or None when the personal-data gate refused to store it."""
-        response, response_ok = pii.screen(response, plan.project.pii_policy)
+        screened, response_ok = pii.screen(response, plan.project.pii_policy)
         context, context_ok = pii.screen(context, plan.project.pii_policy)
-        if plan.pii_bypass or not response_ok or not context_ok or response is None:
+        if plan.pii_bypass or not response_ok or not context_ok or screened is None:
             return None
+        response = screened
         if vector is None:
             vector = (await self._embedder.embed([plan.view.text]))[0]
         ttl = ttl_seconds or plan.project.ttl_seconds or self._settings.default_ttl_seconds
@@ -214,6 +217,18 @@ class CacheService:
         request = ChatRequest(model=plan.model, messages=plan.view.messages, params=plan.params)
         return await upstream.complete(request), upstream.name
 
+    async def _answer_and_store(self, principal: Principal, plan: Plan, req: CacheRequest,
+                                looked: LookupResult) -> tuple[Completion, str, str | None]:
+        """Ask the provider; store a complete answer unless told not to."""
+        completion, provider = await self.complete(plan)
+        stored = None
+        if completion.cacheable and not req.no_store:
+            stored = await self.store_answer(
+                principal, plan, response=completion.text, usage=completion.usage,
+                provider=provider, user=req.user, metadata=req.metadata, context=req.context,
+                ttl_seconds=req.ttl_seconds, vector=looked.vector)
+        return completion, provider, stored
+
     async def query(self, principal: Principal, req: CacheRequest) -> QueryResult:
         start = time.perf_counter()
         plan = self._plan_request(principal, req)
@@ -227,23 +242,27 @@ class CacheService:
             result.provider = "cache"
         else:
             t = time.perf_counter()
-            completion, provider = await self.complete(plan)
+            (completion, provider, stored), shared = await self._misses.run(
+                (plan.exact_key, req.no_store), lambda: self._answer_and_store(principal, plan, req, looked))
             if req.include_debug:
                 result.debug["llm_time_ms"] = _ms(t)
-            result.provider = provider
+                result.debug["coalesced"] = shared
             result.response = completion.text
             result.raw = completion.raw
-            result.tokens_used = completion.usage.total_tokens
-            result.estimated_cost = self._pricing.cost(plan.model, completion.usage)
-            if completion.cacheable and not req.no_store:
-                result.stored_entry_id = await self.store_answer(
-                    principal, plan, response=completion.text, usage=completion.usage,
-                    provider=provider, user=req.user, metadata=req.metadata,
-                    context=req.context, ttl_seconds=req.ttl_seconds,
-                    vector=looked.vector)
-                result.entry_id = result.stored_entry_id
-                if result.stored_entry_id is None:
-                    result.bypass = result.bypass or "pii"
+            result.entry_id = result.stored_entry_id = stored
+            if shared and stored is not None:
+                # answered by an identical request in flight: served from its new entry
+                result.hit, result.provider, result.similarity = True, "cache", 1.0
+                result.usage = completion.usage
+                result.cost_saved = self._pricing.cost(plan.model, completion.usage)
+            elif not shared:
+                result.provider = provider
+                result.tokens_used = completion.usage.total_tokens
+                result.estimated_cost = self._pricing.cost(plan.model, completion.usage)
+            else:
+                result.provider = provider
+            if stored is None and completion.cacheable and not req.no_store:
+                result.bypass = result.bypass or "pii"
         result.response_time_ms = _ms(start)
         if req.include_debug:
             result.debug["total_time_ms"] = result.response_time_ms

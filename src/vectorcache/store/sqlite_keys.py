@@ -16,8 +16,17 @@ from vectorcache.keyring import WrappedKey, wrap_new_key
 from vectorcache.models import DataKeyInfo
 from vectorcache.store import codec
 
-__all__ = ["StaleDataKey", "load_keys", "active_kid", "check_active", "add_key", "reencrypt",
-           "pending_rows", "retire_key", "key_infos"]
+__all__ = [
+    "StaleDataKey",
+    "active_kid",
+    "add_key",
+    "check_active",
+    "key_infos",
+    "load_keys",
+    "pending_rows",
+    "reencrypt",
+    "retire_key",
+]
 
 _ENTRY_COLUMNS = ("prompt", "response", "context", "metadata")
 
