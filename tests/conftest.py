@@ -105,3 +105,23 @@ def make_tenant(client: TestClient, provider: FakeProvider, **project_settings: 
 @pytest.fixture
 def tenant(app_client: TestClient, provider: FakeProvider) -> Tenant:
     return make_tenant(app_client, provider)
+
+
+@pytest.fixture
+def cli_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Run ``vectorcache ...`` in-process on a fresh data dir; asserts success unless ok=False."""
+    from click.testing import CliRunner
+
+    from vectorcache.cli.main import cli
+
+    monkeypatch.setenv("VECTORCACHE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("VECTORCACHE_PROVIDER_KEY", raising=False)
+    runner = CliRunner()
+
+    def invoke(*args: str, input: str | None = None, ok: bool = True) -> Any:
+        result = runner.invoke(cli, list(args), input=input, catch_exceptions=False)
+        if ok:
+            assert result.exit_code == 0, result.output
+        return result
+
+    return invoke

@@ -4,7 +4,6 @@ data dir. Shared by the gateway and SDK test modules (one server per module)."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,12 +17,7 @@ from click.testing import CliRunner
 
 from vectorcache.apikeys import is_well_formed
 from vectorcache.cli.main import cli
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from vectorcache.testing.loopback import free_port
 
 
 @dataclass
@@ -47,14 +41,16 @@ class Served:
 
 
 @contextmanager
-def serve(data_dir: Path, provider_key: str, provider_url: str) -> Iterator[Served]:
-    port = _free_port()
+def serve(data_dir: Path, provider_key: str, provider_url: str, *, log_level: str = "WARNING",
+          capture_stderr: bool = False) -> Iterator[Served]:
+    """A started server (its first-start key read from stdout); stopped on exit."""
+    port = free_port()
     env = {**os.environ, "VECTORCACHE_DATA_DIR": str(data_dir),
            "OPENAI_API_KEY": provider_key, "OPENAI_BASE_URL": provider_url,
-           "VECTORCACHE_LOG_LEVEL": "WARNING"}
+           "VECTORCACHE_LOG_LEVEL": log_level}
     proc = subprocess.Popen([sys.executable, "-m", "vectorcache", "serve", "--port", str(port)],
-                            env=env, stdout=subprocess.PIPE, stderr=None,
-                            text=True)
+                            env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE if capture_stderr else None, text=True)
     assert proc.stdout is not None
     key = ""
     for line in proc.stdout:
@@ -75,5 +71,6 @@ def serve(data_dir: Path, provider_key: str, provider_url: str) -> Iterator[Serv
     try:
         yield Served(base=base, key=key, data_dir=data_dir, proc=proc)
     finally:
-        proc.terminate()
-        proc.wait(30)
+        if proc.poll() is None:
+            proc.terminate()
+            proc.communicate(timeout=30)

@@ -6,25 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from vectorcache.apikeys import is_well_formed
-from vectorcache.cli.main import cli
 
 
 @pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("VECTORCACHE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("VECTORCACHE_PROVIDER_KEY", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args: str, input: str | None = None, ok: bool = True):
-        result = runner.invoke(cli, list(args), input=input, catch_exceptions=False)
-        if ok:
-            assert result.exit_code == 0, result.output
-        return result
-
-    return invoke
+def run(cli_run):
+    return cli_run
 
 
 def test_projects_and_keys_lifecycle(run) -> None:

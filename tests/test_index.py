@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import pickle
+import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -193,3 +195,150 @@ def test_ann_recall_matches_exact_on_real_embeddings(real_pairs: tuple[Vecs, Vec
         assert abs(score - float(stored[label] @ q)) < 2e-3  # int8 re-rank ~ exact cosine
         hits += float(stored[label] @ q) >= best - 1e-6  # ties count as hits
     assert hits / len(queries) >= 0.99
+
+
+def test_ann_recall_on_near_copies_of_real_embeddings(real_pairs: tuple[Vecs, Vecs]) -> None:
+    """bench/search.py's harsh set in small: copies of real vectors at cosine ~0.9 to their
+    source; the graph must tell them apart (a PCA-64 projection could not)."""
+    stored, _ = real_pairs
+    rng = np.random.default_rng(7)
+    copies = np.repeat(stored, 4, axis=0)
+    copies = copies + rng.normal(0, 0.0247, copies.shape).astype(np.float32)
+    data = np.concatenate([stored, copies / np.linalg.norm(copies, axis=1, keepdims=True)])
+    exact, ann = FlatIndex(DIMS), HybridIndex(DIMS, ann_threshold=500)
+    for index in (exact, ann):
+        index.add("p", list(range(len(data))), data)
+    assert ann.wait_idle(60) and ann.partition_kinds() == {"p": "hnsw"}
+    picked = data[rng.integers(0, len(data), 300)]
+    queries = picked + rng.normal(0, 0.0166, picked.shape).astype(np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    hits = 0
+    for q in queries:
+        (_, best), = exact.search("p", q, 1)
+        got = ann.search("p", q, 8)
+        label, score = got[0]
+        assert abs(score - float(data[label] @ q)) < 2e-3  # re-scored: near-exact cosines
+        hits += float(data[label] @ q) >= best - 1e-6
+    assert hits / len(queries) >= 0.99
+
+
+# -- the switch to the graph happens in the background -----------------------------------------
+
+
+@pytest.fixture
+def held_build(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Holds every background graph build until the returned event is set."""
+    from vectorcache.index import ann
+
+    release = threading.Event()
+    build = ann.AnnPartition.build.__func__  # type: ignore[attr-defined]
+
+    def slow_build(cls: type, *args: object, **kwargs: object) -> object:
+        assert release.wait(60)
+        return build(cls, *args, **kwargs)
+
+    monkeypatch.setattr(ann.AnnPartition, "build", classmethod(slow_build))
+    return release
+
+
+def test_conversion_does_not_block_and_journals_changes(held_build: threading.Event) -> None:
+    index, vecs = HybridIndex(DIMS, ann_threshold=500), _unit(900, seed=8)
+    started = time.perf_counter()
+    index.add("p", list(range(600)), vecs[:600])  # crosses the threshold: the build starts
+    assert time.perf_counter() - started < 5  # ... and add() returned while it is held
+    assert index.converting() == {"p"} and index.partition_kinds() == {"p": "flat"}
+    # meanwhile the flat partition takes changes and answers exactly
+    index.add("p", list(range(600, 900)), vecs[600:900])
+    index.add("p", [5], vecs[700:701])  # replace
+    index.remove([10, 11, 650])
+    index.add("q", [12], vecs[12:13])  # moved to another partition
+    assert index.search("p", vecs[800], 1) == [(800, pytest.approx(1.0, abs=1e-6))]
+    assert {lb for lb, _ in index.search("p", vecs[700], 2)} == {5, 700}
+    held_build.set()
+    assert index.wait_idle(60) and not index.converting()
+    assert index.partition_kinds() == {"p": "hnsw", "q": "flat"}
+    expected = set(range(900)) - {10, 11, 650}
+    assert index.labels() == expected and len(index) == len(expected)
+    assert {lb for lb, _ in index.search("p", vecs[700], 2)} == {5, 700}
+    for i in (0, 599, 600, 899):
+        assert index.search("p", vecs[i], 1)[0][0] == i
+    for gone in (10, 11, 650, 12):
+        assert gone not in {lb for lb, _ in index.search("p", vecs[gone], 5)}
+    assert index.search("q", vecs[12], 1)[0][0] == 12
+
+
+def test_searches_run_while_the_graph_is_built() -> None:
+    """No lock is held during the (real) build: searches from another thread keep answering."""
+    index, vecs = HybridIndex(DIMS, ann_threshold=500), _unit(3000, seed=9)
+    index.add("p", list(range(3000)), vecs)
+    answered, converting_seen = 0, False
+    while index.converting():
+        converting_seen = True
+        i = answered % 3000
+        assert index.search("p", vecs[i], 1)[0][0] == i
+        answered += 1
+    assert index.wait_idle(60) and index.partition_kinds() == {"p": "hnsw"}
+    assert not converting_seen or answered > 0
+    assert all(index.search("p", vecs[i], 1)[0][0] == i for i in range(0, 3000, 97))
+
+
+def test_emptied_or_reloaded_partition_cancels_its_conversion(
+        held_build: threading.Event, tmp_path: Path) -> None:
+    index, vecs = HybridIndex(DIMS, ann_threshold=50), _unit(120, seed=10)
+    index.add("a", list(range(60)), vecs[:60])
+    index.add("b", list(range(60, 120)), vecs[60:])
+    assert index.converting() == {"a", "b"}
+    index.remove(list(range(60)))  # "a" empties: dropped, its job is void
+    assert index.converting() == {"b"}
+    snap = tmp_path / "flat.index"
+    FlatIndex(DIMS).save(snap)  # an empty snapshot replaces everything, "b"'s job too
+    assert index.load(snap) and not index.converting()
+    held_build.set()
+    assert index.wait_idle(60)
+    assert index.partition_kinds() == {} and len(index) == 0
+    assert index.search("a", vecs[0], 3) == [] and index.search("b", vecs[70], 3) == []
+
+
+def test_failed_conversion_leaves_the_partition_exact(monkeypatch: pytest.MonkeyPatch) -> None:
+    from vectorcache.index import ann
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("no memory")
+
+    monkeypatch.setattr(ann.AnnPartition, "build", broken)
+    index, vecs = HybridIndex(DIMS, ann_threshold=50), _unit(80, seed=11)
+    index.add("p", list(range(80)), vecs)
+    assert index.wait_idle(60) and index.partition_kinds() == {"p": "flat"}
+    assert index.search("p", vecs[33], 1)[0][0] == 33
+
+
+def test_converted_partition_snapshot_round_trip(tmp_path: Path) -> None:
+    """The graph itself is in the snapshot: a load does not rebuild it."""
+    index, vecs = HybridIndex(DIMS, ann_threshold=500), _unit(800, seed=12)
+    index.add("p", list(range(700)), vecs[:700])
+    index.add("small", list(range(700, 800)), vecs[700:])
+    assert index.wait_idle(60)
+    index.remove([3, 4])
+    path = tmp_path / "snap.index"
+    index.save(path)
+    loaded = HybridIndex(DIMS, ann_threshold=500)
+    assert loaded.load(path)
+    assert not loaded.converting()  # nothing to build: the graph came from the file
+    assert loaded.partition_kinds() == {"p": "hnsw", "small": "flat"}
+    assert loaded.labels() == index.labels() and len(loaded) == 798
+    for part, i in (("p", 0), ("p", 699), ("small", 750)):
+        assert loaded.search(part, vecs[i], 5) == index.search(part, vecs[i], 5)
+    loaded.add("p", [3, 5000], vecs[3:5])
+    assert loaded.search("p", vecs[4], 1)[0][0] == 5000 and len(loaded) == 800
+
+
+def test_flat_snapshot_loaded_by_hybrid_converts_in_background(tmp_path: Path) -> None:
+    flat, vecs = FlatIndex(DIMS), _unit(600, seed=13)
+    flat.add("p", list(range(600)), vecs)
+    path = tmp_path / "flat.index"
+    flat.save(path)
+    hybrid = HybridIndex(DIMS, ann_threshold=500)
+    assert hybrid.load(path)
+    assert hybrid.search("p", vecs[9], 1)[0][0] == 9  # exact while converting
+    assert hybrid.wait_idle(60) and hybrid.partition_kinds() == {"p": "hnsw"}
+    assert hybrid.search("p", vecs[9], 1)[0][0] == 9

@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from conftest import Tenant, make_tenant
 
 from vectorcache.apikeys import is_well_formed
-from vectorcache.cli.main import cli
 from vectorcache.clock import utcnow
 
 STATS = "/v1/cache/projects/{}/stats"
@@ -185,17 +182,8 @@ def test_default_keys_have_every_scope(t: Tenant) -> None:
 
 
 @pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("VECTORCACHE_DATA_DIR", str(tmp_path / "data"))
-    runner = CliRunner()
-
-    def invoke(*args: str, ok: bool = True):
-        result = runner.invoke(cli, list(args), catch_exceptions=False)
-        if ok:
-            assert result.exit_code == 0, result.output
-        return result
-
-    return invoke
+def run(cli_run):
+    return cli_run
 
 
 def test_cli_create_rotate_update(run) -> None:

@@ -3,10 +3,11 @@ full-dimension vectors, about 0.55 KB per vector (384 B of codes + ~150 B of gra
 
 * Each vector is stored as int8 codes with its own scale (``round(127 * x / max|x|)``), passed to
   usearch already quantised so usearch keeps them as they are (a float input would be cast with
-  a fixed scale of 127, ~4x coarser). The graph's cosine is computed on the codes directly:
-  scale-free, error ~1e-4.
+  a fixed scale of 127, ~4x coarser). The graph's cosine is computed on the codes directly
+  (scale-free), query codes against stored codes.
 * The ``k`` results are re-scored against the float query with their codes normalised by their
-  own norm (cosine error ~5e-5), so the returned scores are near-exact full-dimension cosines.
+  own norm (cosine error ~2e-4 typical, ~6e-4 worst seen), so the returned scores are
+  near-exact full-dimension cosines.
 * Keys are the store's labels themselves (usearch keeps its own key -> slot table), so nothing
   else per vector is held in Python.
 

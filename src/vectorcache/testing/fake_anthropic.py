@@ -13,18 +13,16 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import threading
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-import uvicorn
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from vectorcache.testing.fake_provider import FakeProvider, _free_port, _Server
+from vectorcache.testing.fake_provider import FakeProvider
+from vectorcache.testing.loopback import LoopbackServer
 
 __all__ = ["FakeAnthropic"]
 
@@ -37,46 +35,21 @@ def _error(status: int, kind: str, message: str) -> JSONResponse:
                         status_code=status)
 
 
-class FakeAnthropic:
+class FakeAnthropic(LoopbackServer):
     """``with FakeAnthropic(api_key="sk-ant-test") as a: ... a.base_url, a.calls``"""
+
+    name = "fake-anthropic"
 
     def __init__(self, api_key: str | None = "sk-ant-test", *,
                  failing_models: dict[str, int] | None = None) -> None:
+        super().__init__()
         self.api_key = api_key
         self.failing_models = dict(failing_models or {})
-        self.port = _free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self.calls = 0
-        self.requests: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._server: _Server | None = None
 
-    def start(self) -> FakeAnthropic:
-        app = Starlette(routes=[Route("/v1/messages", self._messages, methods=["POST"]),
-                                Route("/v1/models", self._models, methods=["GET"])])
-        ready = threading.Event()
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                access_log=False, lifespan="off")
-        self._server = _Server(config, ready)
-        self._thread = threading.Thread(target=self._server.run, daemon=True,
-                                        name="fake-anthropic")
-        self._thread.start()
-        if not ready.wait(30):
-            raise RuntimeError("fake Anthropic server did not start")
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(10)
-
-    def __enter__(self) -> FakeAnthropic:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def routes(self) -> list[Route]:
+        return [Route("/v1/messages", self._messages, methods=["POST"]),
+                Route("/v1/models", self._models, methods=["GET"])]
 
     def _refusal(self, request: Request) -> Response | None:
         if request.headers.get("anthropic-version") != VERSION:
@@ -93,9 +66,7 @@ class FakeAnthropic:
 
     async def _messages(self, request: Request) -> Response:
         body = await request.json()
-        with self._lock:
-            self.calls += 1
-            self.requests.append(body)
+        self.count(body)
         refused = self._refusal(request)
         if refused is not None:
             return refused

@@ -12,88 +12,36 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import socket
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-import uvicorn
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from vectorcache.testing.loopback import LoopbackServer
 
 __all__ = ["FakeProvider"]
 
 _MARK = re.compile(r"\[\[(\w+)(?::([\w.]+))?\]\]")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class _Server(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, ready: threading.Event) -> None:
-        super().__init__(config)
-        self._ready = ready
-
-    async def startup(self, sockets: Any = None) -> None:
-        await super().startup(sockets)
-        self._ready.set()
-
-
-class FakeProvider:
+class FakeProvider(LoopbackServer):
     """``with FakeProvider(api_key="sk-test") as p: ... p.base_url, p.calls``"""
 
+    name = "fake-provider"
+
     def __init__(self, api_key: str | None = "sk-test", *, chunk_words: int = 1) -> None:
+        super().__init__()
         self.api_key = api_key
         self.chunk_words = chunk_words
-        self.port = _free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
-        self.calls = 0
-        self.requests: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._server: _Server | None = None
 
-    # ---------------------------------------------------------------- lifecycle
-    def start(self) -> FakeProvider:
-        app = Starlette(routes=[
-            Route("/v1/chat/completions", self._chat, methods=["POST"]),
-            Route("/v1/models", self._models, methods=["GET"]),
-        ])
-        ready = threading.Event()
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                access_log=False, lifespan="off")
-        self._server = _Server(config, ready)
-        self._thread = threading.Thread(target=self._server.run, daemon=True,
-                                        name="fake-provider")
-        self._thread.start()
-        if not ready.wait(30):
-            raise RuntimeError("fake provider did not start")
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(10)
-
-    def __enter__(self) -> FakeProvider:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def reset(self) -> None:
-        with self._lock:
-            self.calls = 0
-            self.requests.clear()
+    def routes(self) -> list[Route]:
+        return [Route("/v1/chat/completions", self._chat, methods=["POST"]),
+                Route("/v1/models", self._models, methods=["GET"])]
 
     # ---------------------------------------------------------------- behaviour
     @staticmethod
@@ -118,9 +66,7 @@ class FakeProvider:
 
     async def _chat(self, request: Request) -> Response:
         body = await request.json()
-        with self._lock:
-            self.calls += 1
-            self.requests.append(body)
+        self.count(body)
         if not self._authorised(request):
             return JSONResponse({"error": {"message": "Incorrect API key provided: sk-***",
                                            "type": "invalid_request_error",
