@@ -23,6 +23,19 @@ from vectorcache.settings import Settings  # noqa: E402
 from vectorcache.testing import FakeProvider  # noqa: E402
 
 
+def dev_data(name: str) -> Path:
+    """A file of the labelled dev data: ``shared/data`` beside the checkout (as CI has it), or
+    ``$VECTORCACHE_EVAL_DATA``. Tests that need real prompts fail loudly when it is missing."""
+    root = Path(__file__).resolve().parents[1]
+    candidates = [Path(os.environ["VECTORCACHE_EVAL_DATA"])] if "VECTORCACHE_EVAL_DATA" in \
+        os.environ else []
+    candidates += [root.parent / "shared" / "data", root / "shared" / "data"]
+    for base in candidates:
+        if (base / name).exists():
+            return base / name
+    raise FileNotFoundError(f"{name} not found in {[str(c) for c in candidates]}")
+
+
 @pytest.fixture(scope="session")
 def encoder() -> Iterator[Encoder]:
     """The real all-MiniLM-L6-v2 through the default (ONNX) path, loaded once per session."""

@@ -14,19 +14,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import dev_data
 from vectorcache.embeddings.base import Vectors
 from vectorcache.embeddings.batching import BatchingEmbedder
 from vectorcache.embeddings.onnx import OnnxEncoder, ensure_onnx_model, weights_key
 from vectorcache.embeddings.reference import ReferenceEncoder, bundled_model_dir
 from vectorcache.errors import ServiceUnavailable
 
-DATA = Path("/work/shared/data/pairs_dev.jsonl")
-
-
 def _prompts(n: int) -> list[str]:
-    if not DATA.exists():
-        pytest.skip("dev data not available")
-    rows = [json.loads(line) for line in DATA.open()]
+    rows = [json.loads(line) for line in dev_data("pairs_dev.jsonl").open()]
     picked = rows[:: max(1, len(rows) // n)][:n]
     return [r["a"] for r in picked]
 

@@ -307,8 +307,14 @@ def test_failed_conversion_leaves_the_partition_exact(monkeypatch: pytest.Monkey
 
     monkeypatch.setattr(ann.AnnPartition, "build", broken)
     index, vecs = HybridIndex(DIMS, ann_threshold=50), _unit(80, seed=11)
-    index.add("p", list(range(80)), vecs)
+    index.add("p", list(range(60)), vecs[:60])
     assert index.wait_idle(60) and index.partition_kinds() == {"p": "flat"}
+    assert index.search("p", vecs[33], 1)[0][0] == 33
+    index.add("p", list(range(60, 80)), vecs[60:])  # no retry before the partition doubles
+    assert not index.converting()
+    monkeypatch.undo()
+    index.add("p", list(range(80, 120)), _unit(40, seed=12))
+    assert index.wait_idle(60) and index.partition_kinds() == {"p": "hnsw"}
     assert index.search("p", vecs[33], 1)[0][0] == 33
 
 

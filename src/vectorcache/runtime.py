@@ -102,5 +102,7 @@ class Runtime:
                                  pricing=Pricing.from_file(settings.pricing_file), http=http)
             yield cls(settings=settings, store=store, embedder=embedder, hasher=hasher,
                       events=events, auth=Authenticator(store, hasher, events),
-                      admin=AdminService(store, hasher), cache=cache,
+                      admin=AdminService(
+                          store, hasher,
+                          default_threshold=settings.default_similarity_threshold), cache=cache,
                       entries=EntryService(store), http=http)

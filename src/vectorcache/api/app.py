@@ -14,6 +14,7 @@ from vectorcache.api import (
     gateway_routes,
     health,
     keys_routes,
+    project_routes,
     similar_routes,
     users_routes,
 )
@@ -44,7 +45,8 @@ def create_app(settings: Settings | None = None, *, encoder: Encoder | None = No
     install_error_handlers(app)
     for router in (health.router, cache_routes.router, similar_routes.router,
                    gateway_routes.router,
-                   keys_routes.router, users_routes.router, audit_routes.router):
+                   keys_routes.router, users_routes.router, audit_routes.router,
+                   project_routes.router):
         app.include_router(router)
     app.add_middleware(JsonBodies)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -9,7 +9,9 @@ import click
 
 from vectorcache.cli.common import print_json, print_table, read_secret_input, run_with_runtime
 from vectorcache.clock import to_iso
+from vectorcache.decision import DEFAULT_MODE, MODES
 from vectorcache.models import Project
+from vectorcache.service.project_settings import PII_POLICIES
 from vectorcache.runtime import Runtime
 from vectorcache.upstream import ADAPTERS
 
@@ -18,7 +20,10 @@ __all__ = ["projects", "providers"]
 
 def project_row(p: Project) -> dict[str, Any]:
     return {"id": p.id, "name": p.name, "created": to_iso(p.created_at),
-            "default_model": p.default_model, "similarity_threshold": p.similarity_threshold}
+            "default_model": p.default_model, "similarity_threshold": p.similarity_threshold,
+            "decision_mode": p.decision_mode or DEFAULT_MODE,
+            "target_error_rate": p.target_error_rate, "ttl_seconds": p.ttl_seconds,
+            "pii_policy": p.pii_policy, "allowed_models": list(p.allowed_models)}
 
 
 @click.group()
@@ -26,23 +31,51 @@ def projects() -> None:
     """Projects: each has its own cache, keys and provider key."""
 
 
+def _settings_options(fn: Any) -> Any:
+    """The project settings shared by ``create`` and ``update``."""
+    options = [
+        click.option("--default-model", default=None, help="Model used when a request names none."),
+        click.option("--threshold", type=click.FloatRange(0, 1), default=None,
+                     help="Cosine floor: no hit below it (0..1, default 0.85)."),
+        click.option("--target-error-rate", type=click.FloatRange(0, 0.5, min_open=True),
+                     default=None, help="Share of requests the hit decision may answer wrongly "
+                     "(default 0.01). Higher = more hits, more wrong ones."),
+        click.option("--decision", "decision_mode", type=click.Choice(sorted(MODES)),
+                     default=None, help="Hit rule: verified (default) or static cosine."),
+        click.option("--ttl-seconds", type=click.IntRange(1), default=None,
+                     help="Lifetime of new entries."),
+        click.option("--pii-policy", type=click.Choice(PII_POLICIES), default=None,
+                     help="Personal data: bypass (answer, never store; default) or redact."),
+        click.option("--allowed-models", default=None,
+                     help="Comma-separated models this project may use."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _collect(**given: Any) -> dict[str, Any]:
+    out = {k: v for k, v in given.items() if v is not None}
+    if "threshold" in out:
+        out["similarity_threshold"] = out.pop("threshold")
+    if "allowed_models" in out:
+        out["allowed_models"] = tuple(m.strip() for m in out["allowed_models"].split(",")
+                                      if m.strip())
+    return out
+
+
 @projects.command("create")
 @click.argument("name")
-@click.option("--default-model", default=None, help="Model used when a request names none.")
-@click.option("--threshold", type=click.FloatRange(0, 1), default=None,
-              help="Default similarity threshold (0..1, default 0.85).")
+@_settings_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def create_project(name: str, default_model: str | None, threshold: float | None,
-                   as_json: bool) -> None:
+def create_project(name: str, as_json: bool, **given: Any) -> None:
     """Create a project.
 
     \b
     Example:
       vectorcache projects create support-bot --default-model gpt-4o-mini
     """
-    settings: dict[str, Any] = {"default_model": default_model}
-    if threshold is not None:
-        settings["similarity_threshold"] = threshold
+    settings = _collect(**given)
 
     async def action(rt: Runtime) -> Project:
         return await rt.admin.create_project(name, **settings)
@@ -52,6 +85,32 @@ def create_project(name: str, default_model: str | None, threshold: float | None
         print_json(project_row(project))
     else:
         click.echo(f"Created project {project.name!r} (id {project.id}).")
+
+
+@projects.command("update")
+@click.argument("project_ref")
+@_settings_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def update_project(project_ref: str, as_json: bool, **given: Any) -> None:
+    """Change a project's settings (only the options given).
+
+    \b
+    Examples:
+      vectorcache projects update default --target-error-rate 0.02   # more hits
+      vectorcache projects update default --decision static --threshold 0.9
+    """
+    settings = _collect(**given)
+    if not settings:
+        raise click.UsageError("Nothing to change: give at least one option.")
+
+    async def action(rt: Runtime) -> Project:
+        return await rt.admin.update_project(project_ref, **settings)
+
+    project = run_with_runtime(action)
+    if as_json:
+        print_json(project_row(project))
+    else:
+        click.echo(f"Updated project {project.name!r}: {', '.join(sorted(settings))}.")
 
 
 @projects.command("list")

@@ -36,7 +36,7 @@ __all__ = ["PartitionedIndex", "FlatIndex", "HybridIndex", "DEFAULT_ANN_THRESHOL
 log = logging.getLogger(__name__)
 
 DEFAULT_ANN_THRESHOLD = 8192  # exact search at this size costs ~0.7 ms on 2 cores
-_SWAP_OPS = 64  # journal entries replayed under the lock at the swap; more are replayed outside
+_SWAP_LABELS = 32  # at most this many journalled labels are replayed under the lock (~ms each)
 _Partition = FlatPartition | AnnPartition
 _Op = tuple[npt.NDArray[np.int64], npt.NDArray[np.float32] | None]  # (labels, vectors | None=remove)
 
@@ -57,6 +57,7 @@ class PartitionedIndex:
         self._where: dict[int, str] = {}
         self._lock = threading.RLock()
         self._converting: dict[str, _Conversion] = {}
+        self._failed: dict[str, int] = {}  # partition -> size at a failed switch (retry at 2x)
         self._idle = threading.Condition(self._lock)
         self.conversion_threads = max(1, (os.cpu_count() or 1) - 1)  # leave a core to the loop
 
@@ -89,9 +90,11 @@ class PartitionedIndex:
 
     def _maybe_convert(self, name: str, part: _Partition) -> None:
         if (isinstance(part, FlatPartition) and self.ann_threshold is not None
-                and part.size >= self.ann_threshold and name not in self._converting):
+                and part.size >= max(self.ann_threshold, 2 * self._failed.get(name, 0))
+                and name not in self._converting):
             held, held_vectors = part.contents()
             job = self._converting[name] = _Conversion()
+            self._failed.pop(name, None)
             threading.Thread(target=self._convert, args=(name, job, held.copy(),
                              held_vectors.copy()), name=f"vectorcache-ann-{name}",
                              daemon=True).start()
@@ -108,7 +111,7 @@ class PartitionedIndex:
                     if self._converting.get(name) is not job:
                         return  # cancelled: the partition emptied, or a snapshot was loaded
                     ops, job.journal = job.journal, []
-                    if len(ops) <= _SWAP_OPS:
+                    if sum(len(labels) for labels, _ in ops) <= _SWAP_LABELS:
                         self._replay(ann, ops)
                         self._parts[name] = ann
                         del self._converting[name]
@@ -120,6 +123,8 @@ class PartitionedIndex:
             with self._lock:
                 if self._converting.get(name) is job:
                     del self._converting[name]
+                    if (part := self._parts.get(name)) is not None:
+                        self._failed[name] = part.size
                     self._idle.notify_all()
 
     def _replay(self, ann: AnnPartition, ops: list[_Op]) -> None:

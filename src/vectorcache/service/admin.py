@@ -17,6 +17,7 @@ from vectorcache.hashing import Hasher
 from vectorcache.models import ALL_SCOPES, ApiKey, NewApiKey, Project, ProviderConfig
 from vectorcache.security.delegation import Grant, check_not_past, check_within, validate
 from vectorcache.service.auth import Principal
+from vectorcache.service.project_settings import validate_project_settings
 from vectorcache.store import Store
 
 __all__ = ["AdminService", "DEFAULT_PROJECT"]
@@ -25,15 +26,20 @@ DEFAULT_PROJECT = "default"
 
 
 class AdminService:
-    def __init__(self, store: Store, hasher: Hasher) -> None:
+    def __init__(self, store: Store, hasher: Hasher, *,
+                 default_threshold: float = 0.85) -> None:
         self._store = store
         self._hasher = hasher
+        self._default_threshold = default_threshold
 
     # ---------------------------------------------------------------- projects
     async def create_project(self, name: str, *, actor: str = "cli", **settings: Any) -> Project:
         name = name.strip()
         if not name or len(name) > 100:
             raise ValidationFailed("Project name must be 1..100 characters", param="name")
+        settings = validate_project_settings(
+            {"similarity_threshold": self._default_threshold,
+             **{k: v for k, v in settings.items() if v is not None}})
         project = await self._store.create_project(name, **settings)
         await self._store.add_audit("project.create", project_id=project.id, actor=actor,
                                     target=project.id, details={"name": name})
@@ -51,6 +57,7 @@ class AdminService:
 
     async def update_project(self, ref: str, *, actor: str = "cli", **settings: Any) -> Project:
         project = await self.project(ref)
+        settings = validate_project_settings(settings)
         updated = await self._store.update_project(project.id, **settings)
         await self._store.add_audit("project.update", project_id=project.id, actor=actor,
                                     target=project.id, details={"fields": sorted(settings)})

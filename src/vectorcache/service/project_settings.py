@@ -1,0 +1,59 @@
+"""Validation of a project's settings, shared by the CLI and the API.
+
+The hit decision's operating point is a project setting: ``target_error_rate`` (the share of
+requests the project accepts being answered wrongly; the verified decider maps it onto a
+cross-validated cosine floor and verifier cutoff) and ``similarity_threshold`` (a cosine floor:
+a hit is never served below it). ``decision_mode`` picks the rule (``verified``, or ``static``
+for the plain cosine threshold other caches use).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from vectorcache.decision import MODES
+from vectorcache.errors import ValidationFailed
+
+__all__ = ["validate_project_settings", "PII_POLICIES"]
+
+PII_POLICIES = ("bypass", "redact")
+
+
+def _number(name: str, value: Any, low: float, high: float, *, low_open: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationFailed(f"{name} must be a number", param=name)
+    if value < low or value > high or (low_open and value == low):
+        bound = f"greater than {low:g}" if low_open else f"at least {low:g}"
+        raise ValidationFailed(f"{name} must be {bound} and at most {high:g}", param=name)
+    return float(value)
+
+
+def validate_project_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings, checked; a clear 400 for the first bad one."""
+    out = dict(settings)
+    if out.get("similarity_threshold") is not None:
+        out["similarity_threshold"] = _number("similarity_threshold",
+                                              out["similarity_threshold"], 0, 1)
+    if out.get("target_error_rate") is not None:
+        out["target_error_rate"] = _number("target_error_rate", out["target_error_rate"], 0, 0.5,
+                                           low_open=True)
+    if out.get("decision_mode") is not None and out["decision_mode"] not in MODES:
+        raise ValidationFailed(f"decision_mode must be one of {sorted(MODES)}",
+                               param="decision_mode")
+    if out.get("pii_policy") is not None and out["pii_policy"] not in PII_POLICIES:
+        raise ValidationFailed(f"pii_policy must be one of {list(PII_POLICIES)}",
+                               param="pii_policy")
+    if out.get("ttl_seconds") is not None:
+        ttl = out["ttl_seconds"]
+        if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 1:
+            raise ValidationFailed("ttl_seconds must be a whole number of seconds >= 1",
+                                   param="ttl_seconds")
+    if out.get("allowed_models") is not None:
+        models = out["allowed_models"]
+        if not isinstance(models, list | tuple) or not all(isinstance(m, str) and m
+                                                           for m in models):
+            raise ValidationFailed("allowed_models must be a list of model names",
+                                   param="allowed_models")
+        out["allowed_models"] = tuple(models)
+    return out
