@@ -263,12 +263,52 @@ async def _bootstrap(data_dir: Path, provider_port: int) -> tuple[str, Any]:
         return created.key, (plan, rt.store.cipher, project.id)
 
 
+def index_fingerprint() -> str:
+    """The index code's hash: a snapshot built by other code is rebuilt, not reused."""
+    src = sorted((ROOT / "src" / "vectorcache" / "index").glob("*.py"))
+    return hashlib.sha256(b"".join(p.read_bytes() for p in src)).hexdigest()[:12]
+
+
+def _rebuild_snapshot(data_dir: Path) -> None:
+    """Rebuild the index snapshot of a filled data dir from its rows (as a restart would)."""
+    from vectorcache.index import HybridIndex
+    from vectorcache.store import codec
+
+    index = HybridIndex(384)
+    conn = sqlite3.connect(data_dir / "vectorcache.db")
+    last = 0
+    while True:
+        rows = conn.execute("SELECT rowid, partition, embedding FROM entries WHERE rowid > ? "
+                            "ORDER BY rowid LIMIT 50000", (last,)).fetchall()
+        if not rows:
+            break
+        last = rows[-1][0]
+        index.add(rows[0][1], [r[0] for r in rows],
+                  np.stack([codec.blob_to_vector(r[2]) for r in rows]))
+    conn.close()
+    _save(index, data_dir)
+
+
+def _save(index: Any, data_dir: Path) -> None:
+    wait = getattr(index, "wait_idle", None)
+    if wait is not None:
+        wait()  # background ANN builds finish before the snapshot is written
+    index.save(data_dir / "vectorcache.db.index")
+
+
 def fill(n: int, c: Corpus, *, reuse: bool = True) -> Filled:
     """A data dir whose ``default`` project holds ``n`` entries (cached under .vectorcache)."""
     data_dir = CACHE / f"filled-{n}-v{FILL_VERSION}"
     marker = data_dir / "bench.json"
     if reuse and marker.exists():
         m = json.loads(marker.read_text())
+        if m.get("index") != index_fingerprint():
+            t = time.perf_counter()
+            _rebuild_snapshot(data_dir)
+            print(f"  index code changed: snapshot of {human(n)} rebuilt in "
+                  f"{time.perf_counter() - t:.0f} s", flush=True)
+            m["index"] = index_fingerprint()
+            marker.write_text(json.dumps(m))
         return Filled(data_dir, m["key"], m["provider_port"], n, m["fill_s"])
     shutil.rmtree(data_dir, ignore_errors=True)
     t0 = time.perf_counter()
@@ -308,9 +348,10 @@ def fill(n: int, c: Corpus, *, reuse: bool = True) -> Filled:
               f"({time.perf_counter() - t0:.0f} s)", flush=True)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
-    index.save(data_dir / "vectorcache.db.index")
+    _save(index, data_dir)
     fill_s = time.perf_counter() - t0
-    marker.write_text(json.dumps({"key": key, "provider_port": port, "fill_s": fill_s}))
+    marker.write_text(json.dumps({"key": key, "provider_port": port, "fill_s": fill_s,
+                                  "index": index_fingerprint()}))
     return Filled(data_dir, key, port, n, fill_s)
 
 

@@ -1,4 +1,4 @@
-"""Research: do token-alignment features (``decision/alignment.py``) add cross-validated precision?
+"""Research: do token-alignment features (``bench/alignment_features.py``) add cross-validated precision?
 
     python bench/research_alignment.py [--seeds 0 1 2] [--out /tmp/vc_align_report.json]
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import math
 import sys
@@ -29,10 +30,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import train_verifier as tv  # noqa: E402
+import train_verifier as tv
 
-from vectorcache.decision.alignment import (  # noqa: E402
-    ALIGNMENT_FEATURE_NAMES, TokenStates, alignment_features, token_states)
+from alignment_features import (
+    ALIGNMENT_FEATURE_NAMES,
+    TokenStates,
+    alignment_features,
+    token_states,
+)
 
 TOKEN_CACHE = Path("/tmp/vc_align_tokens.npz")
 MODEL_CACHE = Path("/root/.cache/vectorcache/models")
@@ -202,23 +207,18 @@ def timing(ds: tv.Dataset, states: dict[str, TokenStates]) -> dict[str, float]:
         run_one(t)
         model_ms.append((time.perf_counter() - t0) * 1e3)
     feat_us = []
-    for a, b in zip(prompts[:199], prompts[1:200]):
+    for a, b in itertools.pairwise(prompts):
         t0 = time.perf_counter()
         alignment_features(states[a], states[b])
         feat_us.append((time.perf_counter() - t0) * 1e6)
     state_us = []
-    from tokenizers import Tokenizer
-
-    from vectorcache.embeddings.reference import bundled_model_dir
-
-    tk = Tokenizer.from_file(f"{bundled_model_dir()}/tokenizer.json")
     for t in prompts[:100]:
-        e = tk.encode(t)
+        e = tok.encode_batch([t])[0]
         h = np.random.default_rng(0).standard_normal((len(e.ids), 384)).astype(np.float32)
         t0 = time.perf_counter()
         token_states(e.ids, e.tokens, h)
         state_us.append((time.perf_counter() - t0) * 1e6)
-    ntok = [len(tk.encode(t).ids) for t in prompts]
+    ntok = [len(tok.encode_batch([t])[0].ids) for t in prompts]  # tk pads to 128
     return {"second_model_run_ms_p50": round(float(np.median(model_ms)), 2),
             "second_model_run_ms_p95": round(float(np.percentile(model_ms, 95)), 2),
             "alignment_features_us_p50": round(float(np.median(feat_us)), 1),

@@ -1,4 +1,4 @@
-"""The partitioned vector index: flat (exact) and hybrid (flat -> usearch HNSW over int8 codes,
+"""The partitioned vector index: flat (exact) and hybrid (flat -> faiss IVF over 8-bit codes,
 built in the background)."""
 
 from __future__ import annotations
@@ -199,7 +199,7 @@ def test_ann_recall_matches_exact_on_real_embeddings(real_pairs: tuple[Vecs, Vec
 
 def test_ann_recall_on_near_copies_of_real_embeddings(real_pairs: tuple[Vecs, Vecs]) -> None:
     """bench/search.py's harsh set in small: copies of real vectors at cosine ~0.9 to their
-    source; the graph must tell them apart (a PCA-64 projection could not)."""
+    source must be told apart (HNSW graphs, full-d or PCA-64, could not at scale)."""
     stored, _ = real_pairs
     rng = np.random.default_rng(7)
     copies = np.repeat(stored, 4, axis=0)
@@ -268,7 +268,7 @@ def test_conversion_does_not_block_and_journals_changes(held_build: threading.Ev
 
 
 def test_searches_run_while_the_graph_is_built() -> None:
-    """No lock is held during the (real) build: searches from another thread keep answering."""
+    """No lock is held during the (real) build: searches keep answering meanwhile."""
     index, vecs = HybridIndex(DIMS, ann_threshold=500), _unit(3000, seed=9)
     index.add("p", list(range(3000)), vecs)
     answered, converting_seen = 0, False
@@ -319,7 +319,7 @@ def test_failed_conversion_leaves_the_partition_exact(monkeypatch: pytest.Monkey
 
 
 def test_converted_partition_snapshot_round_trip(tmp_path: Path) -> None:
-    """The graph itself is in the snapshot: a load does not rebuild it."""
+    """The trained index itself is in the snapshot: a load does not rebuild it."""
     index, vecs = HybridIndex(DIMS, ann_threshold=500), _unit(800, seed=12)
     index.add("p", list(range(700)), vecs[:700])
     index.add("small", list(range(700, 800)), vecs[700:])
@@ -348,3 +348,24 @@ def test_flat_snapshot_loaded_by_hybrid_converts_in_background(tmp_path: Path) -
     assert hybrid.search("p", vecs[9], 1)[0][0] == 9  # exact while converting
     assert hybrid.wait_idle(60) and hybrid.partition_kinds() == {"p": "hnsw"}
     assert hybrid.search("p", vecs[9], 1)[0][0] == 9
+
+
+def test_ann_partition_is_rebuilt_in_the_background_as_it_grows() -> None:
+    """IVF lists are trained for a size; past AnnParams.regrow x that size the partition is
+    retrained from its own codes, off the caller's thread, and keeps its contents."""
+    from vectorcache.index.ann import AnnParams
+
+    index, vecs = HybridIndex(DIMS, ann_threshold=100), _unit(100 * AnnParams.regrow + 50, 14)
+    index.add("p", list(range(100)), vecs[:100])
+    assert index.wait_idle(60)
+    first = index._parts["p"]
+    assert first.trained_size == 100
+    index.add("p", list(range(100, len(vecs))), vecs[100:])
+    index.remove([7])
+    assert index.wait_idle(60)
+    second = index._parts["p"]
+    assert second is not first and second.trained_size >= 100 * AnnParams.regrow
+    assert index.labels() == set(range(len(vecs))) - {7} and second.size == len(vecs) - 1
+    for i in (0, 99, 100, len(vecs) - 1):
+        assert index.search("p", vecs[i], 1)[0][0] == i
+    assert 7 not in {lb for lb, _ in index.search("p", vecs[7], 5)}

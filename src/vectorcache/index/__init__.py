@@ -12,7 +12,7 @@ __all__ = ["FlatIndex", "HybridIndex", "Match", "VectorIndex", "build_index", "I
            "DEFAULT_ANN_THRESHOLD"]
 
 INDEXES: dict[str, Callable[[int], VectorIndex]] = {
-    "auto": HybridIndex,  # exact while small, usearch HNSW per partition past the threshold
+    "auto": HybridIndex,  # exact while small, faiss IVF (8-bit codes) per partition past it
     "hybrid": HybridIndex,
     "flat": FlatIndex,  # exact everywhere
 }

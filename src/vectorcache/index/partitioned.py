@@ -1,21 +1,22 @@
-"""The partitioned index: exact (flat) partitions that switch to ANN (usearch HNSW) when they grow.
+"""The partitioned index: exact (flat) partitions that switch to ANN (faiss IVF) when they grow.
 
 A search only sees its own partition; each big partition has its own graph. ``FlatIndex`` never
 switches (exact everywhere); ``HybridIndex`` switches a partition once it holds
 ``ann_threshold`` vectors. A partition never switches back (an ANN partition keeps int8 codes,
-not the float vectors), and one that empties is dropped.
+not the float vectors), and one that empties is dropped. An ANN partition is rebuilt (its lists
+retrained) each time it grows ``AnnParams.regrow`` times past the size it was trained at.
 
-The switch never blocks a caller: the graph is built in a background thread from a copy of the
-partition's vectors, while the flat partition keeps taking adds/removes and answering searches
-exactly. Changes made meanwhile are journalled and replayed onto the new graph, and the graph
-replaces the flat partition under the lock once the journal is (nearly) drained. ``wait_idle``
-waits for pending switches (tests, benchmarks, shutdown).
+Neither the switch nor a rebuild blocks a caller: the new partition is built in a background
+thread from a copy of the current one's contents, while the current one keeps taking
+adds/removes and answering searches (exactly, for a flat one). Changes made meanwhile are
+journalled and replayed onto the new partition, which replaces the current one under the lock
+once the journal is (nearly) drained. ``wait_idle`` waits for pending builds (tests,
+benchmarks, shutdown).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import tempfile
 import threading
 from collections.abc import Sequence
@@ -26,7 +27,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from vectorcache.index.ann import AnnPartition
+from vectorcache.index.ann import AnnParams, AnnPartition, Source
 from vectorcache.index.base import Match
 from vectorcache.index.flat import FlatPartition
 from vectorcache.index.snapshot import Blob, SnapshotError, SnapshotReader, write_snapshot
@@ -38,13 +39,14 @@ log = logging.getLogger(__name__)
 DEFAULT_ANN_THRESHOLD = 8192  # exact search at this size costs ~0.7 ms on 2 cores
 _SWAP_LABELS = 32  # at most this many journalled labels are replayed under the lock (~ms each)
 _Partition = FlatPartition | AnnPartition
-_Op = tuple[npt.NDArray[np.int64], npt.NDArray[np.float32] | None]  # (labels, vectors | None=remove)
+# (labels, vectors, new) for an add; (labels, None, None) for a remove
+_Op = tuple[npt.NDArray[np.int64], npt.NDArray[np.float32] | None, npt.NDArray[np.bool_] | None]
 
 
 @dataclass(eq=False)
 class _Conversion:
-    """A flat partition being turned into an ANN one; ``journal`` holds the changes since the
-    copy was taken. Identity is the cancellation token: a job no longer registered is dropped."""
+    """A partition being (re)built as an ANN one; ``journal`` holds the changes since its
+    contents were copied. Identity is the cancellation token: a job no longer registered is dropped."""
 
     journal: list[_Op] = field(default_factory=list)
 
@@ -59,7 +61,6 @@ class PartitionedIndex:
         self._converting: dict[str, _Conversion] = {}
         self._failed: dict[str, int] = {}  # partition -> size at a failed switch (retry at 2x)
         self._idle = threading.Condition(self._lock)
-        self.conversion_threads = max(1, (os.cpu_count() or 1) - 1)  # leave a core to the loop
 
     def add(self, partition: str, labels: Sequence[int], vectors: npt.NDArray[np.float32]) -> None:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dims)
@@ -82,44 +83,49 @@ class PartitionedIndex:
                 self._where[label] = partition
             job = self._converting.get(partition)
             if job is not None:
-                job.journal.append((ids.copy(), vectors.copy()))
+                job.journal.append((ids.copy(), vectors.copy(), new))
             else:
                 self._maybe_convert(partition, part)
 
-    # -- flat -> ANN, in the background ----------------------------------------------------
+    # -- flat -> ANN and ANN -> bigger ANN, in the background ------------------------------
 
     def _maybe_convert(self, name: str, part: _Partition) -> None:
-        if (isinstance(part, FlatPartition) and self.ann_threshold is not None
-                and part.size >= max(self.ann_threshold, 2 * self._failed.get(name, 0))
-                and name not in self._converting):
+        if self.ann_threshold is None or name in self._converting:
+            return
+        due = (self.ann_threshold if isinstance(part, FlatPartition)
+               else AnnParams.regrow * part.trained_size)
+        if part.size < max(due, 2 * self._failed.get(name, 0)):
+            return
+        if isinstance(part, FlatPartition):
             held, held_vectors = part.contents()
-            job = self._converting[name] = _Conversion()
-            self._failed.pop(name, None)
-            threading.Thread(target=self._convert, args=(name, job, held.copy(),
-                             held_vectors.copy()), name=f"vectorcache-ann-{name}",
-                             daemon=True).start()
+            source = Source(held.copy(), held_vectors.copy())
+        else:
+            source = part.source()  # labels + 8-bit codes: ~0.4 KB per vector, a memcpy
+        job = self._converting[name] = _Conversion()
+        self._failed.pop(name, None)
+        threading.Thread(target=self._convert, args=(name, job, source),
+                         name=f"vectorcache-ann-{name}", daemon=True).start()
 
-    def _convert(self, name: str, job: _Conversion, labels: npt.NDArray[np.int64],
-                 vectors: npt.NDArray[np.float32]) -> None:
-        """Build the graph without the lock (usearch releases the GIL), replay the journal,
-        swap. Searches meanwhile are answered exactly by the flat partition."""
+    def _convert(self, name: str, job: _Conversion, source: Source) -> None:
+        """Build without the lock (faiss releases the GIL), replay the journal, swap.
+        Searches meanwhile are answered by the current partition."""
         try:
-            ann = AnnPartition.build(self.dims, labels, vectors, threads=self.conversion_threads)
-            del labels, vectors
+            ann = AnnPartition.build(self.dims, source)
+            del source
             while True:
                 with self._lock:
                     if self._converting.get(name) is not job:
                         return  # cancelled: the partition emptied, or a snapshot was loaded
                     ops, job.journal = job.journal, []
-                    if sum(len(labels) for labels, _ in ops) <= _SWAP_LABELS:
+                    if sum(len(op[0]) for op in ops) <= _SWAP_LABELS:
                         self._replay(ann, ops)
                         self._parts[name] = ann
                         del self._converting[name]
                         self._idle.notify_all()
                         return
                 self._replay(ann, ops)
-        except Exception:  # the partition stays flat (exact): correct, only slower
-            log.exception("converting partition %r to ANN failed; it stays exact", name)
+        except Exception:  # the current partition stays: correct, only slower
+            log.exception("building an ANN partition for %r failed; the current one stays", name)
             with self._lock:
                 if self._converting.get(name) is job:
                     del self._converting[name]
@@ -127,21 +133,21 @@ class PartitionedIndex:
                         self._failed[name] = part.size
                     self._idle.notify_all()
 
-    def _replay(self, ann: AnnPartition, ops: list[_Op]) -> None:
-        for labels, vectors in ops:
+    @staticmethod
+    def _replay(ann: AnnPartition, ops: list[_Op]) -> None:
+        for labels, vectors, new in ops:
             if vectors is None:
                 ann.remove(labels.tolist())
             else:
-                ann.add(labels, vectors, threads=1 if len(labels) < 256
-                        else self.conversion_threads)
+                ann.add(labels, vectors, new)
 
     def wait_idle(self, timeout: float | None = None) -> bool:
-        """Wait until no partition is being converted; False on timeout."""
+        """Wait until no partition is being (re)built; False on timeout."""
         with self._idle:
             return self._idle.wait_for(lambda: not self._converting, timeout)
 
     def converting(self) -> set[str]:
-        """Partitions whose graph is being built (they answer exactly meanwhile)."""
+        """Partitions being (re)built in the background (the current one answers meanwhile)."""
         with self._lock:
             return set(self._converting)
 
@@ -160,7 +166,7 @@ class PartitionedIndex:
             part.remove(gone)
             job = self._converting.get(partition)
             if job is not None:
-                job.journal.append((np.asarray(gone, dtype=np.int64), None))
+                job.journal.append((np.asarray(gone, dtype=np.int64), None, None))
             if part.size == 0:
                 del self._parts[partition]
                 if self._converting.pop(partition, None) is not None:
@@ -177,8 +183,8 @@ class PartitionedIndex:
             return set(self._where)
 
     def partition_kinds(self) -> dict[str, str]:
-        """Partition name -> "flat" | "hnsw" (for stats and tests); a partition being
-        converted is "flat" until its graph takes over."""
+        """Partition name -> "flat" | "hnsw" (= approximate; for stats and tests); a partition
+        being converted is "flat" until its ANN replacement takes over."""
         with self._lock:
             return {name: part.kind for name, part in self._parts.items()}
 
@@ -217,7 +223,7 @@ class PartitionedIndex:
             return False
         with self._lock:
             self._parts, self._where = parts, where
-            if self._converting:  # conversions of the old contents are void
+            if self._converting:  # builds from the old contents are void
                 self._converting = {}
                 self._idle.notify_all()
             for name, part in parts.items():  # e.g. a flat snapshot loaded by a hybrid index
@@ -233,7 +239,7 @@ class FlatIndex(PartitionedIndex):
 
 
 class HybridIndex(PartitionedIndex):
-    """Exact for small partitions; usearch HNSW over int8 codes past the threshold (built in the
+    """Exact for small partitions; faiss IVF over 8-bit codes past the threshold (built in the
     background: see the module docstring)."""
 
     def __init__(self, dims: int, ann_threshold: int = DEFAULT_ANN_THRESHOLD) -> None:

@@ -3,7 +3,7 @@
 Layout: ``MAGIC``, a little-endian u64 header length, the UTF-8 JSON header, then the blobs
 back to back. The header names each blob with its dtype, shape, offset, size and CRC-32, so a
 truncated, corrupt or foreign file is refused (``SnapshotError``) before anything is used. A blob
-may also be a file (a usearch graph), copied in and out by streaming.
+may also be a file (a faiss index), copied in and out by streaming.
 Files are written to a temporary name in the same directory, fsynced, then renamed over.
 """
 

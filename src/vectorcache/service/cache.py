@@ -135,7 +135,6 @@ class CacheService:
         if include_debug:
             debug["total_time_ms"] = _ms(start)
             debug["matched_cache_entry_id"] = result.entry_id
-            debug["cache_entry_count"] = await self._store.count_entries(plan.project.id)
             debug["similarity_threshold"] = plan.policy.threshold
             result.debug = debug
         return result
@@ -152,7 +151,13 @@ class CacheService:
         plan = self._plan_request(principal, req)
         result = await self.lookup_plan(plan, include_debug=req.include_debug)
         self._record(principal, plan, result, req.user, _ms(start))
+        if req.include_debug:
+            await self._count_entries(plan, result)
         return result
+
+    async def _count_entries(self, plan: Plan, result: LookupResult) -> None:
+        """Debug only, and after the timings: a COUNT over the project is not free."""
+        result.debug["cache_entry_count"] = await self._store.count_entries(plan.project.id)
 
     def _record(self, principal: Principal, plan: Plan, result: LookupResult,
                 user: str | None, latency_ms: float, *, tokens: int = 0,
@@ -268,4 +273,6 @@ class CacheService:
             result.debug["total_time_ms"] = result.response_time_ms
         self._record(principal, plan, result, req.user, result.response_time_ms,
                      tokens=result.tokens_used, cost=result.estimated_cost)
+        if req.include_debug:
+            await self._count_entries(plan, result)
         return result
