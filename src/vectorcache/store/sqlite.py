@@ -45,6 +45,10 @@ __all__ = ["SqliteStore"]
 T = TypeVar("T")
 
 _LIVE = "(expires_at IS NULL OR expires_at > ?)"
+#: every entry column but the embedding (1.5 KB a row that only the index needs)
+_ENTRY = ("id, project_id, partition, model, kid, prompt, response, context, metadata, "
+          "user_hash, prompt_tokens, completion_tokens, provider, created_by_key, created_at, "
+          "expires_at, hit_count")
 
 
 def _insert(conn: sqlite3.Connection, table: str, values: Mapping[str, Any]) -> int:
@@ -286,24 +290,31 @@ class SqliteStore:
 
     async def find_exact(self, partition: str, exact_key: str, now: datetime) -> Entry | None:
         row = await self._db.read(lambda c: c.execute(
-            f"SELECT * FROM entries WHERE partition = ? AND exact_key = ? AND {_LIVE} "
+            f"SELECT {_ENTRY} FROM entries WHERE partition = ? AND exact_key = ? AND {_LIVE} "
             "ORDER BY rowid DESC LIMIT 1", (partition, exact_key, now.timestamp())).fetchone())
         if row is None:
             return None
         await self._know_kids([row])
         return codec.open_entry(self.cipher, row)
 
-    async def search(self, partition: str, vector: npt.NDArray[np.float32], k: int,
-                     now: datetime) -> list[SearchResult]:
+    def _nearest_rows(self, conn: sqlite3.Connection, partition: str,
+                      vector: npt.NDArray[np.float32], k: int
+                      ) -> tuple[list[tuple[int, float]], dict[int, sqlite3.Row]]:
+        """Index search and the candidates' rows, in one reader thread (off the event loop)."""
         matches = self._index.search(partition, vector, k)
         if not matches:
-            return []
+            return [], {}
         labels = [label for label, _ in matches]
         marks = ",".join("?" * len(labels))
-        rows = await self._db.read(lambda c: c.execute(
-            f"SELECT rowid AS label, * FROM entries WHERE rowid IN ({marks})", labels).fetchall())
-        await self._know_kids(rows)
-        by_label = {row["label"]: row for row in rows}
+        rows = conn.execute(f"SELECT rowid AS label, {_ENTRY} FROM entries "
+                            f"WHERE rowid IN ({marks})", labels).fetchall()
+        return matches, {row["label"]: row for row in rows}
+
+    async def search(self, partition: str, vector: npt.NDArray[np.float32], k: int,
+                     now: datetime) -> list[SearchResult]:
+        matches, by_label = await self._db.read(functools.partial(
+            self._nearest_rows, partition=partition, vector=vector, k=k))
+        await self._know_kids(list(by_label.values()))
         results: list[SearchResult] = []
         stale: list[int] = []
         for label, score in matches:
@@ -319,7 +330,8 @@ class SqliteStore:
 
     async def get_entry(self, entry_id: str) -> Entry | None:
         row = await self._db.read(
-            lambda c: c.execute("SELECT * FROM entries WHERE id = ?", (entry_id,)).fetchone())
+            lambda c: c.execute(f"SELECT {_ENTRY} FROM entries WHERE id = ?",
+                                (entry_id,)).fetchone())
         if row is None:
             return None
         await self._know_kids([row])
@@ -386,14 +398,14 @@ class SqliteStore:
                            limit: int = 500) -> list[Entry]:
         """A project's entries, oldest first, a page at a time (export)."""
         rows = await self._db.read(lambda c: c.execute(
-            "SELECT * FROM entries WHERE project_id = ? ORDER BY created_at, rowid"
+            f"SELECT {_ENTRY} FROM entries WHERE project_id = ? ORDER BY created_at, rowid"
             " LIMIT ? OFFSET ?", (project_id, limit, offset)).fetchall())
         return [codec.open_entry(self.cipher, r) for r in rows]
 
     # ---------------------------------------------------------------- end users
     async def entries_for_user(self, user_hash: str) -> list[Entry]:
         rows = await self._db.read(lambda c: c.execute(
-            "SELECT * FROM entries WHERE user_hash = ? ORDER BY created_at",
+            f"SELECT {_ENTRY} FROM entries WHERE user_hash = ? ORDER BY created_at",
             (user_hash,)).fetchall())
         await self._know_kids(rows)
         return [codec.open_entry(self.cipher, r) for r in rows]
