@@ -31,7 +31,6 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import train_verifier as tv
-
 from alignment_features import (
     ALIGNMENT_FEATURE_NAMES,
     TokenStates,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from conftest import Tenant
+
 from vectorcache.clock import utcnow
 from vectorcache.models import NewEntry
 

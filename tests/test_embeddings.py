@@ -13,13 +13,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import dev_data
+
 from vectorcache.embeddings.base import Vectors
 from vectorcache.embeddings.batching import BatchingEmbedder
 from vectorcache.embeddings.onnx import OnnxEncoder, ensure_onnx_model, weights_key
 from vectorcache.embeddings.reference import ReferenceEncoder, bundled_model_dir
 from vectorcache.errors import ServiceUnavailable
+
 
 def _prompts(n: int) -> list[str]:
     rows = [json.loads(line) for line in dev_data("pairs_dev.jsonl").open()]

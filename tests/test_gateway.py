@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
-
 from served import Served, serve
+
 from vectorcache.testing import FakeAnthropic, FakeProvider
 
 MODEL = "gpt-4o"

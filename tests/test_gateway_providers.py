@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-
 from conftest import Tenant, make_tenant
+
 from vectorcache.errors import UpstreamError
 from vectorcache.testing import FakeAnthropic
 from vectorcache.upstream import ChatRequest, build_upstream

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from conftest import Tenant, make_tenant, settings_for
 from fastapi.testclient import TestClient
 
-from conftest import Tenant, make_tenant, settings_for
 from vectorcache.api.app import create_app
 
 Q = "/v1/cache/query"

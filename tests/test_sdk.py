@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-
 from served import Served, serve
+
 from vectorcache import client as vcc
 from vectorcache.testing import FakeProvider
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from served import Served, serve
+
 from vectorcache.testing import FakeProvider
 
 

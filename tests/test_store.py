@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from conftest import settings_for
+
 from vectorcache.runtime import Runtime
 from vectorcache.service.requests import CacheRequest, StoreRequest
 

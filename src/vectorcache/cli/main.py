@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from vectorcache import __version__
-from vectorcache.cli.cache import cache
 from vectorcache.cli.audit import audit
+from vectorcache.cli.cache import cache
 from vectorcache.cli.encryption import encryption
 from vectorcache.cli.keys import keys
 from vectorcache.cli.projects import projects, providers

@@ -11,8 +11,8 @@ from vectorcache.cli.common import print_json, print_table, read_secret_input, r
 from vectorcache.clock import to_iso
 from vectorcache.decision import DEFAULT_MODE, MODES
 from vectorcache.models import Project
-from vectorcache.service.project_settings import PII_POLICIES
 from vectorcache.runtime import Runtime
+from vectorcache.service.project_settings import PII_POLICIES
 from vectorcache.upstream import ADAPTERS
 
 __all__ = ["projects", "providers"]

@@ -26,8 +26,8 @@ from vectorcache.security import pii
 from vectorcache.service.auth import Principal
 from vectorcache.service.events import EventWriter
 from vectorcache.service.prompt import PromptView, resolve_prompt
-from vectorcache.service.singleflight import SingleFlight
 from vectorcache.service.requests import CacheRequest, LookupResult, QueryResult, StoreRequest
+from vectorcache.service.singleflight import SingleFlight
 from vectorcache.settings import Settings
 from vectorcache.store import Store
 from vectorcache.upstream import ChatRequest, Completion, build_upstream
