@@ -39,7 +39,7 @@ import numpy.typing as npt
 
 from vectorcache.index import FlatIndex, HybridIndex
 from vectorcache.index.ann import AnnParams, AnnPartition
-from vectorcache.index.partitioned import DEFAULT_ANN_THRESHOLD, PartitionedIndex
+from vectorcache.index.partitioned import DEFAULT_ANN_THRESHOLD, PartitionedIndex, _trim_heap
 
 DATA = Path("/work/shared/data")
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,7 +122,7 @@ def _measure(index: PartitionedIndex, base: Vecs, n: int, sigma: float, qs: Vecs
 
 
 def run(base: Vecs, n: int, make: Callable[[int], PartitionedIndex], queries: int,
-        sigma: float, efs: tuple[int, ...] = ()) -> dict[str, Any]:
+        sigma: float, efs: tuple[int, ...] = (), snapshot: bool = False) -> dict[str, Any]:
     """Build, then measure; ``efs``: also measure at these nprobe values."""
     rng = np.random.default_rng(n)
     picked = vectors_for(base, n, rng.integers(0, n, queries), sigma)
@@ -137,9 +137,12 @@ def run(base: Vecs, n: int, make: Callable[[int], PartitionedIndex], queries: in
         best = np.maximum(best, (qs @ block.T).max(axis=1))
         del block
     build = time.perf_counter() - t
+    raw = rss_mb() - rss0
+    _trim_heap()  # what the index's own periodic trim does in a server (see partitioned.py)
     rss = rss_mb() - rss0
     result: dict[str, Any] = {"n": n, **_measure(index, base, n, sigma, qs, best),
-                              "build_s": build, "index_rss_mb": rss, "process_rss_mb": rss_mb()}
+                              "build_s": build, "index_rss_mb": rss, "raw_rss_mb": raw,
+                              "process_rss_mb": rss_mb()}
     part = index._parts.get("p")
     if isinstance(part, AnnPartition):
         result["sweep"] = {}
@@ -148,7 +151,43 @@ def run(base: Vecs, n: int, make: Callable[[int], PartitionedIndex], queries: in
             result["sweep"][ef] = _measure(index, base, n, sigma, qs, best)
         part.index.nprobe = min(AnnParams.nprobe, part.index.nlist)
         result["nlist"] = part.index.nlist
+    if snapshot:
+        result["snapshot"] = snapshot_rss(index)
     return result
+
+
+SNAPSHOT_RSS = """
+import sys, time
+from pathlib import Path
+def rss():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+from vectorcache.index import HybridIndex
+index = HybridIndex(384)
+before = rss()
+t = time.perf_counter()
+assert index.load(Path(sys.argv[1]))
+print(f"{rss() - before:.1f} {rss():.1f} {time.perf_counter() - t:.2f}")
+"""
+
+
+def snapshot_rss(index: PartitionedIndex) -> dict[str, float]:
+    """Save ``index`` and load it in a fresh process (as a server starts): its RSS there."""
+    import subprocess
+
+    path = CACHE / "search-bench.index"
+    t = time.perf_counter()
+    index.save(path)
+    saved = time.perf_counter() - t
+    try:
+        out = subprocess.run([sys.executable, "-c", SNAPSHOT_RSS, str(path)], check=True,
+                             capture_output=True, text=True).stdout.split()
+        size = path.stat().st_size / 2**20
+    finally:
+        path.unlink(missing_ok=True)
+    return {"loaded_index_mb": float(out[0]), "loaded_process_mb": float(out[1]),
+            "load_s": float(out[2]), "save_s": saved, "snapshot_mb": size}
 
 
 def machine() -> str:
@@ -191,24 +230,35 @@ def main() -> None:
             for label, make in (("exact (FlatIndex)", FlatIndex), ("auto (HybridIndex)", HybridIndex)):
                 if make is FlatIndex and (n > 100_000 or data != sets[0]):
                     continue  # 1.5 GB of float32: the point of the hybrid is not to need it
-                result = run(base, n, make, args.queries, DATASETS[data], efs)
+                result = run(base, n, make, args.queries, DATASETS[data], efs,
+                             snapshot=make is HybridIndex and n == max(sizes))
                 rows.append((data, label, result))
                 print(f"{data:6} {label:20} n={n:>9,} p50 {result['p50_ms']:.3f} ms  p99 "
                       f"{result['p99_ms']:.3f} ms  recall@1 {result['recall@1']:.3f}  build "
-                      f"{result['build_s']:.1f} s  index RSS +{result['index_rss_mb']:.0f} MB  "
+                      f"{result['build_s']:.1f} s  index RSS +{result['index_rss_mb']:.0f} MB "
+                      f"(+{result['raw_rss_mb']:.0f} before malloc_trim)  "
                       f"process RSS {result['process_rss_mb']:.0f} MB", flush=True)
+                if "snapshot" in result:
+                    r = result["snapshot"]
+                    print(f"{'':27} snapshot {r['snapshot_mb']:.0f} MiB, save {r['save_s']:.1f} s;"
+                          f" fresh process: load {r['load_s']:.1f} s, index RSS "
+                          f"+{r['loaded_index_mb']:.0f} MB", flush=True)
                 for ef, r in result.get("sweep", {}).items():
                     print(f"{'':27} nprobe {ef:>3}: p50 {r['p50_ms']:.3f} ms  p99 {r['p99_ms']:.3f} ms"
                           f"  recall@1 {r['recall@1']:.3f}", flush=True)
     if args.write:
         table = "\n".join(
             f"| {data} | {label} | {r['n']:,.0f} | {r['p50_ms']:.3f} | {r['p99_ms']:.3f} | "
-            f"{r['recall@1']:.3f} | {r['build_s']:.1f} | {r['index_rss_mb']:.0f} | "
-            f"{r['process_rss_mb']:.0f} |" for data, label, r in rows)
+            f"{r['recall@1']:.3f} | {r['build_s']:.1f} | {r['index_rss_mb']:.0f} "
+            f"({r['raw_rss_mb']:.0f}) | {r['process_rss_mb']:.0f} |" for data, label, r in rows)
         sweep = "\n".join(
             f"| {data} | {r['n']:,.0f} | {ef} | {s['p50_ms']:.3f} | {s['p99_ms']:.3f} | "
             f"{s['recall@1']:.3f} |" for data, _, r in rows for ef, s in r.get("sweep", {}).items())
         command = "python bench/search.py " + " ".join(sys.argv[1:])
+        loaded = "\n".join(
+            f"| {data} | {r['n']:,.0f} | {s['snapshot_mb']:.0f} | {s['save_s']:.1f} | "
+            f"{s['load_s']:.1f} | {s['loaded_index_mb']:.0f} |"
+            for data, _, r in rows if (s := r.get("snapshot")))
         nlists = ", ".join(sorted({f"{r['nlist']:,} at {r['n']:,}" for _, _, r in rows
                                    if "nlist" in r}))
         write_section("bench/search.py", f"""
@@ -224,12 +274,21 @@ Hybrid: exact below {DEFAULT_ANN_THRESHOLD:,} per partition, then (built in a ba
 thread) faiss IVF over 8-bit scalar-quantised full 384-d vectors (inner product; nlist =
 min({AnnParams.lists_per_sqrt}·√n, n/{AnnParams.min_points_per_list}) at training, retrained in
 the background at {AnnParams.regrow}x growth; nprobe {AnnParams.nprobe}). The bench adds 50k at
-a time and waits for background builds, so 1M is trained at 400k (nlist {nlists}).
-"index RSS" is the process RSS growth while building; build includes the background builds.
+a time and waits for background builds (nlist at the end: {nlists}).
+"index RSS" is the process RSS growth while building, after a malloc_trim (the index trims
+the heap itself as it grows; in brackets: before it); build includes the background builds.
 
 | data | index | entries | p50 ms | p99 ms | recall@1 | build s | index RSS MB | process RSS MB |
 |---|---|---|---|---|---|---|---|---|
 {table}
+
+The index as a server holds it after a start: the hybrid index above saved, then loaded in a
+fresh Python process (RSS growth of that process; the build-time "index RSS" also counts list
+growth slack and the transient copies of the background rebuilds):
+
+| data | entries | snapshot MiB | save s | load s | loaded index RSS MB |
+|---|---|---|---|---|---|
+{loaded}
 
 Rejected on the harsh 1M set (same bench, 2026-11-22, same box): hnswlib over a 64-d PCA
 projection + int8 re-rank (M 16, ef 96): recall@1 0.516, +1053 MB; usearch HNSW over int8 codes

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from vectorcache.crypto import load_master_key
-from vectorcache.decision import HitDecider, build_decider
+from vectorcache.decision import DEFAULT_MODE, HitDecider, build_decider
 from vectorcache.embeddings import Embedder, Encoder, build_embedder
 from vectorcache.hashing import Hasher
 from vectorcache.pricing import Pricing
@@ -36,8 +36,9 @@ log = logging.getLogger("vectorcache")
 class _Deciders:
     """Mode name -> decider, built once each."""
 
-    def __init__(self) -> None:
+    def __init__(self, warm: str = DEFAULT_MODE) -> None:
         self._built: dict[str, HitDecider] = {}
+        self(warm)  # load the default rule's weights now, not on the first request
 
     def __call__(self, mode: str) -> HitDecider:
         decider = self._built.get(mode)
@@ -86,6 +87,8 @@ class Runtime:
             embedder: Embedder = (build_embedder(settings, encoder) if with_embedder
                                   else _NoEmbedder())
             stack.push_async_callback(embedder.close)
+            if with_embedder:
+                await embedder.embed(["warm-up"])  # first-run costs paid before serving
             store = open_store_for_url(settings.resolved_database_url(),
                                        load_master_key(settings), embedder.dims)
             await store.open()

@@ -19,6 +19,7 @@ kept in Python. faiss releases the GIL in train/add/search.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import tempfile
 from collections.abc import Iterator
@@ -43,7 +44,7 @@ class AnnParams:
     train_points_per_list = 50  # k-means sample: 50 points per list ...
     kmeans_iterations = 10  # ... 10 iterations: ample for routing, and keeps rebuilds short
     nprobe = 16
-    regrow = 8  # rebuild (retrain the lists) once a partition is 8x its training size
+    regrow = 2  # rebuild (retrain, and re-pack the lists tight) at 2x the training size
     decode_chunk = 65_536
 
 
@@ -57,8 +58,9 @@ class Source:
     decodes the old partition's codes chunk by chunk instead of holding them all as float32)."""
 
     def __init__(self, labels: npt.NDArray[np.int64], vectors: npt.NDArray[Any],
-                 decode: Any = None) -> None:
+                 decode: Any = None, owner: Any = None) -> None:
         self.labels, self.vectors, self.decode = labels, vectors, decode
+        self.owner = owner  # keeps the faiss index that ``decode`` belongs to alive
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -108,19 +110,23 @@ class AnnPartition:
             index.add_with_ids(np.ascontiguousarray(vectors, np.float32), labels)
         return part
 
-    def source(self) -> Source:
-        """A copy of the contents (labels + 8-bit codes), for a rebuild."""
+    def source(self, lock: Any = None) -> Source:
+        """A copy of the contents (labels + 8-bit codes), for a rebuild. With ``lock``, each
+        list is copied under it and the lock is let go in between (a 1M copy is ~400 MB): the
+        copy is then not one snapshot, so the caller replays every change made since it began
+        as a replace (see PartitionedIndex._replay)."""
         labels, codes = [], []
         lists, width = self.index.invlists, self.index.code_size
         for lst in range(self.index.nlist):
-            size = lists.list_size(lst)
-            if size:
-                labels.append(faiss.rev_swig_ptr(lists.get_ids(lst), size).copy())
-                codes.append(faiss.rev_swig_ptr(lists.get_codes(lst), size * width)
-                             .copy().reshape(size, width))
+            with lock if lock is not None else contextlib.nullcontext():
+                size = lists.list_size(lst)
+                if size:
+                    labels.append(faiss.rev_swig_ptr(lists.get_ids(lst), size).copy())
+                    codes.append(faiss.rev_swig_ptr(lists.get_codes(lst), size * width)
+                                 .copy().reshape(size, width))
         if not labels:
             return Source(np.empty(0, np.int64), np.empty((0, width), np.uint8))
-        return Source(np.concatenate(labels), np.concatenate(codes), self.index.sq.decode)
+        return Source(np.concatenate(labels), np.concatenate(codes), self.index.sq.decode, self)
 
     def add(self, labels: npt.NDArray[np.int64], vectors: npt.NDArray[np.float32],
             new: npt.NDArray[np.bool_] | None = None) -> None:

@@ -7,8 +7,10 @@ are always the truth.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
+import logging
 import sqlite3
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -41,6 +43,8 @@ from vectorcache.store.sqlite_db import SqliteDb
 from vectorcache.store.sqlite_schema import migrate
 
 __all__ = ["SqliteStore"]
+
+log = logging.getLogger("vectorcache.store")
 
 T = TypeVar("T")
 
@@ -104,21 +108,35 @@ class SqliteStore:
                 for r in rows]
 
     async def _reconcile_index(self) -> None:
-        self._index.load(self._snapshot)
+        """Load the snapshot, then make the index agree with the records (they are the truth).
+
+        Everything heavy runs in worker threads: a 1M-entry snapshot takes over a second."""
+        loaded = await asyncio.to_thread(self._index.load, self._snapshot)
+        if not loaded and self._snapshot.exists():
+            log.warning("index snapshot %s was not usable; rebuilding from the records",
+                        self._snapshot.name)
         rows = await self._db.read(
             lambda c: c.execute("SELECT rowid, partition FROM entries").fetchall())
         wanted = {int(r[0]): r[1] for r in rows}
-        held = self._index.labels()
-        self._index.remove([label for label in held if label not in wanted])
+        held = await asyncio.to_thread(self._index.labels)
+        await asyncio.to_thread(self._index.remove, [x for x in held if x not in wanted])
         missing = [label for label in wanted if label not in held]
-        for start in range(0, len(missing), 2000):
-            chunk = missing[start:start + 2000]
-            for row in await self._db.read(functools.partial(_rows_by_label, labels=chunk)):
-                self._index.add(row[1], [int(row[0])], codec.blob_to_vector(row[2])[None, :])
+        for start in range(0, len(missing), 5000):
+            found = await self._db.read(functools.partial(
+                _rows_by_label, labels=missing[start:start + 5000]))
+            by_partition: dict[str, list[sqlite3.Row]] = {}
+            for row in found:
+                by_partition.setdefault(row[1], []).append(row)
+            for partition, part in by_partition.items():
+                vectors = np.stack([codec.blob_to_vector(r[2]) for r in part])
+                await asyncio.to_thread(self._index.add, partition,
+                                        [int(r[0]) for r in part], vectors)
+        if missing:
+            log.info("index: %d entries added from the records", len(missing))
 
     async def close(self) -> None:
         try:
-            self._index.save(self._snapshot)
+            await asyncio.to_thread(self._index.save, self._snapshot)
         finally:
             self._db.close()
 
@@ -325,7 +343,8 @@ class SqliteStore:
                 continue
             results.append((codec.open_entry(self.cipher, row), score))
         if stale:
-            self._index.remove(stale)  # expired rows stay in the table until cleared
+            # expired rows stay in the table until cleared; a remove can cost ms at 1M
+            await asyncio.to_thread(self._index.remove, stale)
         return results
 
     async def get_entry(self, entry_id: str) -> Entry | None:
@@ -345,7 +364,7 @@ class SqliteStore:
             return [int(r[0]) for r in rows], sum(int(r[1]) for r in rows)
 
         labels, size = await self._db.write(run)
-        self._index.remove(labels)
+        await asyncio.to_thread(self._index.remove, labels)
         return len(labels), size
 
     async def delete_entries(self, project_id: str, entry_ids: Sequence[str]) -> int:
