@@ -375,9 +375,12 @@ class Server:
         import httpx
 
         deadline = time.monotonic() + timeout
-        while True:
+        while True:  # ready, and no index (re)build running: measure the steady state
             try:
-                if httpx.get(f"{self.base}/health/ready", timeout=5).status_code == 200:
+                ready = httpx.get(f"{self.base}/health/ready", timeout=5)
+                index = ready.json().get("checks", {}).get("index", {}) \
+                    if ready.status_code == 200 else {"building": 1}
+                if ready.status_code == 200 and not index.get("building"):
                     break
             except httpx.TransportError:
                 pass

@@ -90,7 +90,8 @@ class Runtime:
             if with_embedder:
                 await embedder.embed(["warm-up"])  # first-run costs paid before serving
             store = open_store_for_url(settings.resolved_database_url(),
-                                       load_master_key(settings), embedder.dims)
+                                       load_master_key(settings), embedder.dims,
+                                       searchable=with_embedder)
             await store.open()
             stack.push_async_callback(store.close)
             events = EventWriter(store)

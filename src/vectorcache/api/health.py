@@ -22,13 +22,16 @@ async def health() -> dict[str, Any]:
 
 @router.get("/health/ready")
 async def ready(request: Request) -> JSONResponse:
-    checks: dict[str, str] = {}
+    checks: dict[str, object] = {}
     try:
         rt = runtime(request)
         await rt.store.ping()
         checks["storage"] = "ok"
         await rt.embedder.embed(["ready"])
         checks["model"] = "ok"
+        index_status = getattr(rt.store, "index_status", None)
+        if index_status is not None:  # informational: a build in the background still serves
+            checks["index"] = index_status()
     except Exception as exc:  # noqa: BLE001 - any failure means not ready
         checks["error"] = type(exc).__name__
         return JSONResponse({"status": "not_ready", "checks": checks}, status_code=503,

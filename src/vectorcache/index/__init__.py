@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from vectorcache.errors import ConfigurationError
 from vectorcache.index.base import Match, VectorIndex
+from vectorcache.index.null import NullIndex
 from vectorcache.index.partitioned import DEFAULT_ANN_THRESHOLD, FlatIndex, HybridIndex
 
 __all__ = ["FlatIndex", "HybridIndex", "Match", "VectorIndex", "build_index", "INDEXES",
@@ -15,6 +16,7 @@ INDEXES: dict[str, Callable[[int], VectorIndex]] = {
     "auto": HybridIndex,  # exact while small, faiss IVF (8-bit codes) per partition past it
     "hybrid": HybridIndex,
     "flat": FlatIndex,  # exact everywhere
+    "none": NullIndex,  # management processes that never search
 }
 
 

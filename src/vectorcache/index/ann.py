@@ -93,7 +93,11 @@ class AnnPartition:
 
     @classmethod
     def build(cls, dims: int, source: Source) -> AnnPartition:
-        """Train lists for ``len(source)`` vectors and add them (slow: run it off the loop)."""
+        """Train lists for ``len(source)`` vectors and add them (slow: run it off the loop).
+
+        One OpenMP thread (this thread's setting only): on a 2-core server a build using both
+        cores starves the requests being served meanwhile; it takes longer instead."""
+        faiss.omp_set_num_threads(1)
         n = len(source)
         quantizer = faiss.IndexFlatIP(dims)
         index = faiss.IndexIVFScalarQuantizer(quantizer, dims, nlist_for(n),

@@ -34,6 +34,8 @@ from vectorcache.upstream import ChatRequest, Completion, build_upstream
 
 __all__ = ["CacheService", "Plan"]
 
+_COUNT_TTL_SECONDS = 5.0
+
 
 def _ms(start: float) -> float:
     return round((time.perf_counter() - start) * 1000, 3)
@@ -66,6 +68,7 @@ class CacheService:
         self._events = events
         self._pricing = pricing
         self._http = http
+        self._entry_counts: dict[str, tuple[float, int]] = {}
         self._misses: SingleFlight[tuple[Completion, str, str | None]] = SingleFlight()
 
     # ---------------------------------------------------------------- planning
@@ -156,8 +159,14 @@ class CacheService:
         return result
 
     async def _count_entries(self, plan: Plan, result: LookupResult) -> None:
-        """Debug only, and after the timings: a COUNT over the project is not free."""
-        result.debug["cache_entry_count"] = await self._store.count_entries(plan.project.id)
+        """Debug only, after the timings, and at most every few seconds per project: a COUNT
+        over a million-entry project costs tens of milliseconds."""
+        now = time.monotonic()
+        cached = self._entry_counts.get(plan.project.id)
+        if cached is None or now - cached[0] > _COUNT_TTL_SECONDS:
+            cached = (now, await self._store.count_entries(plan.project.id))
+            self._entry_counts[plan.project.id] = cached
+        result.debug["cache_entry_count"] = cached[1]
 
     def _record(self, principal: Principal, plan: Plan, result: LookupResult,
                 user: str | None, latency_ms: float, *, tokens: int = 0,

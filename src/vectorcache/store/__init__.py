@@ -11,17 +11,22 @@ from vectorcache.store.base import SearchResult, Store
 __all__ = ["Store", "SearchResult", "open_store_for_url"]
 
 
-def _sqlite(url: str, master_key: bytes, dims: int) -> Store:
+def _sqlite(url: str, master_key: bytes, dims: int, searchable: bool) -> Store:
     from vectorcache.store.sqlite import SqliteStore
 
-    return SqliteStore(Path(url.removeprefix("sqlite:///")), master_key, dims)
+    return SqliteStore(Path(url.removeprefix("sqlite:///")), master_key, dims,
+                       searchable=searchable)
 
 
-BACKENDS: dict[str, Callable[[str, bytes, int], Store]] = {"sqlite": _sqlite}
+BACKENDS: dict[str, Callable[[str, bytes, int, bool], Store]] = {"sqlite": _sqlite}
 
 
-def open_store_for_url(url: str, master_key: bytes, dims: int) -> Store:
-    """An unopened store for ``url`` (``sqlite:///path``); call ``await store.open()``."""
+def open_store_for_url(url: str, master_key: bytes, dims: int, *,
+                       searchable: bool = True) -> Store:
+    """An unopened store for ``url`` (``sqlite:///path``); call ``await store.open()``.
+
+    ``searchable=False`` opens it for management only: no similarity search, no vector index
+    loaded."""
     scheme = url.split(":", 1)[0]
     try:
         make = BACKENDS[scheme]
@@ -29,4 +34,4 @@ def open_store_for_url(url: str, master_key: bytes, dims: int) -> Store:
         raise ConfigurationError(
             f"Unsupported database URL scheme {scheme!r}; supported: {sorted(BACKENDS)}."
         ) from None
-    return make(url, master_key, dims)
+    return make(url, master_key, dims, searchable)

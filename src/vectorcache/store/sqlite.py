@@ -80,11 +80,15 @@ def _rows_by_label(conn: sqlite3.Connection, labels: Sequence[int]) -> list[sqli
 
 class SqliteStore:
     def __init__(self, path: Path, master_key: bytes, dims: int = 384,
-                 index_kind: str = "auto") -> None:
+                 index_kind: str = "auto", *, searchable: bool = True) -> None:
+        """``searchable=False`` (the CLI, management tasks): no vector index is loaded, saved
+        or updated, so a 1M-entry cache costs such a process nothing; a serving process
+        reconciles its index with the records at its next start."""
         self.path = path
         self._master_key = master_key
         self._db = SqliteDb(path)
-        self._index: VectorIndex = build_index(dims, index_kind)
+        self._index: VectorIndex = build_index(dims, index_kind if searchable else "none")
+        self._searchable = searchable
         self._snapshot = path.with_name(path.name + ".index")
         self.cipher: Cipher
 
@@ -93,7 +97,8 @@ class SqliteStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         keys = await self._db.write(self._migrate_and_load_keys)
         self.cipher = build_cipher(self._master_key, keys)
-        await self._reconcile_index()
+        if self._searchable:
+            await self._reconcile_index()
 
     def _migrate_and_load_keys(self, conn: sqlite3.Connection) -> list[WrappedKey]:
         migrate(conn)
@@ -136,9 +141,15 @@ class SqliteStore:
 
     async def close(self) -> None:
         try:
-            await asyncio.to_thread(self._index.save, self._snapshot)
+            if self._searchable:
+                await asyncio.to_thread(self._index.save, self._snapshot)
         finally:
             self._db.close()
+
+    def index_status(self) -> dict[str, int]:
+        """Vectors held, and partitions being (re)built in the background."""
+        building = getattr(self._index, "converting", lambda: set())()
+        return {"vectors": len(self._index), "building": len(building)}
 
     async def ping(self) -> None:
         await self._db.read(lambda c: c.execute("SELECT 1").fetchone())
