@@ -13,9 +13,7 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import random
-import re
 import subprocess
 import sys
 import tempfile
@@ -24,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _common import machine, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".vectorcache" / "bench"
@@ -95,28 +94,6 @@ def child(backend: str) -> None:
     print(json.dumps({"backend": backend, "ready_s": ready, "p50_ms": times[len(times) // 2] * 1e3,
                       "p95_ms": times[int(len(times) * 0.95)] * 1e3, "batch32_per_s": throughput,
                       "rss_mb": rss_mb(), "torch_imported": "torch" in sys.modules}))
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (f"{os.cpu_count()} cores ({model}), Python {platform.python_version()}, "
-            f"load average at the end {load} (other jobs share this box: compare within a run)")
-
-
-def write_section(name: str, body: str) -> None:
-    """Replace (or append) the ``## name`` section of BENCHMARKS.md (same helper as search.py)."""
-    path = ROOT / "BENCHMARKS.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    section = f"## {name}\n\n{body.strip()}\n"
-    pattern = re.compile(rf"^## {re.escape(name)}\n.*?(?=^## |\Z)", re.S | re.M)
-    text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else (
-        text.rstrip() + "\n\n" + section)
-    path.write_text(text.rstrip() + "\n")
 
 
 def main() -> None:

@@ -25,9 +25,6 @@ import datetime as dt
 import glob
 import hashlib
 import json
-import os
-import platform
-import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -36,6 +33,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from _common import machine, write_section
 
 from vectorcache.index import FlatIndex, HybridIndex
 from vectorcache.index.ann import AnnParams, AnnPartition
@@ -188,28 +186,6 @@ def snapshot_rss(index: PartitionedIndex) -> dict[str, float]:
         path.unlink(missing_ok=True)
     return {"loaded_index_mb": float(out[0]), "loaded_process_mb": float(out[1]),
             "load_s": float(out[2]), "save_s": saved, "snapshot_mb": size}
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (f"{os.cpu_count()} cores ({model}), Python {platform.python_version()}, "
-            f"load average at the end {load} (other jobs share this box: compare within a run)")
-
-
-def write_section(name: str, body: str) -> None:
-    """Replace (or append) the ``## name`` section of BENCHMARKS.md."""
-    path = ROOT / "BENCHMARKS.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    section = f"## {name}\n\n{body.strip()}\n"
-    pattern = re.compile(rf"^## {re.escape(name)}\n.*?(?=^## |\Z)", re.S | re.M)
-    text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else (
-        text.rstrip() + "\n\n" + section)
-    path.write_text(text.rstrip() + "\n")
 
 
 def main() -> None:

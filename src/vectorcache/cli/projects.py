@@ -8,22 +8,13 @@ from typing import Any
 import click
 
 from vectorcache.cli.common import print_json, print_table, read_secret_input, run_with_runtime
-from vectorcache.clock import to_iso
-from vectorcache.decision import DEFAULT_MODE, MODES
+from vectorcache.decision import MODES
 from vectorcache.models import Project
 from vectorcache.runtime import Runtime
-from vectorcache.service.project_settings import PII_POLICIES
+from vectorcache.service.project_settings import PII_POLICIES, project_view
 from vectorcache.upstream import ADAPTERS
 
 __all__ = ["projects", "providers"]
-
-
-def project_row(p: Project) -> dict[str, Any]:
-    return {"id": p.id, "name": p.name, "created": to_iso(p.created_at),
-            "default_model": p.default_model, "similarity_threshold": p.similarity_threshold,
-            "decision_mode": p.decision_mode or DEFAULT_MODE,
-            "target_error_rate": p.target_error_rate, "ttl_seconds": p.ttl_seconds,
-            "pii_policy": p.pii_policy, "allowed_models": list(p.allowed_models)}
 
 
 @click.group()
@@ -82,7 +73,7 @@ def create_project(name: str, as_json: bool, **given: Any) -> None:
 
     project = run_with_runtime(action)
     if as_json:
-        print_json(project_row(project))
+        print_json(project_view(project))
     else:
         click.echo(f"Created project {project.name!r} (id {project.id}).")
 
@@ -108,7 +99,7 @@ def update_project(project_ref: str, as_json: bool, **given: Any) -> None:
 
     project = run_with_runtime(action)
     if as_json:
-        print_json(project_row(project))
+        print_json(project_view(project))
     else:
         click.echo(f"Updated project {project.name!r}: {', '.join(sorted(settings))}.")
 
@@ -121,11 +112,12 @@ def list_projects(as_json: bool) -> None:
     async def action(rt: Runtime) -> list[Project]:
         return await rt.admin.list_projects()
 
-    rows = [project_row(p) for p in run_with_runtime(action)]
+    rows = [project_view(p) for p in run_with_runtime(action)]
     if as_json:
         print_json(rows)
     else:
-        print_table(rows, ["id", "name", "created", "default_model", "similarity_threshold"])
+        print_table(rows, ["id", "name", "created_at", "default_model", "decision_mode",
+                           "target_error_rate", "similarity_threshold"])
 
 
 @click.group()

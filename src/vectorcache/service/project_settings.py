@@ -12,10 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from vectorcache.decision import MODES
+from vectorcache.clock import to_iso
+from vectorcache.decision import DEFAULT_MODE, MODES
 from vectorcache.errors import ValidationFailed
+from vectorcache.models import Project
 
-__all__ = ["validate_project_settings", "PII_POLICIES"]
+__all__ = ["validate_project_settings", "project_view", "PII_POLICIES"]
 
 PII_POLICIES = ("bypass", "redact")
 
@@ -57,3 +59,12 @@ def validate_project_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
                                    param="allowed_models")
         out["allowed_models"] = tuple(models)
     return out
+
+
+def project_view(p: Project) -> dict[str, Any]:
+    """A project as the API and the CLI show it."""
+    return {"id": p.id, "name": p.name, "created_at": to_iso(p.created_at),
+            "default_model": p.default_model, "similarity_threshold": p.similarity_threshold,
+            "decision_mode": p.decision_mode or DEFAULT_MODE,
+            "target_error_rate": p.target_error_rate, "ttl_seconds": p.ttl_seconds,
+            "pii_policy": p.pii_policy, "allowed_models": list(p.allowed_models)}
