@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from abc import ABC, abstractmethod
 from typing import Any, Self
 
 import uvicorn
@@ -31,7 +32,7 @@ class _Server(uvicorn.Server):
         self._ready.set()
 
 
-class LoopbackServer:
+class LoopbackServer(ABC):
     """Subclasses give ``routes()``; ``with Sub() as s: s.port``. Counts nothing by itself."""
 
     name = "loopback"
@@ -44,8 +45,9 @@ class LoopbackServer:
         self._thread: threading.Thread | None = None
         self._server: _Server | None = None
 
+    @abstractmethod
     def routes(self) -> list[Route]:
-        raise NotImplementedError  # pragma: no cover - abstract
+        """The app's routes."""
 
     def count(self, body: dict[str, Any]) -> None:
         with self._lock:
