@@ -119,3 +119,25 @@ def test_rows_written_before_encryption_still_read(tmp_path: Path, encoder) -> N
             assert got.hit and got.response == "plain answer"
 
     _run(main())
+
+
+def test_a_serving_process_catches_up_with_entries_added_elsewhere(tmp_path: Path,
+                                                                   encoder) -> None:
+    settings = settings_for(tmp_path)
+
+    async def main() -> None:
+        async with Runtime.open(settings, encoder=encoder) as server:
+            _, who = await _project(server)
+            await server.cache.store(who, StoreRequest(prompt="Who discovered penicillin?",
+                                                       response="Fleming", model="m"))
+            # another process (the CLI's import, say) writes to the same file meanwhile
+            async with Runtime.open(settings, encoder=encoder) as other:
+                other_who = other.admin.principal_for(await other.admin.project("p"))
+                await other.cache.store(other_who, StoreRequest(
+                    prompt="What is the speed of light in vacuum?", response="c", model="m"))
+            ask = CacheRequest(prompt="How fast does light travel in a vacuum?", model="m")
+            assert await server.store.catch_up() == 1  # the other one's entry, not our own
+            assert (await server.cache.lookup(who, ask)).hit
+            assert await server.store.catch_up() == 0
+
+    _run(main())

@@ -97,8 +97,10 @@ def _load_kdf_params(path: Path) -> KdfParams:
         params = KdfParams(**json.loads(path.read_text()))
         if params.iterations < PBKDF2_MIN_ITERATIONS:
             raise ConfigurationError(
-                f"PBKDF2 iterations {params.iterations} are below {PBKDF2_MIN_ITERATIONS}; "
-                "run 'vectorcache encryption rotate' to raise them."
+                f"PBKDF2 iterations {params.iterations} in {path} are below the "
+                f"{PBKDF2_MIN_ITERATIONS} minimum, so the passphrase is refused. This version "
+                "cannot re-wrap the data keys under a stronger derivation: use "
+                "VECTORCACHE_MASTER_KEY or a fresh data dir."
             )
         return params
     params = KdfParams.fresh()

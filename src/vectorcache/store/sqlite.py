@@ -8,6 +8,7 @@ are always the truth.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import logging
@@ -89,6 +90,9 @@ class SqliteStore:
         self._db = SqliteDb(path)
         self._index: VectorIndex = build_index(dims, index_kind if searchable else "none")
         self._searchable = searchable
+        self._high_water = 0  # highest entry rowid the index has caught up with
+        self._own: set[int] = set()  # rowids this process inserted above the high water
+        self._catch_up_task: asyncio.Task[None] | None = None
         self._snapshot = path.with_name(path.name + ".index")
         self.cipher: Cipher
 
@@ -99,6 +103,8 @@ class SqliteStore:
         self.cipher = build_cipher(self._master_key, keys)
         if self._searchable:
             await self._reconcile_index()
+            self._catch_up_task = asyncio.create_task(self._catch_up_forever(),
+                                                      name="vectorcache-index-catch-up")
 
     def _migrate_and_load_keys(self, conn: sqlite3.Connection) -> list[WrappedKey]:
         migrate(conn)
@@ -123,6 +129,7 @@ class SqliteStore:
         rows = await self._db.read(
             lambda c: c.execute("SELECT rowid, partition FROM entries").fetchall())
         wanted = {int(r[0]): r[1] for r in rows}
+        self._high_water = max(wanted, default=0)
         held = await asyncio.to_thread(self._index.labels)
         await asyncio.to_thread(self._index.remove, [x for x in held if x not in wanted])
         missing = [label for label in wanted if label not in held]
@@ -140,6 +147,10 @@ class SqliteStore:
             log.info("index: %d entries added from the records", len(missing))
 
     async def close(self) -> None:
+        if self._catch_up_task is not None:
+            self._catch_up_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._catch_up_task
         try:
             if self._searchable:
                 await asyncio.to_thread(self._index.save, self._snapshot)
@@ -315,7 +326,40 @@ class SqliteStore:
         entry_id, rowid = await self._sealed_write(run)
         if rowid is not None:
             self._index.add(entry.partition, [rowid], entry.embedding[None, :])
+            self._own.add(rowid)
         return entry_id
+
+    async def catch_up(self) -> int:
+        """Index entries that another process (``vectorcache cache import``, a second server on
+        the same file) added since the last look; returns how many. Cheap when there are none:
+        one primary-key range read."""
+        high = self._high_water
+        rows = await self._db.read(lambda c: c.execute(
+            "SELECT rowid FROM entries WHERE rowid > ? ORDER BY rowid LIMIT 10000",
+            (high,)).fetchall())
+        if not rows:
+            return 0
+        labels = [int(r[0]) for r in rows]
+        foreign = [x for x in labels if x not in self._own]
+        if foreign:
+            by_partition: dict[str, list[sqlite3.Row]] = {}
+            for row in await self._db.read(functools.partial(_rows_by_label, labels=foreign)):
+                by_partition.setdefault(row[1], []).append(row)
+            for partition, part in by_partition.items():
+                await asyncio.to_thread(self._index.add, partition, [int(r[0]) for r in part],
+                                        np.stack([codec.blob_to_vector(r[2]) for r in part]))
+        self._high_water = labels[-1]
+        self._own = {x for x in self._own if x > self._high_water}
+        return len(foreign)
+
+    async def _catch_up_forever(self, every_seconds: float = 2.0) -> None:
+        while True:
+            await asyncio.sleep(every_seconds)
+            try:
+                while await self.catch_up():
+                    pass
+            except Exception:  # noqa: BLE001 - retried at the next tick; searches still work
+                log.warning("index catch-up failed; retrying", exc_info=True)
 
     async def find_exact(self, partition: str, exact_key: str, now: datetime) -> Entry | None:
         row = await self._db.read(lambda c: c.execute(
