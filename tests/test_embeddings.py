@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import subprocess
 import sys
 import threading
@@ -13,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import dev_data
 
 from vectorcache.embeddings.base import Vectors
 from vectorcache.embeddings.batching import BatchingEmbedder
@@ -23,9 +21,9 @@ from vectorcache.errors import ServiceUnavailable
 
 
 def _prompts(n: int) -> list[str]:
-    rows = [json.loads(line) for line in dev_data("pairs_dev.jsonl").open()]
-    picked = rows[:: max(1, len(rows) // n)][:n]
-    return [r["a"] for r in picked]
+    """Real-world-shaped prompts of our own (questions, instructions, other scripts)."""
+    lines = (Path(__file__).parent / "data" / "prompts.txt").read_text("utf-8").splitlines()
+    return [line for line in lines if line.strip()][:n]
 
 
 @pytest.fixture(scope="session")

@@ -13,12 +13,13 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
+from conftest import dev_data
 
+from vectorcache.embeddings import Encoder
 from vectorcache.index import FlatIndex, HybridIndex, build_index
 from vectorcache.index.partitioned import PartitionedIndex
 
 DIMS = 384
-DATA = Path("/work/shared/data/pairs_dev.jsonl")
 Vecs = npt.NDArray[np.float32]
 
 
@@ -167,17 +168,15 @@ def test_bad_snapshots_are_refused(make: Callable[[], PartitionedIndex], tmp_pat
 
 
 @pytest.fixture(scope="module")
-def real_pairs(pytestconfig: pytest.Config) -> tuple[Vecs, Vecs]:
-    if not DATA.exists():
-        pytest.skip("dev data not available")
-    from vectorcache.embeddings.onnx import OnnxEncoder
-
-    rows = [json.loads(line) for line in DATA.open()][:400]
-    cache = Path(pytestconfig.cache.mkdir("vectorcache-models"))
-    encoder = OnnxEncoder(cache)
+def real_pairs(encoder: Encoder) -> tuple[Vecs, Vecs]:
+    """Real prompt pairs from the dev data beside the checkout (as CI has it)."""
+    try:
+        path = dev_data("pairs_dev.jsonl")
+    except FileNotFoundError:
+        pytest.skip("dev data not beside this checkout")
+    rows = [json.loads(line) for line in path.open()][:400]
     stored = encoder.encode(sorted({r["a"] for r in rows}))
     queries = encoder.encode(sorted({r["b"] for r in rows}))
-    encoder.close()
     return stored, queries
 
 
