@@ -139,9 +139,6 @@ class Entry:
     created_by_key: str | None
     user_hash: str | None
 
-    def expired(self, now: datetime) -> bool:
-        return self.expires_at is not None and self.expires_at <= now
-
 
 @dataclass(frozen=True)
 class UsageEvent:

@@ -29,9 +29,7 @@ async def ready(request: Request) -> JSONResponse:
         checks["storage"] = "ok"
         await rt.embedder.embed(["ready"])
         checks["model"] = "ok"
-        index_status = getattr(rt.store, "index_status", None)
-        if index_status is not None:  # informational: a build in the background still serves
-            checks["index"] = index_status()
+        checks["index"] = rt.store.index_status()  # informational: a rebuild still serves
     except Exception as exc:  # noqa: BLE001 - any failure means not ready
         checks["error"] = type(exc).__name__
         return JSONResponse({"status": "not_ready", "checks": checks}, status_code=503,

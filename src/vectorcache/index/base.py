@@ -39,4 +39,7 @@ class VectorIndex(Protocol):
     def load(self, path: Path) -> bool:
         """Replace contents with a snapshot; False if there is none or it does not fit."""
 
+    def converting(self) -> set[str]:
+        """Partitions being (re)built in the background (they keep answering meanwhile)."""
+
     def __len__(self) -> int: ...

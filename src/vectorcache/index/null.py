@@ -35,5 +35,8 @@ class NullIndex:
     def load(self, path: Path) -> bool:
         return False
 
+    def converting(self) -> set[str]:
+        return set()
+
     def __len__(self) -> int:
         return 0

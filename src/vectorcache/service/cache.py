@@ -263,7 +263,7 @@ class CacheService:
                 result.debug["coalesced"] = shared
             result.response = completion.text
             result.raw = completion.raw
-            result.entry_id = result.stored_entry_id = stored
+            result.entry_id = stored
             if shared and stored is not None:
                 # answered by an identical request in flight: served from its new entry
                 result.hit, result.provider, result.similarity = True, "cache", 1.0

@@ -69,6 +69,5 @@ class QueryResult(LookupResult):
     estimated_cost: float = 0.0
     response_time_ms: float = 0.0
     query_id: str = ""
-    stored_entry_id: str | None = None
     #: the provider's raw answer (gateway replays its shape)
     raw: dict[str, Any] | None = None

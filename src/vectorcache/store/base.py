@@ -27,14 +27,9 @@ from vectorcache.models import (
     UsageEvent,
 )
 
-__all__ = ["Store", "ClearResult", "SearchResult"]
+__all__ = ["Store", "SearchResult"]
 
 SearchResult = tuple[Entry, float]  # (entry, cosine similarity)
-
-
-class ClearResult(Protocol):
-    entries_cleared: int
-    bytes_freed: int
 
 
 class Store(Protocol):
@@ -43,6 +38,8 @@ class Store(Protocol):
     async def open(self) -> None: ...
     async def close(self) -> None: ...
     async def ping(self) -> None: ...
+    def index_status(self) -> dict[str, int]:
+        """Vectors held and partitions being rebuilt (for readiness; pgvector reports zeros)."""
 
     # data keys (encryption at rest): rotation without downtime
     async def reload_keys(self) -> None: ...

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -21,6 +21,12 @@ __all__ = [
     "ts", "dt", "seal_entry", "open_entry", "project_from_row", "api_key_from_row",
     "api_key_columns", "project_columns", "vector_to_blob", "blob_to_vector", "PROJECT_SETTINGS",
 ]
+
+class Row(Protocol):
+    """A database row read by column name (sqlite3.Row, a psycopg dict row, a dict)."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
 
 #: project columns a caller may set, with how each is stored
 PROJECT_SETTINGS = (
@@ -74,7 +80,7 @@ def seal_entry(cipher: Cipher, entry: NewEntry) -> dict[str, Any]:
     }
 
 
-def open_entry(cipher: Cipher, row: Mapping[str, Any]) -> Entry:
+def open_entry(cipher: Cipher, row: Row) -> Entry:
     kid = row["kid"]
     metadata = cipher.decrypt_text(kid, row["metadata"])
     created_at = dt(row["created_at"])
@@ -98,7 +104,7 @@ def open_entry(cipher: Cipher, row: Mapping[str, Any]) -> Entry:
     )
 
 
-def project_from_row(row: Mapping[str, Any]) -> Project:
+def project_from_row(row: Row) -> Project:
     created_at = dt(row["created_at"])
     assert created_at is not None
     return Project(
@@ -141,7 +147,7 @@ def api_key_columns(fields: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def api_key_from_row(row: Mapping[str, Any]) -> ApiKey:
+def api_key_from_row(row: Row) -> ApiKey:
     created_at = dt(row["created_at"])
     assert created_at is not None
     return ApiKey(

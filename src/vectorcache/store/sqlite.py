@@ -159,8 +159,7 @@ class SqliteStore:
 
     def index_status(self) -> dict[str, int]:
         """Vectors held, and partitions being (re)built in the background."""
-        building = getattr(self._index, "converting", lambda: set())()
-        return {"vectors": len(self._index), "building": len(building)}
+        return {"vectors": len(self._index), "building": len(self._index.converting())}
 
     async def ping(self) -> None:
         await self._db.read(lambda c: c.execute("SELECT 1").fetchone())

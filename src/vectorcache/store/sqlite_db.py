@@ -78,10 +78,6 @@ class SqliteDb:
         except RuntimeError as exc:  # pool shut down: the store is closing
             raise ServiceUnavailable() from exc
 
-    def write_sync(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """For start-up, before the event loop serves requests."""
-        return self._writer.submit(lambda: self._in_transaction(fn)).result()
-
     def close(self) -> None:
         self._writer.shutdown(wait=True)
         self._readers.shutdown(wait=True)
