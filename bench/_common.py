@@ -36,7 +36,7 @@ CACHE = ROOT / ".vectorcache" / "bench"
 DATA = Path("/work/shared/data")
 MODEL = "gpt-4o"
 PROVIDER_KEY = "sk-bench"
-FILL_VERSION = 1  # bump when the fill recipe changes (cached data dirs are rebuilt)
+FILL_VERSION = 2  # bump when the fill recipe changes (cached data dirs are rebuilt)
 STORE_NOISE = 0.0247  # per-dimension noise for synthetic entries: cosine ~0.90 to the source
 Vecs = npt.NDArray[np.float32]
 
@@ -114,12 +114,16 @@ def encoder() -> Any:
     from vectorcache.embeddings.onnx import OnnxEncoder
     from vectorcache.settings import Settings
 
-    return OnnxEncoder(Settings().resolved_model_cache_dir())  # the same files the server uses
+    settings = Settings()  # the same files and precision the server uses
+    return OnnxEncoder(settings.resolved_model_cache_dir(), precision=settings.embedding_precision)
 
 
 def embedded(texts: list[str]) -> Vecs:
-    """Vectors of ``texts`` with the server's encoder, cached by content."""
-    key = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:12]
+    """Vectors of ``texts`` with the server's encoder, cached by content and precision."""
+    from vectorcache.settings import Settings
+
+    precision = Settings().embedding_precision
+    key = hashlib.sha256("\n".join([precision, *texts]).encode()).hexdigest()[:12]
     path = CACHE / f"vectors-{key}.npy"
     if path.exists():
         return np.load(path)

@@ -1,9 +1,8 @@
-"""Embedding backends on real dev prompts: one-prompt p50/p95, batch-32 throughput, RSS, cosine.
+"""Embedding backends on real dev prompts: one-prompt p50/p95, batch-32 throughput, RSS, agreement.
 
 Each backend runs in its own subprocess so its RSS and import cost are its own.
 
-    python bench/embedding.py            # reference (sentence-transformers) vs onnx fp32
-    python bench/embedding.py --int8     # also onnxruntime dynamic int8 (rejected; for the record)
+    python bench/embedding.py            # reference (sentence-transformers) vs onnx fp32 / int8
     python bench/embedding.py --write    # also update the "## bench/embedding.py" section
 """
 
@@ -12,11 +11,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import random
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -27,7 +24,8 @@ from _common import machine, write_section
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".vectorcache" / "bench"
 PAIRS = Path("/work/shared/data/pairs_dev.jsonl")
-SINGLE, BATCHES, COSINE_N = 200, 8, 200
+SINGLE, BATCHES, COSINE_N = 200, 8, 400  # COSINE_N texts = COSINE_N / 2 dev pairs
+IDLE_S = 0.005  # a quiet gap before each call, as between one client's requests
 
 
 def prompts() -> list[str]:
@@ -48,26 +46,21 @@ def make_encoder(backend: str) -> Any:
         from vectorcache.embeddings.reference import ReferenceEncoder
 
         return ReferenceEncoder()
-    from vectorcache.embeddings.onnx import OnnxEncoder, ensure_onnx_model
+    from vectorcache.embeddings.onnx import OnnxEncoder
 
-    if backend == "onnx-int8":  # quantise the cached export into a scratch copy
-        import onnxruntime as ort
-        from onnxruntime.quantization import QuantType, quantize_dynamic
+    return OnnxEncoder(CACHE / "models", precision=backend.removeprefix("onnx-"))
 
-        from vectorcache.embeddings.reference import bundled_model_dir
 
-        fp32 = ensure_onnx_model(Path(bundled_model_dir()), CACHE / "models")
-        encoder = OnnxEncoder(CACHE / "models")
-        with tempfile.TemporaryDirectory() as tmp:
-            int8 = Path(tmp) / "int8.onnx"
-            quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True)
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = min(2, os.cpu_count() or 1)
-            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            encoder._session = ort.InferenceSession(str(int8), opts,
-                                                    providers=["CPUExecutionProvider"])
-        return encoder
-    return OnnxEncoder(CACHE / "models")
+def _p50_ms(encoder: Any, texts: list[str], idle_s: float = 0.0) -> tuple[float, float]:
+    times = []
+    for text in texts:
+        if idle_s:
+            time.sleep(idle_s)
+        t = time.perf_counter()
+        encoder.encode([text])
+        times.append(time.perf_counter() - t)
+    times.sort()
+    return times[len(times) // 2] * 1e3, times[int(len(times) * 0.95)] * 1e3
 
 
 def child(backend: str) -> None:
@@ -77,12 +70,8 @@ def child(backend: str) -> None:
     ready = time.perf_counter() - t
     for text in texts[:20]:
         encoder.encode([text])
-    times = []
-    for text in texts[:SINGLE]:
-        t = time.perf_counter()
-        encoder.encode([text])
-        times.append(time.perf_counter() - t)
-    times.sort()
+    p50, p95 = _p50_ms(encoder, texts[:SINGLE])
+    idle_p50, _ = _p50_ms(encoder, texts[:SINGLE], IDLE_S)
     batch = texts[SINGLE:SINGLE + 32 * BATCHES]
     t = time.perf_counter()
     for i in range(0, len(batch), 32):
@@ -91,51 +80,64 @@ def child(backend: str) -> None:
     vectors = encoder.encode(texts[:COSINE_N])
     CACHE.mkdir(parents=True, exist_ok=True)
     np.save(CACHE / f"cos-{backend}.npy", vectors)
-    print(json.dumps({"backend": backend, "ready_s": ready, "p50_ms": times[len(times) // 2] * 1e3,
-                      "p95_ms": times[int(len(times) * 0.95)] * 1e3, "batch32_per_s": throughput,
+    print(json.dumps({"backend": backend, "ready_s": ready, "p50_ms": p50, "p95_ms": p95,
+                      "idle_p50_ms": idle_p50, "batch32_per_s": throughput,
                       "rss_mb": rss_mb(), "torch_imported": "torch" in sys.modules}))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--int8", action="store_true")
     parser.add_argument("--write", action="store_true")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child)
         return
-    backends = ["reference", "onnx"] + (["onnx-int8"] if args.int8 else [])
+    backends = ["reference", "onnx-fp32", "onnx-int8"]
     results = []
     for backend in backends:
         out = subprocess.run([sys.executable, __file__, "--child", backend], check=True,
                              capture_output=True, text=True).stdout
         results.append(json.loads(out.strip().splitlines()[-1]))
     reference = np.load(CACHE / "cos-reference.npy")
+    ref_pairs = (reference[0::2] * reference[1::2]).sum(axis=1)  # (a, b) of each dev pair
     for r in results:
-        cos = (np.load(CACHE / f"cos-{r['backend']}.npy") * reference).sum(axis=1)
+        vectors = np.load(CACHE / f"cos-{r['backend']}.npy")
+        cos = (vectors * reference).sum(axis=1)
+        moved = np.abs((vectors[0::2] * vectors[1::2]).sum(axis=1) - ref_pairs)
         r["min_cos"], r["mean_cos"] = float(cos.min()), float(cos.mean())
-        print(f"{r['backend']:10} ready {r['ready_s']:.1f} s  one prompt p50 {r['p50_ms']:.1f} ms"
-              f" p95 {r['p95_ms']:.1f} ms  batch-32 {r['batch32_per_s']:.0f}/s  RSS "
+        r["pair_p50"], r["pair_max"] = float(np.median(moved)), float(moved.max())
+        print(f"{r['backend']:10} ready {r['ready_s']:.1f} s  one prompt p50 {r['p50_ms']:.2f} ms"
+              f" p95 {r['p95_ms']:.2f} ms  after {IDLE_S * 1e3:.0f} ms idle p50 "
+              f"{r['idle_p50_ms']:.2f} ms  batch-32 {r['batch32_per_s']:.0f}/s  RSS "
               f"{r['rss_mb']:.0f} MB  cosine vs reference min {r['min_cos']:.5f} mean "
-              f"{r['mean_cos']:.5f}  torch imported: {r['torch_imported']}", flush=True)
+              f"{r['mean_cos']:.5f}  pair similarity moved p50 {r['pair_p50']:.4f} max "
+              f"{r['pair_max']:.4f}  torch imported: {r['torch_imported']}", flush=True)
     if args.write:
         table = "\n".join(
-            f"| {r['backend']} | {r['ready_s']:.1f} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | "
-            f"{r['batch32_per_s']:.0f} | {r['rss_mb']:.0f} | {r['min_cos']:.5f} | "
-            f"{'yes' if r['torch_imported'] else 'no'} |" for r in results)
+            f"| {r['backend']} | {r['ready_s']:.1f} | {r['p50_ms']:.2f} | {r['p95_ms']:.2f} | "
+            f"{r['idle_p50_ms']:.2f} | {r['batch32_per_s']:.0f} | {r['rss_mb']:.0f} | "
+            f"{r['min_cos']:.4f} / {r['mean_cos']:.4f} | {r['pair_p50']:.4f} / "
+            f"{r['pair_max']:.3f} | {'yes' if r['torch_imported'] else 'no'} |" for r in results)
         command = "python bench/embedding.py " + " ".join(sys.argv[1:])
         write_section("bench/embedding.py", f"""
 Command: `{command.strip()}` — {dt.date.today().isoformat()}, {machine()}.
 
 all-MiniLM-L6-v2 on real prompts from `pairs_dev.jsonl` (shuffled, seed 7): {SINGLE} single
-prompts, {BATCHES} batches of 32, cosine vs the sentence-transformers reference on {COSINE_N}
-prompts. Each backend in its own process; "ready" is import + model load (the ONNX export
-already cached). onnx-int8 (if shown) is onnxruntime dynamic per-channel int8: **rejected**,
-min cosine below the 0.99 bar.
+prompts back to back, the same {SINGLE} with {IDLE_S * 1e3:.0f} ms idle before each (what a
+server sees between one client's requests: the cores cool, the weights leave the cache),
+{BATCHES} batches of 32, and agreement with the sentence-transformers reference on
+{COSINE_N // 2} dev pairs: cosine of each vector to the reference's, and how far each pair's
+similarity (what the hit decision reads) moved. Each backend in its own process; "ready" is
+import + model load (the ONNX files already cached).
 
-| backend | ready s | one prompt p50 ms | p95 ms | batch-32 texts/s | RSS MB | min cosine | torch |
-|---|---|---|---|---|---|---|---|
+onnx-int8 is the server's default (`VECTORCACHE_EMBEDDING_PRECISION=int8`): onnxruntime's
+dynamic quantisation, per-channel int8 weights, one text per call so a prompt's vector never
+depends on what it was batched with. The hit verifier is trained on int8 vectors; its grouped-CV
+recall at 1 % wrong answers is 26.0 % against 25.2 % for the fp32-trained one (Hit correctness).
+
+| backend | ready s | one prompt p50 ms | p95 ms | after idle p50 ms | batch-32 texts/s | RSS MB | cosine vs reference min / mean | pair similarity moved p50 / max | torch |
+|---|---|---|---|---|---|---|---|---|---|
 {table}
 """)
 

@@ -210,7 +210,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="vc-quality-") as tmp:
         settings = Settings(data_dir=Path(tmp), embedding_backend=args.backend,
-                            model_cache_dir=args.model_cache)
+                            embedding_precision=args.precision, model_cache_dir=args.model_cache)
         encoder = MemoEncoder(build_encoder(settings), texts)
         embed_s = time.perf_counter() - t0
         results: dict[str, Any] = {"_meta": {"embed_s": round(embed_s, 1)}}
@@ -383,6 +383,7 @@ def main() -> None:
     ap.add_argument("--json", action="store_true", help="last stdout line: one JSON object")
     ap.add_argument("--write", action="store_true", help=f"update '## {TITLE}' in BENCHMARKS.md")
     ap.add_argument("--backend", default="onnx")
+    ap.add_argument("--precision", default=Settings().embedding_precision, help="int8 | fp32")
     ap.add_argument("--model-cache", type=Path, default=ROOT / ".vectorcache" / "models")
     ap.add_argument("--dump", type=Path, help="write the full results as JSON here")
     args = ap.parse_args()

@@ -15,7 +15,8 @@ __all__ = ["build_encoder", "build_embedder", "ENCODERS"]
 def _onnx(settings: Settings) -> Encoder:
     from vectorcache.embeddings.onnx import OnnxEncoder  # onnxruntime only when chosen
 
-    return OnnxEncoder(settings.resolved_model_cache_dir())
+    return OnnxEncoder(settings.resolved_model_cache_dir(),
+                       precision=settings.embedding_precision)
 
 
 def _reference(settings: Settings) -> Encoder:

@@ -29,6 +29,11 @@ MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model
 _EXPORT_FORMAT = 1  # bump when the export recipe changes, so old files are not reused
 _OPSET = 17
 _CHUNK = 32  # texts per onnxruntime call: sorting by length + chunking cuts padding
+# int8 runs one text per call: dynamic quantisation scales activations over the whole input
+# tensor, so a text batched with others (and their padding) would get a slightly different
+# vector than alone. One text per call keeps a prompt's vector independent of the load, and
+# costs nothing here: the model is compute-bound on 2 cores (~460/s alone vs ~430/s in 32s).
+_CHUNKS = {"fp32": _CHUNK, "int8": 1}
 
 
 def weights_key(model_dir: Path) -> str:
@@ -101,20 +106,35 @@ def _build_atomically(target: Path, build: Callable[[Path], None]) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def ensure_onnx_model(model_dir: Path, cache_dir: Path) -> Path:
-    """The path of the exported fp32 model in ``cache_dir``, exporting it first if missing.
+PRECISIONS = ("fp32", "int8")
 
-    fp32 only: onnxruntime's dynamic int8 quantisation was measured at min cosine 0.987
-    (per-channel) / 0.928 (per-tensor) against the reference on dev prompts, below the 0.99 bar,
-    and it moved pair similarities by up to 0.03, enough to flip cache decisions near the threshold.
+
+def quantize_int8(fp32: Path, out: Path) -> None:
+    """Dynamic int8 quantisation (per-channel weights, activations quantised per call)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(fp32), str(out), per_channel=True, weight_type=QuantType.QInt8)
+
+
+def ensure_onnx_model(model_dir: Path, cache_dir: Path, precision: str = "fp32") -> Path:
+    """The path of the exported model in ``cache_dir``, exporting (and quantising) it if missing.
+
+    ``int8`` is the fp32 export after onnxruntime's dynamic quantisation: about twice as fast on
+    one prompt and batched, at a measured cost to the vectors (see BENCHMARKS.md, embedding).
     """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
     cache_dir.mkdir(parents=True, exist_ok=True)
-    target = cache_dir / f"minilm-l6-v2-{weights_key(model_dir)}.onnx"
+    stem = f"minilm-l6-v2-{weights_key(model_dir)}"
+    fp32 = cache_dir / f"{stem}.onnx"
+    target = fp32 if precision == "fp32" else cache_dir / f"{stem}-{precision}.onnx"
     if target.exists():
         return target
     with _exclusive(cache_dir / ".export.lock"):
-        if not target.exists():  # another process may have exported while we waited
-            _build_atomically(target, lambda tmp: export_onnx(model_dir, tmp))
+        if not fp32.exists():  # another process may have exported while we waited
+            _build_atomically(fp32, lambda tmp: export_onnx(model_dir, tmp))
+        if not target.exists():
+            _build_atomically(target, lambda tmp: quantize_int8(fp32, tmp))
     return target
 
 
@@ -125,12 +145,14 @@ class OnnxEncoder:
     dims = 384
 
     def __init__(self, cache_dir: Path, *, threads: int | None = None,
-                 model_dir: Path | None = None) -> None:
+                 model_dir: Path | None = None, precision: str = "fp32") -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
         source = model_dir or Path(bundled_model_dir())
-        path = ensure_onnx_model(source, cache_dir)
+        path = ensure_onnx_model(source, cache_dir, precision)
+        self.precision = precision
+        self._chunk = _CHUNKS[precision]
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
         opts.inter_op_num_threads = 1
@@ -154,8 +176,8 @@ class OnnxEncoder:
         with self._lock:
             if self._session is None:
                 raise RuntimeError("OnnxEncoder is closed")
-            for start in range(0, len(order), _CHUNK):
-                rows = order[start:start + _CHUNK]
+            for start in range(0, len(order), self._chunk):
+                rows = order[start:start + self._chunk]
                 out[rows] = self._encode_chunk([texts[i] for i in rows])
         return out
 
