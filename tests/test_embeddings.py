@@ -248,3 +248,38 @@ def test_cancelled_caller_does_not_break_the_others() -> None:
         await embedder.close()
 
     asyncio.run(main())
+
+
+def test_parallel_encoder_gets_one_worker_per_call_it_can_run() -> None:
+    fake = _FakeEncoder(delay=0.05)
+    fake.parallel_calls = 2  # type: ignore[attr-defined]  # what the int8 encoder says on 2 cores
+
+    async def main() -> BatchingEmbedder:
+        embedder = BatchingEmbedder(fake)
+        got = await asyncio.gather(*(embedder.embed([f"t{i}"]) for i in range(6)))
+        for i, vectors in enumerate(got):
+            assert np.array_equal(vectors, fake.expected([f"t{i}"]))
+        await embedder.close()
+        return embedder
+
+    embedder = asyncio.run(main())
+    assert embedder.workers == 2 and embedder.texts_embedded == 6
+    assert fake.threads == {"embed-batcher", "embed-batcher-1"}  # both ran calls
+    assert fake.closed
+
+
+def test_int8_encoder_runs_side_by_side_calls(int8_encoder: OnnxEncoder) -> None:
+    texts = _prompts(16)
+    alone = int8_encoder.encode(texts)
+    got: dict[int, Vectors] = {}
+
+    def call(i: int) -> None:
+        got[i] = int8_encoder.encode(texts[i::4])
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for i in range(4):  # the concurrent calls used the other session: same vectors, bit for bit
+        assert np.array_equal(got[i], alone[i::4])

@@ -14,7 +14,11 @@ Vectors = npt.NDArray[np.float32]
 
 
 class Encoder(Protocol):
-    """A synchronous, thread-safe sentence encoder. Rows are L2-normalised float32."""
+    """A synchronous, thread-safe sentence encoder. Rows are L2-normalised float32.
+
+    An encoder may also say how many ``encode`` calls it can usefully run at once
+    (``parallel_calls``, default 1); the batching embedder runs that many worker threads.
+    """
 
     model_id: str
     dims: int

@@ -49,6 +49,7 @@ class _Borrowed:
         self._encoder = encoder
         self.model_id = encoder.model_id
         self.dims = encoder.dims
+        self.parallel_calls = getattr(encoder, "parallel_calls", 1)
         self.encode = encoder.encode
 
     def close(self) -> None:

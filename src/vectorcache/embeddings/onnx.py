@@ -15,6 +15,7 @@ import tempfile
 import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +29,33 @@ __all__ = ["OnnxEncoder", "ensure_onnx_model", "export_onnx", "weights_key"]
 MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model
 _EXPORT_FORMAT = 1  # bump when the export recipe changes, so old files are not reused
 _OPSET = 17
-_CHUNK = 32  # texts per onnxruntime call: sorting by length + chunking cuts padding
-# int8 runs one text per call: dynamic quantisation scales activations over the whole input
-# tensor, so a text batched with others (and their padding) would get a slightly different
-# vector than alone. One text per call keeps a prompt's vector independent of the load, and
-# costs nothing here: the model is compute-bound on 2 cores (~460/s alone vs ~430/s in 32s).
-_CHUNKS = {"fp32": _CHUNK, "int8": 1}
+_CHUNK = 32  # fp32 texts per onnxruntime call: sorting by length + chunking cuts padding
+
+
+@dataclass(frozen=True)
+class _Profile:
+    """How a precision is best run on this machine (measured: BENCHMARKS.md, embedding)."""
+
+    chunk: int  # texts per onnxruntime call
+    threads: int  # onnxruntime intra-op threads per call while other calls run
+    alone_threads: int  # ... and for a call that runs alone (a second session if different)
+    parallel_calls: int  # calls worth running side by side (the batcher's worker threads)
+
+
+def _profile(precision: str, threads: int | None) -> _Profile:
+    cores = os.cpu_count() or 1
+    if precision == "int8":
+        # One text per call: dynamic quantisation scales activations over the whole input
+        # tensor, so a text batched with others (and their padding) would get a slightly
+        # different vector than alone; one per call keeps a prompt's vector independent of the
+        # load. Under load, one thread per call and one call per core: a second intra-op thread
+        # doubles the CPU a prompt costs (spinning, sync) for little speed. A call that runs
+        # alone (an idle server) gets the spare core, which saves ~1 ms after an idle gap.
+        n = threads or 1
+        return _Profile(chunk=1, threads=n, alone_threads=threads or min(2, cores),
+                        parallel_calls=max(1, min(4, cores // n)))
+    n = threads or min(2, cores)
+    return _Profile(chunk=_CHUNK, threads=n, alone_threads=n, parallel_calls=1)
 
 
 def weights_key(model_dir: Path) -> str:
@@ -152,41 +174,56 @@ class OnnxEncoder:
         source = model_dir or Path(bundled_model_dir())
         path = ensure_onnx_model(source, cache_dir, precision)
         self.precision = precision
-        self._chunk = _CHUNKS[precision]
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
-        opts.inter_op_num_threads = 1
-        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self._session: Any = ort.InferenceSession(
-            str(path), sess_options=opts, providers=["CPUExecutionProvider"]
-        )
+        profile = _profile(precision, threads)
+        self._chunk = profile.chunk
+        self.parallel_calls = profile.parallel_calls
+
+        def session(threads: int) -> Any:
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = threads
+            opts.inter_op_num_threads = 1
+            opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            return ort.InferenceSession(str(path), sess_options=opts,
+                                        providers=["CPUExecutionProvider"])
+
+        self._session: Any = session(profile.threads)
+        self._alone: Any = (self._session if profile.alone_threads == profile.threads
+                            else session(profile.alone_threads))
+        self._running = 0  # encode() calls in progress, to pick the session
+        self._count = threading.Lock()
         tokenizer = Tokenizer.from_file(str(source / "tokenizer.json"))
         tokenizer.enable_truncation(max_length=MAX_TOKENS)
         tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest in the batch
         self._tokenizer: Any = tokenizer
-        self._lock = threading.Lock()
 
     def encode(self, texts: Sequence[str]) -> Vectors:
         texts = list(texts)
         out = np.empty((len(texts), self.dims), dtype=np.float32)
         if not texts:
             return out
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        with self._lock:
-            if self._session is None:
+        with self._count:
+            self._running += 1
+            # run() is thread-safe: calls from several threads run at once
+            session = self._alone if self._running == 1 else self._session
+        try:
+            if session is None:
                 raise RuntimeError("OnnxEncoder is closed")
+            order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
             for start in range(0, len(order), self._chunk):
                 rows = order[start:start + self._chunk]
-                out[rows] = self._encode_chunk([texts[i] for i in rows])
+                out[rows] = self._encode_chunk(session, [texts[i] for i in rows])
+        finally:
+            with self._count:
+                self._running -= 1
         return out
 
-    def _encode_chunk(self, texts: list[str]) -> Vectors:
+    def _encode_chunk(self, session: Any, texts: list[str]) -> Vectors:
         batch = self._tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in batch], dtype=np.int64)
         mask = np.array([e.attention_mask for e in batch], dtype=np.int64)
         types = np.array([e.type_ids for e in batch], dtype=np.int64)
-        (hidden,) = self._session.run(
+        (hidden,) = session.run(
             ["last_hidden_state"],
             {"input_ids": ids, "attention_mask": mask, "token_type_ids": types},
         )
@@ -196,5 +233,4 @@ class OnnxEncoder:
         return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
 
     def close(self) -> None:
-        with self._lock:
-            self._session = None
+        self._session = self._alone = None  # calls already running keep theirs and finish
