@@ -35,8 +35,8 @@ def main() -> None:
     provider = c.Provider(filled.provider_port)
     times: dict[str, list[float]] = {"direct": [], "query": [], "query_nodebug": [], "chat": []}
     debug: dict[str, list[float]] = {k: [] for k in (
-        "total_time_ms", "embedding_time_ms", "search_time_ms", "decision_time_ms",
-        "llm_time_ms")}
+        "total_time_ms", "exact_time_ms", "embedding_time_ms", "search_time_ms",
+        "decision_time_ms", "llm_time_ms", "store_time_ms")}
     try:
         with c.Server(data_dir) as server, \
                 httpx.Client(timeout=60) as http:

@@ -281,5 +281,5 @@ def test_int8_encoder_runs_side_by_side_calls(int8_encoder: OnnxEncoder) -> None
         thread.start()
     for thread in threads:
         thread.join()
-    for i in range(4):  # the concurrent calls used the other session: same vectors, bit for bit
+    for i in range(4):  # calls running at once: the same vectors, bit for bit
         assert np.array_equal(got[i], alone[i::4])

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from threadpoolctl import threadpool_limits
 
 from vectorcache.crypto import load_master_key
 from vectorcache.decision import DEFAULT_MODE, HitDecider, build_decider
@@ -31,6 +32,15 @@ from vectorcache.store import Store, open_store_for_url
 __all__ = ["Runtime"]
 
 log = logging.getLogger("vectorcache")
+
+
+def _one_blas_thread() -> None:
+    """numpy's OpenBLAS keeps its worker threads spinning for a while after every call: with
+    exact search (a matrix-vector product per lookup) a server one request at a time burned
+    ~0.6 core doing nothing, CPU the event loop and the encoder need. Our products are small
+    (at most 8,192 x 384 before the IVF index takes over), so one thread costs nothing."""
+    threadpool_limits(limits=1, user_api="blas")
+
 
 
 class _Deciders:
@@ -78,6 +88,8 @@ class Runtime:
     async def open(cls, settings: Settings, *, with_embedder: bool = True,
                    encoder: Encoder | None = None) -> AsyncIterator[Runtime]:
         """Build everything; ``encoder`` lends an already-loaded model (closed by its owner)."""
+        if with_embedder:
+            _one_blas_thread()  # process-wide: this process serves requests
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         settings.data_dir.chmod(0o700)
         secret = read_or_create_secret(settings.data_dir / "server.secret",

@@ -17,7 +17,9 @@ class Encoder(Protocol):
     """A synchronous, thread-safe sentence encoder. Rows are L2-normalised float32.
 
     An encoder may also say how many ``encode`` calls it can usefully run at once
-    (``parallel_calls``, default 1); the batching embedder runs that many worker threads.
+    (``parallel_calls``, default 1; the batching embedder runs that many worker threads) and how
+    many texts a call should carry (``preferred_batch``: an encoder that runs texts one by one
+    gains nothing from batches, and every caller in a batch waits for the whole batch).
     """
 
     model_id: str

@@ -45,7 +45,7 @@ class BatchingEmbedder:
         self._encoder = encoder
         self.model_id = encoder.model_id
         self.dims = encoder.dims
-        self.max_batch = max_batch
+        self.max_batch = min(max_batch, getattr(encoder, "preferred_batch", None) or max_batch)
         self.workers = max(1, workers or getattr(encoder, "parallel_calls", 1))
         self.batches_run = 0  # encoder calls made (a retried batch counts each call)
         self.texts_embedded = 0
@@ -109,7 +109,8 @@ class BatchingEmbedder:
     def _take_share(self, carry: deque[_Request]) -> bool:
         """Move this worker's share of what is queued into ``carry`` (the rest stays for the
         other workers); True if a stop marker was taken."""
-        share = math.ceil((len(carry) + self._queue.qsize()) / self.workers)
+        share = min(self.max_batch,
+                    math.ceil((len(carry) + self._queue.qsize()) / self.workers))
         while len(carry) < max(share, 1):
             try:
                 item = self._queue.get_nowait()

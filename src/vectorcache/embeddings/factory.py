@@ -50,6 +50,7 @@ class _Borrowed:
         self.model_id = encoder.model_id
         self.dims = encoder.dims
         self.parallel_calls = getattr(encoder, "parallel_calls", 1)
+        self.preferred_batch = getattr(encoder, "preferred_batch", None)
         self.encode = encoder.encode
 
     def close(self) -> None:

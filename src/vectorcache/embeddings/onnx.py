@@ -12,7 +12,6 @@ import fcntl
 import hashlib
 import os
 import tempfile
-import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -37,8 +36,7 @@ class _Profile:
     """How a precision is best run on this machine (measured: BENCHMARKS.md, embedding)."""
 
     chunk: int  # texts per onnxruntime call
-    threads: int  # onnxruntime intra-op threads per call while other calls run
-    alone_threads: int  # ... and for a call that runs alone (a second session if different)
+    threads: int  # onnxruntime intra-op threads per call
     parallel_calls: int  # calls worth running side by side (the batcher's worker threads)
 
 
@@ -48,14 +46,13 @@ def _profile(precision: str, threads: int | None) -> _Profile:
         # One text per call: dynamic quantisation scales activations over the whole input
         # tensor, so a text batched with others (and their padding) would get a slightly
         # different vector than alone; one per call keeps a prompt's vector independent of the
-        # load. Under load, one thread per call and one call per core: a second intra-op thread
-        # doubles the CPU a prompt costs (spinning, sync) for little speed. A call that runs
-        # alone (an idle server) gets the spare core, which saves ~1 ms after an idle gap.
+        # load. And one thread per call, one call per core: a second intra-op thread saves
+        # ~0.4 ms on a lone prompt, but onnxruntime's pool threads spin between calls: with
+        # requests 10 ms apart the process burned 16.7 ms of CPU per prompt instead of 3.9,
+        # CPU the event loop and the other calls need.
         n = threads or 1
-        return _Profile(chunk=1, threads=n, alone_threads=threads or min(2, cores),
-                        parallel_calls=max(1, min(4, cores // n)))
-    n = threads or min(2, cores)
-    return _Profile(chunk=_CHUNK, threads=n, alone_threads=n, parallel_calls=1)
+        return _Profile(chunk=1, threads=n, parallel_calls=max(1, min(4, cores // n)))
+    return _Profile(chunk=_CHUNK, threads=threads or min(2, cores), parallel_calls=1)
 
 
 def weights_key(model_dir: Path) -> str:
@@ -175,23 +172,16 @@ class OnnxEncoder:
         path = ensure_onnx_model(source, cache_dir, precision)
         self.precision = precision
         profile = _profile(precision, threads)
-        self._chunk = profile.chunk
+        self._chunk = self.preferred_batch = profile.chunk
         self.parallel_calls = profile.parallel_calls
-
-        def session(threads: int) -> Any:
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = threads
-            opts.inter_op_num_threads = 1
-            opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            return ort.InferenceSession(str(path), sess_options=opts,
-                                        providers=["CPUExecutionProvider"])
-
-        self._session: Any = session(profile.threads)
-        self._alone: Any = (self._session if profile.alone_threads == profile.threads
-                            else session(profile.alone_threads))
-        self._running = 0  # encode() calls in progress, to pick the session
-        self._count = threading.Lock()
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = profile.threads
+        opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self._session: Any = ort.InferenceSession(
+            str(path), sess_options=opts, providers=["CPUExecutionProvider"]
+        )
         tokenizer = Tokenizer.from_file(str(source / "tokenizer.json"))
         tokenizer.enable_truncation(max_length=MAX_TOKENS)
         tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest in the batch
@@ -202,20 +192,13 @@ class OnnxEncoder:
         out = np.empty((len(texts), self.dims), dtype=np.float32)
         if not texts:
             return out
-        with self._count:
-            self._running += 1
-            # run() is thread-safe: calls from several threads run at once
-            session = self._alone if self._running == 1 else self._session
-        try:
-            if session is None:
-                raise RuntimeError("OnnxEncoder is closed")
-            order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-            for start in range(0, len(order), self._chunk):
-                rows = order[start:start + self._chunk]
-                out[rows] = self._encode_chunk(session, [texts[i] for i in rows])
-        finally:
-            with self._count:
-                self._running -= 1
+        session = self._session  # run() is thread-safe: calls from several threads run at once
+        if session is None:
+            raise RuntimeError("OnnxEncoder is closed")
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(order), self._chunk):
+            rows = order[start:start + self._chunk]
+            out[rows] = self._encode_chunk(session, [texts[i] for i in rows])
         return out
 
     def _encode_chunk(self, session: Any, texts: list[str]) -> Vectors:
@@ -233,4 +216,4 @@ class OnnxEncoder:
         return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
 
     def close(self) -> None:
-        self._session = self._alone = None  # calls already running keep theirs and finish
+        self._session = None  # calls already running keep their reference and finish

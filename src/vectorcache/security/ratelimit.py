@@ -1,7 +1,8 @@
 """Rate limits and quotas on the ``limits`` library, and the ``X-RateLimit-*`` headers.
 
 Counters live in the storage named by ``settings.rate_limit_storage_url``: ``memory://`` (one
-process; quotas restart with it) or ``redis://host:port`` for several replicas. Per-key and
+process, counted in local_limits.py; quotas restart with it) or ``redis://host:port`` for several
+replicas (through the ``limits`` library). Per-key and
 per-IP limits use a moving window (a key may spend its whole minute at once, never more than
 its limit in any 60 seconds); quotas use a fixed window of a day or a month. Each ``hit`` is
 atomic in the storage, so concurrent requests never get past a limit together.
@@ -13,13 +14,14 @@ import math
 import time
 from dataclasses import dataclass, field
 
-from limits import RateLimitItem, RateLimitItemPerDay, RateLimitItemPerMinute, RateLimitItemPerMonth
+from limits import RateLimitItemPerDay, RateLimitItemPerMinute, RateLimitItemPerMonth
 from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter, RateLimiter
 from limits.storage import storage_from_string
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vectorcache.errors import ConfigurationError, RateLimited, ServiceUnavailable
+from vectorcache.security.local_limits import Count, LocalCounters
 
 __all__ = ["METER_SCOPE_KEY", "Meter", "RateLimitHeaders", "RateLimits", "Window"]
 
@@ -48,8 +50,16 @@ class Meter:
                 "X-RateLimit-Reset": str(w.reset)}
 
 
+_MINUTE = 60.0
+_PERIODS = {"day": 86400.0, "month": 30 * 86400.0}  # as ``limits`` counts a month
+
+
 class RateLimits:
+    """Per-minute moving windows and day/month quotas, counted in-process (``memory://``, see
+    local_limits.py) or in a shared storage through ``limits`` (``redis://...``)."""
+
     def __init__(self, storage_url: str) -> None:
+        self._local = LocalCounters() if storage_url.startswith("memory://") else None
         self._url = storage_url if storage_url.startswith("async+") else "async+" + storage_url
         self._moving: RateLimiter | None = None
         self._fixed: RateLimiter | None = None
@@ -66,30 +76,39 @@ class RateLimits:
             self._fixed = FixedWindowRateLimiter(storage)
         return self._moving, self._fixed
 
-    async def _hit(self, limiter: RateLimiter, item: RateLimitItem, ids: tuple[str, ...],
-                   meter: Meter) -> int:
-        """0 if admitted, else the seconds until it would be."""
+    async def _shared(self, moving: bool, limit: int, window: float, ids: tuple[str, ...]) -> Count:
+        limiter = self._limiters()[0 if moving else 1]
+        item = (RateLimitItemPerMinute(limit) if moving
+                else _QUOTA_ITEMS["month" if window > 86400 else "day"](limit))
         try:
             admitted = await limiter.hit(item, *ids)
             stats = await limiter.get_window_stats(item, *ids)
         except Exception as exc:
             raise ServiceUnavailable("Service temporarily unavailable (rate-limit storage)") \
                 from exc
-        meter.windows.append(Window(item.amount, max(0, stats.remaining),
-                                    math.ceil(stats.reset_time)))
-        return 0 if admitted else max(1, math.ceil(stats.reset_time - time.time()))
+        return Count(admitted, max(0, stats.remaining), stats.reset_time)
+
+    async def _count(self, moving: bool, limit: int, window: float, ids: tuple[str, ...],
+                     meter: Meter) -> int:
+        """0 if admitted, else the seconds until it would be."""
+        if self._local is not None:
+            key = "/".join(ids)
+            count = (self._local.moving(key, limit, window) if moving
+                     else self._local.fixed(key, limit, window))
+        else:
+            count = await self._shared(moving, limit, window, ids)
+        meter.windows.append(Window(limit, count.remaining, math.ceil(count.reset)))
+        return 0 if count.admitted else max(1, math.ceil(count.reset - time.time()))
 
     async def per_minute(self, kind: str, ident: str, limit: int, meter: Meter) -> None:
         """Count one request against ``limit`` per minute for ``kind``/``ident``; 429 past it."""
-        moving, _ = self._limiters()
-        wait = await self._hit(moving, RateLimitItemPerMinute(limit), (kind, ident), meter)
+        wait = await self._count(True, limit, _MINUTE, (kind, ident), meter)
         if wait:
             raise RateLimited(retry_after=wait)
 
     async def quota(self, ident: str, requests: int, period: str, meter: Meter) -> None:
-        _, fixed = self._limiters()
-        item = _QUOTA_ITEMS.get(period, RateLimitItemPerDay)(requests)
-        wait = await self._hit(fixed, item, ("quota", ident), meter)
+        window = _PERIODS.get(period, _PERIODS["day"])
+        wait = await self._count(False, requests, window, ("quota", ident), meter)
         if wait:
             raise RateLimited(f"Request quota exceeded ({requests} per {period}). "
                               "Please try again later.", retry_after=wait, code="quota_exceeded")

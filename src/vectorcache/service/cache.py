@@ -111,6 +111,7 @@ class CacheService:
         now = utcnow()
         debug: dict[str, Any] = {}
         entry = await self._store.find_exact(plan.partition, plan.exact_key, now)
+        debug["exact_time_ms"] = _ms(start)
         if entry is not None:
             debug.update(exact_match=True, embedding_time_ms=0.0, search_time_ms=_ms(start),
                          decision_reason="exact match of the normalised prompt")
@@ -231,17 +232,22 @@ class CacheService:
         request = ChatRequest(model=plan.model, messages=plan.view.messages, params=plan.params)
         return await upstream.complete(request), upstream.name
 
-    async def _answer_and_store(self, principal: Principal, plan: Plan, req: CacheRequest,
-                                looked: LookupResult) -> tuple[Completion, str, str | None]:
+    async def _answer_and_store(
+        self, principal: Principal, plan: Plan, req: CacheRequest, looked: LookupResult
+    ) -> tuple[Completion, str, str | None, dict[str, float]]:
         """Ask the provider; store a complete answer unless told not to."""
+        t = time.perf_counter()
         completion, provider = await self.complete(plan)
+        timings = {"llm_time_ms": _ms(t)}
         stored = None
         if completion.cacheable and not req.no_store:
+            t = time.perf_counter()
             stored = await self.store_answer(
                 principal, plan, response=completion.text, usage=completion.usage,
                 provider=provider, user=req.user, metadata=req.metadata, context=req.context,
                 ttl_seconds=req.ttl_seconds, vector=looked.vector)
-        return completion, provider, stored
+            timings["store_time_ms"] = _ms(t)
+        return completion, provider, stored, timings
 
     async def query(self, principal: Principal, req: CacheRequest) -> QueryResult:
         start = time.perf_counter()
@@ -255,12 +261,11 @@ class CacheService:
         if looked.hit:
             result.provider = "cache"
         else:
-            t = time.perf_counter()
-            (completion, provider, stored), shared = await self._misses.run(
-                (plan.exact_key, req.no_store), lambda: self._answer_and_store(principal, plan, req, looked))
+            (completion, provider, stored, timings), shared = await self._misses.run(
+                (plan.exact_key, req.no_store),
+                lambda: self._answer_and_store(principal, plan, req, looked))
             if req.include_debug:
-                result.debug["llm_time_ms"] = _ms(t)
-                result.debug["coalesced"] = shared
+                result.debug.update(timings, coalesced=shared)
             result.response = completion.text
             result.raw = completion.raw
             result.entry_id = stored
