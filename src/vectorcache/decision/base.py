@@ -48,3 +48,7 @@ class HitDecider(Protocol):
     def decide(
         self, prompt: str, candidates: Sequence[Candidate], policy: DecisionPolicy
     ) -> Decision: ...
+
+    def floor(self, policy: DecisionPolicy) -> float:
+        """No candidate below this similarity can be served (the store need not decrypt it)."""
+        ...

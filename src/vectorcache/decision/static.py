@@ -10,6 +10,9 @@ __all__ = ["StaticThresholdDecider"]
 
 
 class StaticThresholdDecider:
+    def floor(self, policy: DecisionPolicy) -> float:
+        return policy.threshold
+
     def decide(
         self, prompt: str, candidates: Sequence[Candidate], policy: DecisionPolicy
     ) -> Decision:

@@ -40,12 +40,16 @@ class VerifiedDecider:
     def __init__(self, verifier: Verifier | None = None) -> None:
         self._verifier = verifier or load_verifier()
 
+    def floor(self, policy: DecisionPolicy) -> float:
+        return max(policy.threshold,
+                   self._verifier.operating_point(policy.target_error_rate).cosine_floor)
+
     def decide(
         self, prompt: str, candidates: Sequence[Candidate], policy: DecisionPolicy
     ) -> Decision:
         verifier = self._verifier
         point = verifier.operating_point(policy.target_error_rate)
-        floor = max(policy.threshold, point.cosine_floor)
+        floor = self.floor(policy)
         details: dict[str, object] = {
             "mode": "verified", "verifier": verifier.version,
             "target_error_rate": point.target_error_rate, "cosine_floor": round(floor, 4),

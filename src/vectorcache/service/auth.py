@@ -81,16 +81,16 @@ class Authenticator:
         if not is_well_formed(presented):
             raise await self._failed(presented, "invalid_api_key")
         digest = self._hasher.api_key(presented)
-        record = await self._store.find_api_key(digest)
-        if record is None or not hmac.compare_digest(record.key_hash, digest):
+        found = await self._store.find_api_key_and_project(digest)
+        if found is None or not hmac.compare_digest(found[0].key_hash, digest):
             raise await self._failed(presented, "invalid_api_key")
+        record, project = found
         now = utcnow()
         if record.revoked_at is not None and record.revoked_at <= now:
             raise await self._failed(presented, "invalid_api_key", record.project_id)
         if record.expires_at is not None and record.expires_at <= now:
             raise await self._failed(presented, "expired_api_key", record.project_id,
                                      "API key has expired")
-        project = await self._store.get_project(record.project_id)
         if project is None:
             raise await self._failed(presented, "invalid_api_key")
         self._events.touch_key(record.id)

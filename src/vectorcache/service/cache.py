@@ -69,7 +69,7 @@ class CacheService:
         self._pricing = pricing
         self._http = http
         self._entry_counts: dict[str, tuple[float, int]] = {}
-        self._misses: SingleFlight[tuple[Completion, str, str | None]] = SingleFlight()
+        self._misses: SingleFlight[tuple[Completion, str, str | None, dict[str, float]]] = SingleFlight()
 
     # ---------------------------------------------------------------- planning
     def plan(self, principal: Principal, *, prompt: str | None, messages: list[Any] | None,
@@ -121,13 +121,14 @@ class CacheService:
             vector = (await self._embedder.embed([plan.view.text]))[0]
             debug["embedding_time_ms"] = _ms(t)
             t = time.perf_counter()
-            found = await self._store.search(plan.partition, vector, self._settings
-                                             .search_candidates, now)
+            decider = self._decider_for(plan.policy.mode)
+            found = await self._store.search(plan.partition, vector,
+                                             self._settings.search_candidates, now,
+                                             min_score=decider.floor(plan.policy))
             debug["search_time_ms"] = _ms(t)
             t = time.perf_counter()
             candidates = [Candidate(e.id, score, e.prompt) for e, score in found]
-            decision = self._decider_for(plan.policy.mode).decide(
-                plan.view.text, candidates, plan.policy)
+            decision = decider.decide(plan.view.text, candidates, plan.policy)
             debug.update(exact_match=False, decision_time_ms=_ms(t),
                          decision_reason=decision.reason, candidates=len(candidates),
                          **({"decision": decision.details} if decision.details else {}))

@@ -259,6 +259,22 @@ class SqliteStore:
     async def find_api_key(self, key_hash: str) -> ApiKey | None:
         return await self._key_where("key_hash", key_hash)
 
+    async def find_api_key_and_project(self, key_hash: str
+                                       ) -> tuple[ApiKey, Project | None] | None:
+        """Both records of an authentication in one reader-thread hop."""
+        def run(c: sqlite3.Connection) -> tuple[sqlite3.Row, sqlite3.Row | None] | None:
+            key = c.execute("SELECT * FROM api_keys WHERE key_hash = ?", (key_hash,)).fetchone()
+            if key is None:
+                return None
+            return key, c.execute("SELECT * FROM projects WHERE id = ?",
+                                  (key["project_id"],)).fetchone()
+
+        rows = await self._db.read(run)
+        if rows is None:
+            return None
+        project = None if rows[1] is None else codec.project_from_row(rows[1])
+        return codec.api_key_from_row(rows[0]), project
+
     async def list_api_keys(self, project_id: str | None = None) -> list[ApiKey]:
         sql, args = "SELECT * FROM api_keys", ()  # type: str, tuple[str, ...]
         if project_id is not None:
@@ -370,12 +386,13 @@ class SqliteStore:
         return codec.open_entry(self.cipher, row)
 
     def _nearest_rows(self, conn: sqlite3.Connection, partition: str,
-                      vector: npt.NDArray[np.float32], k: int
+                      vector: npt.NDArray[np.float32], k: int, min_score: float
                       ) -> tuple[list[tuple[int, float]], dict[int, sqlite3.Row]]:
         """Index search and the candidates' rows, in one reader thread (off the event loop)."""
         matches = self._index.search(partition, vector, k)
         if not matches:
             return [], {}
+        matches = matches[:1] + [m for m in matches[1:] if m[1] >= min_score]
         labels = [label for label, _ in matches]
         marks = ",".join("?" * len(labels))
         rows = conn.execute(f"SELECT rowid AS label, {_ENTRY} FROM entries "
@@ -383,9 +400,9 @@ class SqliteStore:
         return matches, {row["label"]: row for row in rows}
 
     async def search(self, partition: str, vector: npt.NDArray[np.float32], k: int,
-                     now: datetime) -> list[SearchResult]:
+                     now: datetime, min_score: float = -1.0) -> list[SearchResult]:
         matches, by_label = await self._db.read(functools.partial(
-            self._nearest_rows, partition=partition, vector=vector, k=k))
+            self._nearest_rows, partition=partition, vector=vector, k=k, min_score=min_score))
         await self._know_kids(list(by_label.values()))
         results: list[SearchResult] = []
         stale: list[int] = []
