@@ -2,8 +2,8 @@
 
 Both hold the same 1,000 real dev prompts and are asked the same real paraphrases (pairs_dev
 ``same`` pairs at cosine >= 0.87), with the same model files: GPTCache gets a custom embedding
-function running the ONNX export Vectorcache made (~/.cache/vectorcache/models) with the bundled
-tokenizer, and its own SQLite + FAISS stack, cosine floor 0.85 as Vectorcache's default.
+function running the ONNX file Vectorcache's server runs (~/.cache/vectorcache/models, int8 by
+default) with the bundled tokenizer, and its own SQLite + FAISS stack, cosine floor 0.85 as Vectorcache's default.
 GPTCache runs in its own virtualenv (/tmp/gptcache-venv, created if missing: it pip-installs
 packages at run time) as a subprocess that prints JSON. GPTCache is a library: it is measured
 in-process (no HTTP), which favours it; Vectorcache is measured over loopback HTTP.
@@ -137,7 +137,10 @@ def gptcache_side(co: c.Corpus, stored: list[str], queries: list[str],
     from vectorcache.settings import Settings
 
     model_dir = Path(bundled_model_dir())
-    job = {"onnx": str(ensure_onnx_model(model_dir, Settings().resolved_model_cache_dir())),
+    settings = Settings()  # the very model file the server runs (int8 by default)
+    onnx = ensure_onnx_model(model_dir, settings.resolved_model_cache_dir(),
+                             settings.embedding_precision)
+    job = {"onnx": str(onnx),
            "tokenizer": str(model_dir / "tokenizer.json"), "stored": stored,
            "queries": queries, "rounds": rounds,
            "stored_vectors": str(c.CACHE / "gptcache_stored.npy")}
