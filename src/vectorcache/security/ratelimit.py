@@ -66,8 +66,11 @@ class RateLimits:
 
     def _limiters(self) -> tuple[RateLimiter, RateLimiter]:
         if self._moving is None or self._fixed is None:  # built on first use, inside the loop
+            # redis-py (a dependency) rather than limits' default client, coredis
+            options = {"implementation": "redispy"} if "redis" in self._url.split("://")[0] \
+                else {}
             try:
-                storage = storage_from_string(self._url)
+                storage = storage_from_string(self._url, **options)
             except Exception as exc:  # noqa: BLE001 - any bad URL is a configuration error
                 raise ConfigurationError(
                     f"rate_limit_storage_url is not usable ({type(exc).__name__}); use "
