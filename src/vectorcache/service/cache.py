@@ -6,6 +6,8 @@ Every step is timed for ``include_debug``.
 
 from __future__ import annotations
 
+import os
+import random
 import time
 import uuid
 from collections.abc import Callable
@@ -33,6 +35,17 @@ from vectorcache.store import Store
 from vectorcache.upstream import ChatRequest, Completion, build_upstream
 
 __all__ = ["CacheService", "Plan"]
+
+_ids = random.Random(os.urandom(32))
+
+
+def _query_id() -> str:
+    """A UUID4 for the response's ``query_id``. A label, not a secret: drawn from a PRNG seeded
+    from the OS once, because ``uuid.uuid4()`` makes a ``getrandom`` syscall per call, which
+    releases the GIL on the event loop's thread (4 % of its time under load went to
+    re-acquiring it)."""
+    return str(uuid.UUID(int=_ids.getrandbits(128), version=4))
+
 
 _COUNT_TTL_SECONDS = 5.0
 
@@ -258,7 +271,7 @@ class CacheService:
         else:
             looked = await self.lookup_plan(plan, include_debug=req.include_debug)
         result = QueryResult(**looked.__dict__)
-        result.query_id = str(uuid.uuid4())
+        result.query_id = _query_id()
         if looked.hit:
             result.provider = "cache"
         else:
