@@ -118,6 +118,23 @@ def test_redact_policy_stores_and_matches_the_redacted_form(app_client, provider
     assert again["cache_hit"] is True and "bob@" not in again["response"]
 
 
+def test_personal_data_in_metadata_is_screened_like_the_prompt(app_client, provider) -> None:
+    t = make_tenant(app_client, provider, decision_mode="static")
+    meta = {"ticket": "T-1", "contact": {"email": "jane.doe@example.com"}}
+    body = t.post("/v1/cache/query", {"prompt": "How do tides work?", "model": "gpt-4o",
+                                      "metadata": meta}).json()
+    assert body["cache_bypassed"] == "pii" and _entries(t) == 0  # answered, not stored
+    refused = t.post("/v1/cache/store", {"prompt": "How do tides work?", "model": "gpt-4o",
+                                         "response": "The moon.", "metadata": meta})
+    assert refused.status_code == 422 and "metadata" in refused.json()["detail"]
+
+    r = make_tenant(app_client, provider, decision_mode="static", pii_policy="redact")
+    r.post("/v1/cache/store", {"prompt": "How do tides work?", "model": "gpt-4o",
+                               "response": "The moon.", "metadata": meta, "user": "u-meta"})
+    exported = r.get("/v1/cache/users/u-meta/export").json()["entries"]
+    assert exported[0]["metadata"] == {"ticket": "T-1", "contact": {"email": "[EMAIL]"}}
+
+
 def test_the_gate_is_inside_the_cache_service(tenant: Tenant) -> None:
     """What the gateway builds on (plan / lookup_plan / store_answer) is gated too."""
     from vectorcache.models import Usage

@@ -138,3 +138,16 @@ def test_failed_authentication_flood_is_throttled_and_never_stores_the_key() -> 
     text = str(sink.rows)
     assert not any(k in text for k in keys) and "SECRET" not in text
     assert safe_prefix("sk-not-a-vc-key") == "(malformed)"
+
+
+def test_user_ids_with_slashes_can_be_exported_and_erased(app_client, provider) -> None:
+    t, _ = _setup(app_client, provider)
+    entry = _store(t, "team question about tides", "team/alice")
+    _store(t, "plain alice question about tides", "alice")
+    for path in ("/v1/cache/users/team/alice/export", "/v1/cache/users/team%2Falice/export"):
+        body = t.get(path).json()
+        assert body["user"] == "team/alice" and [e["id"] for e in body["entries"]] == [entry]
+    resp = t.delete("/v1/cache/users/team%2Falice")
+    assert resp.status_code == 200 and resp.json()["entries_deleted"] == 1, resp.text
+    assert t.get("/v1/cache/users/team/alice/export").json()["entries"] == []
+    assert t.get("/v1/cache/users/alice/export").json()["total"] == 1  # nobody else's

@@ -23,14 +23,14 @@ def _users(request: Request) -> UserData:
     return UserData(rt.store, rt.hasher, rt.events)
 
 
-@router.delete("/{user}")
+@router.delete("/{user:path}")  # ids may hold "/" (e.g. "team/alice")
 async def erase_user(request: Request, user: str,
                      principal: Principal = WRITE) -> dict[str, Any]:
     """Every cache entry and usage event of this end user, gone."""
     return {"deleted": True, **await _users(request).erase(principal, user)}
 
 
-@router.get("/{user}/export")
+@router.get("/{user:path}/export")
 async def export_user(request: Request, user: str,
                       principal: Principal = READ) -> dict[str, Any]:
     """This end user's cache entries, decrypted, as JSON."""

@@ -19,6 +19,7 @@ __all__ = [
     "luhn_ok",
     "redact",
     "screen",
+    "screen_json",
     "ssn_ok",
 ]
 
@@ -129,3 +130,23 @@ def screen(text: str | None, policy: str) -> tuple[str | None, bool]:
     if policy == "redact":
         return redact(text), True
     return text, False
+
+
+def screen_json(value: object, policy: str) -> tuple[object, bool]:
+    """``screen`` for a JSON value (entry metadata): every string in it, keys included."""
+    ok = True
+
+    def walk(v: object) -> object:
+        nonlocal ok
+        if isinstance(v, str):
+            out, fine = screen(v, policy)
+            ok = ok and fine
+            return out
+        if isinstance(v, dict):
+            return {walk(k): walk(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [walk(x) for x in v]
+        return v
+
+    screened = walk(value)
+    return screened, ok

@@ -206,9 +206,12 @@ class CacheService:
         """The new entry's id, or None when the personal-data gate refused to store it."""
         screened, response_ok = pii.screen(response, plan.project.pii_policy)
         context, context_ok = pii.screen(context, plan.project.pii_policy)
-        if plan.pii_bypass or not response_ok or not context_ok or screened is None:
+        kept, metadata_ok = pii.screen_json(metadata, plan.project.pii_policy)
+        if (plan.pii_bypass or not response_ok or not context_ok or not metadata_ok
+                or screened is None):
             return None
         response = screened
+        metadata = kept if isinstance(kept, dict) else metadata
         if vector is None:
             vector = (await self._embedder.embed([plan.view.text]))[0]
         ttl = ttl_seconds or plan.project.ttl_seconds or self._settings.default_ttl_seconds
@@ -230,8 +233,8 @@ class CacheService:
             user=req.user, metadata=req.metadata, context=req.context,
             ttl_seconds=req.ttl_seconds)
         if entry_id is None:
-            raise NotCacheable("Not stored: the prompt, context or response contains personal "
-                               "data (the project's pii_policy is 'bypass')",
+            raise NotCacheable("Not stored: the prompt, context, response or metadata contains "
+                               "personal data (the project's pii_policy is 'bypass')",
                                code="personal_data")
         self._events.record(UsageEvent(project_id=plan.project.id, kind="store",
                                        entry_id=entry_id, key_id=principal.key_id,
