@@ -153,3 +153,118 @@ def test_encryption_cli_status_rotate_resume_retire(tmp_path: Path,
     actions = {e["action"] for e in json.loads(run("audit", "--json").stdout)}
     assert {"encryption.rotate", "encryption.resume", "encryption.retire"} <= actions
     assert len(run("encryption", "generate-key").stdout.strip()) == 44
+
+
+def test_rewrap_moves_the_data_keys_to_a_new_passphrase_key_file_and_env_key(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = tmp_path / "data"
+    monkeypatch.setenv("VECTORCACHE_DATA_DIR", str(data))
+    for name in ("VECTORCACHE_PASSPHRASE", "VECTORCACHE_MASTER_KEY",
+                 "VECTORCACHE_NEW_PASSPHRASE", "VECTORCACHE_NEW_MASTER_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    runner = CliRunner()
+
+    def run(*args: str, ok: bool = True, input: str | None = None):
+        result = runner.invoke(cli, list(args), input=input, catch_exceptions=False)
+        assert (result.exit_code == 0) == ok, result.output
+        assert "Traceback" not in result.output
+        return result
+
+    def provider_key() -> str:  # what only the data keys can open
+        async def read() -> str | None:
+            async with Runtime.open(Settings(), with_embedder=False) as rt:
+                config = await rt.store.get_provider((await rt.admin.project("p")).id)
+                return None if config is None else config.api_key
+        return str(asyncio.run(read()))
+
+    # an old data dir, made when 1,000 PBKDF2 iterations were thought enough
+    from vectorcache.crypto import KdfParams
+    from vectorcache.secretfiles import write_secret_file
+
+    monkeypatch.setenv("VECTORCACHE_PASSPHRASE", "old passphrase, long enough")
+    kdf = {**KdfParams.fresh().__dict__, "iterations": 1000}
+    write_secret_file(data / "kdf.json", json.dumps(kdf).encode())
+    old_master = KdfParams(**kdf).derive("old passphrase, long enough")
+
+    async def make() -> None:
+        async with Runtime.open(Settings(), with_embedder=False, master_key=old_master) as rt:
+            await rt.admin.create_project("p")
+            await rt.admin.set_provider(await rt.admin.project("p"), provider="openai",
+                                        api_key="sk-REWRAP-7", base_url=None)
+
+    asyncio.run(make())
+    assert load_master_key(Settings(), allow_weak_kdf=True) == old_master
+    assert "below" in run("projects", "list", ok=False).output  # refused everywhere...
+    db_before = (data / "vectorcache.db").read_bytes()
+
+    refused = run("encryption", "rewrap", "--to", "passphrase", ok=False, input="short\nshort\n")
+    assert "at least 12" in refused.output and not (data / "kdf.json.next").exists()
+    out = run("encryption", "rewrap", "--to", "passphrase",  # ...except to move away from them
+              input="a new passphrase of some length\na new passphrase of some length\n")
+    assert "Re-wrapped 1 data key" in out.stdout and not (data / "kdf.json.next").exists()
+    new_kdf = json.loads((data / "kdf.json").read_text())
+    assert new_kdf["iterations"] >= PBKDF2_MIN_ITERATIONS and new_kdf["salt"] != kdf["salt"]
+    assert (data / "kdf.json").stat().st_mode & 0o777 == 0o600
+    with pytest.raises(ConfigurationError):  # the old passphrase opens nothing now
+        provider_key()
+    monkeypatch.setenv("VECTORCACHE_PASSPHRASE", "a new passphrase of some length")
+    assert provider_key() == "sk-REWRAP-7"
+    assert load_master_key(Settings()) != old_master
+
+    # passphrase -> key file -> a key in the environment
+    run("encryption", "rewrap", "--to", "key-file")
+    assert (data / "master.key").stat().st_mode & 0o777 == 0o600
+    assert not (data / "kdf.json").exists()
+    monkeypatch.delenv("VECTORCACHE_PASSPHRASE")
+    assert provider_key() == "sk-REWRAP-7"
+    bad = run("encryption", "rewrap", "--to", "master-key", ok=False, input="not-a-key\n")
+    assert "Fernet key" in bad.output and (data / "master.key").exists()
+    env_key = run("encryption", "generate-key").stdout.strip()
+    monkeypatch.setenv("VECTORCACHE_NEW_MASTER_KEY", env_key)
+    run("encryption", "rewrap", "--to", "master-key")
+    assert not (data / "master.key").exists()  # it opens nothing any more
+    monkeypatch.setenv("VECTORCACHE_MASTER_KEY", env_key)
+    assert provider_key() == "sk-REWRAP-7"
+    # rows were never rewritten: only the wrapped data keys changed
+    with sqlite3.connect(data / "vectorcache.db") as conn:
+        (sealed,) = conn.execute("SELECT api_key FROM providers").fetchone()
+    assert sealed in db_before
+    actions = [e["action"] for e in json.loads(run("audit", "--json").stdout)]
+    assert actions.count("encryption.rewrap") == 3
+
+
+def test_interrupted_rewrap_is_not_guessed_at(tmp_path: Path) -> None:
+    from vectorcache.security import rewrap as master
+
+    (tmp_path / "master.key.next").write_bytes(b"left over")
+    with pytest.raises(ConfigurationError, match="interrupted"):
+        master.prepare(tmp_path, "key-file", None)
+    with pytest.raises(ValidationFailed):
+        master.prepare(tmp_path / "fresh", "nonsense", None)
+
+
+def test_a_running_server_outlives_a_rewrap(tmp_path: Path) -> None:
+    from cryptography.fernet import Fernet
+
+    from vectorcache.errors import ServiceUnavailable
+    from vectorcache.security.encryption import rewrap
+
+    first, second = Fernet.generate_key(), Fernet.generate_key()
+    settings = Settings(data_dir=tmp_path)
+
+    async def main() -> None:
+        async with Runtime.open(settings, with_embedder=False, master_key=first) as server:
+            await server.admin.create_project("p")
+            project = await server.admin.project("p")
+            await server.admin.set_provider(project, provider="openai", api_key="sk-LIVE-1",
+                                            base_url=None)
+            async with Runtime.open(settings, with_embedder=False, master_key=first) as cli:
+                await rewrap(cli.store, second, target="master-key")
+            await server.store.reload_keys()  # keys it holds are kept: still serving
+            assert (await server.store.get_provider(project.id)).api_key == "sk-LIVE-1"
+            async with Runtime.open(settings, with_embedder=False, master_key=second) as cli:
+                await rotate(cli.store)  # a data key it cannot open: a clear 503, not a 500
+            with pytest.raises(ServiceUnavailable, match="restart"):
+                await server.store.reload_keys()
+
+    asyncio.run(main())

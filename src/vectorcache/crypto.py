@@ -40,12 +40,16 @@ class Cipher:
     def __init__(self, keys: Mapping[str, bytes], active_kid: str) -> None:
         if active_kid not in keys:
             raise ConfigurationError(f"Active data key {active_kid!r} is not in the key ring.")
+        self._keys = dict(keys)
         self._fernets = {kid: Fernet(key) for kid, key in keys.items()}
         self.active_kid = active_kid
 
     @property
     def key_ids(self) -> list[str]:
         return list(self._fernets)
+
+    def data_key(self, kid: str) -> bytes:
+        return self._keys[kid]
 
     def encrypt(self, data: bytes) -> bytes:
         return self._fernets[self.active_kid].encrypt(data)
@@ -92,15 +96,15 @@ class KdfParams:
         return base64.urlsafe_b64encode(kdf.derive(passphrase.encode("utf-8")))
 
 
-def _load_kdf_params(path: Path) -> KdfParams:
+def _load_kdf_params(path: Path, allow_weak: bool = False) -> KdfParams:
     if path.exists():
         params = KdfParams(**json.loads(path.read_text()))
-        if params.iterations < PBKDF2_MIN_ITERATIONS:
+        if params.iterations < PBKDF2_MIN_ITERATIONS and not allow_weak:
             raise ConfigurationError(
                 f"PBKDF2 iterations {params.iterations} in {path} are below the "
-                f"{PBKDF2_MIN_ITERATIONS} minimum, so the passphrase is refused. This version "
-                "cannot re-wrap the data keys under a stronger derivation: use "
-                "VECTORCACHE_MASTER_KEY or a fresh data dir."
+                f"{PBKDF2_MIN_ITERATIONS} minimum, so the passphrase is refused. Re-wrap the "
+                "data keys under a fresh derivation (this one command accepts the old "
+                "parameters): vectorcache encryption rewrap --to passphrase"
             )
         return params
     params = KdfParams.fresh()
@@ -108,8 +112,11 @@ def _load_kdf_params(path: Path) -> KdfParams:
     return params
 
 
-def load_master_key(settings: Settings) -> bytes:
-    """The key-encryption key, from the environment, a passphrase, or the data dir's key file."""
+def load_master_key(settings: Settings, *, allow_weak_kdf: bool = False) -> bytes:
+    """The key-encryption key, from the environment, a passphrase, or the data dir's key file.
+
+    ``allow_weak_kdf`` accepts stored PBKDF2 parameters below today's minimum: only to re-wrap
+    the data keys away from them."""
     if settings.master_key is not None:
         key = settings.master_key.get_secret_value().encode()
         try:
@@ -122,6 +129,6 @@ def load_master_key(settings: Settings) -> bytes:
         return key
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if settings.passphrase is not None:
-        params = _load_kdf_params(settings.data_dir / "kdf.json")
+        params = _load_kdf_params(settings.data_dir / "kdf.json", allow_weak_kdf)
         return params.derive(settings.passphrase.get_secret_value())
     return read_or_create_secret(settings.data_dir / "master.key", Fernet.generate_key)

@@ -11,7 +11,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from vectorcache.crypto import Cipher, new_data_key
 from vectorcache.errors import ConfigurationError
 
-__all__ = ["WrappedKey", "wrap_new_key", "build_cipher", "new_kid"]
+__all__ = ["WrappedKey", "build_cipher", "new_kid", "rewrap_key", "wrap_new_key"]
 
 
 @dataclass(frozen=True)
@@ -31,12 +31,31 @@ def wrap_new_key(master_key: bytes) -> tuple[str, bytes]:
     return new_kid(), Fernet(master_key).encrypt(new_data_key())
 
 
-def build_cipher(master_key: bytes, keys: Iterable[WrappedKey]) -> Cipher:
+def rewrap_key(old_master: bytes, new_master: bytes, key: WrappedKey) -> bytes:
+    """``key`` sealed under ``new_master`` instead (the data key itself is unchanged)."""
+    try:
+        plain = Fernet(old_master).decrypt(key.wrapped)
+    except InvalidToken:
+        raise ConfigurationError(
+            f"The current master key does not open data key {key.kid}: nothing was changed."
+        ) from None
+    return Fernet(new_master).encrypt(plain)
+
+
+def build_cipher(master_key: bytes, keys: Iterable[WrappedKey],
+                 known: Cipher | None = None) -> Cipher:
+    """The cipher over ``keys``; data keys ``known`` already (a running server's) are reused,
+    so a process started before a re-wrap keeps working with the keys it holds."""
     master = Fernet(master_key)
     plain: dict[str, bytes] = {}
     active: str | None = None
     for key in keys:
         if key.retired:
+            continue
+        if known is not None and key.kid in known.key_ids:
+            plain[key.kid] = known.data_key(key.kid)
+            if key.active:
+                active = key.kid
             continue
         try:
             plain[key.kid] = master.decrypt(key.wrapped)

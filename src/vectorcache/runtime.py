@@ -86,8 +86,10 @@ class Runtime:
     @classmethod
     @asynccontextmanager
     async def open(cls, settings: Settings, *, with_embedder: bool = True,
-                   encoder: Encoder | None = None) -> AsyncIterator[Runtime]:
-        """Build everything; ``encoder`` lends an already-loaded model (closed by its owner)."""
+                   encoder: Encoder | None = None,
+                   master_key: bytes | None = None) -> AsyncIterator[Runtime]:
+        """Build everything; ``encoder`` lends an already-loaded model (closed by its owner);
+        ``master_key`` overrides the one the settings name (re-wrapping needs that)."""
         if with_embedder:
             _one_blas_thread()  # process-wide: this process serves requests
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -102,7 +104,7 @@ class Runtime:
             if with_embedder:
                 await embedder.embed(["warm-up"])  # first-run costs paid before serving
             store = open_store_for_url(settings.resolved_database_url(),
-                                       load_master_key(settings), embedder.dims,
+                                       master_key or load_master_key(settings), embedder.dims,
                                        searchable=with_embedder)
             await store.open()
             stack.push_async_callback(store.close)

@@ -20,11 +20,12 @@ T = TypeVar("T")
 
 
 def run_with_runtime(action: Callable[[Runtime], Awaitable[T]], *,
-                     with_embedder: bool = False) -> T:
+                     with_embedder: bool = False, master_key: bytes | None = None) -> T:
     """Open the data dir's state (no model unless asked), run ``action``, close cleanly."""
 
     async def main() -> T:
-        async with Runtime.open(Settings(), with_embedder=with_embedder) as rt:
+        async with Runtime.open(Settings(), with_embedder=with_embedder,
+                                master_key=master_key) as rt:
             return await action(rt)
 
     try:

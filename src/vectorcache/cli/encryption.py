@@ -12,9 +12,12 @@ from cryptography.fernet import Fernet
 
 from vectorcache.cli.common import print_json, print_table, run_with_runtime
 from vectorcache.clock import to_iso
+from vectorcache.crypto import load_master_key
+from vectorcache.errors import VectorcacheError
 from vectorcache.models import DataKeyInfo
 from vectorcache.runtime import Runtime
-from vectorcache.security.encryption import RotationReport, retire, rotate
+from vectorcache.security import rewrap as master
+from vectorcache.security.encryption import RotationReport, retire, rewrap, rotate
 from vectorcache.settings import Settings
 
 __all__ = ["encryption"]
@@ -103,6 +106,46 @@ def retire_key(kid: str) -> None:
 
     run_with_runtime(action)
     click.echo(f"Retired data key {kid}.")
+
+
+@encryption.command("rewrap")
+@click.option("--to", "target", type=click.Choice(master.TARGETS), required=True,
+              help="passphrase: a new VECTORCACHE_PASSPHRASE (fresh salt, 600,000 PBKDF2 "
+                   "iterations); key-file: a new master.key in the data dir; master-key: a new "
+                   "VECTORCACHE_MASTER_KEY.")
+def rewrap_keys(target: str) -> None:
+    """Seal the data keys under a new master key (rows are not touched; one transaction).
+
+    The current master key comes from the usual settings (weak PBKDF2 parameters are accepted
+    here, to move away from them). The new passphrase or key is read from
+    $VECTORCACHE_NEW_PASSPHRASE / $VECTORCACHE_NEW_MASTER_KEY, else asked for (hidden)."""
+    import os
+
+    secret: str | None = None
+    if target == "passphrase":
+        secret = os.environ.get("VECTORCACHE_NEW_PASSPHRASE") or click.prompt(
+            "New passphrase", hide_input=True, confirmation_prompt=True)
+    elif target == "master-key":
+        secret = os.environ.get("VECTORCACHE_NEW_MASTER_KEY") or click.prompt(
+            "New master key (vectorcache encryption generate-key)", hide_input=True)
+    settings = Settings()
+    try:
+        current = load_master_key(settings, allow_weak_kdf=True)
+        new = master.prepare(settings.data_dir, target, secret)
+    except VectorcacheError as exc:
+        raise click.ClickException(exc.detail) from None
+
+    async def action(rt: Runtime) -> int:
+        return await rewrap(rt.store, new.key, target=target)
+
+    try:
+        count = run_with_runtime(action, master_key=current)
+    except BaseException:
+        master.abandon(new)  # nothing committed: the staged key opens nothing
+        raise
+    master.finish(new)
+    click.echo(f"Re-wrapped {count} data key(s) under the new master key. {new.next_steps} "
+               "Restart running servers with it (they keep working until then).")
 
 
 @encryption.command("generate-key")

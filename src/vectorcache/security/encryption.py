@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from vectorcache.store import Store
 
-__all__ = ["RotationReport", "retire", "rotate"]
+__all__ = ["RotationReport", "retire", "rewrap", "rotate"]
 
 
 @dataclass(frozen=True)
@@ -56,3 +56,13 @@ async def retire(store: Store, kid: str, *, actor: str = "cli") -> None:
     """Destroy a data key; refused while it is active or any row still uses it."""
     await store.retire_data_key(kid)
     await store.add_audit("encryption.retire", project_id=None, actor=actor, target=kid)
+
+
+async def rewrap(store: Store, new_master: bytes, *, target: str, actor: str = "cli") -> int:
+    """Seal every data key under ``new_master`` (all or nothing). The data keys, and so every
+    row, stay as they are: a passphrase or master-key change costs one small transaction.
+    A running server keeps the keys it holds; restart it with the new master key."""
+    count = await store.rewrap_data_keys(new_master)
+    await store.add_audit("encryption.rewrap", project_id=None, actor=actor, target=target,
+                          details={"data_keys": count})
+    return count

@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 from vectorcache.clock import utcnow
 from vectorcache.crypto import Cipher
-from vectorcache.errors import NotFound, ValidationFailed
+from vectorcache.errors import ConfigurationError, NotFound, ServiceUnavailable, ValidationFailed
 from vectorcache.index import VectorIndex, build_index
 from vectorcache.keyring import WrappedKey, build_cipher, wrap_new_key
 from vectorcache.models import (
@@ -166,8 +166,22 @@ class SqliteStore:
 
     # ---------------------------------------------------------------- data keys
     async def reload_keys(self) -> None:
-        """Re-read the key ring: another process may have rotated the data keys."""
-        self.cipher = build_cipher(self._master_key, await self._db.read(sqlite_keys.load_keys))
+        """Re-read the key ring: another process may have rotated the data keys (keys this
+        process holds are kept, so a re-wrap under a new master key does not stop it)."""
+        keys = await self._db.read(sqlite_keys.load_keys)
+        try:
+            self.cipher = build_cipher(self._master_key, keys, self.cipher)
+        except ConfigurationError as exc:
+            raise ServiceUnavailable(
+                "A data key was added under a master key this server does not hold (the keys "
+                "were re-wrapped); restart it with the new master key.") from exc
+
+    async def rewrap_data_keys(self, new_master: bytes) -> int:
+        """Seal every data key under ``new_master`` (one transaction); how many."""
+        count = await self._db.write(
+            lambda c: sqlite_keys.rewrap_all(c, self._master_key, new_master))
+        self._master_key = new_master
+        return count
 
     async def _know_kids(self, rows: Sequence[Any]) -> None:
         """Rows sealed under a data key added after this process started: load it first."""

@@ -12,7 +12,7 @@ import sqlite3
 from vectorcache.clock import utcnow
 from vectorcache.crypto import Cipher
 from vectorcache.errors import NotFound, ValidationFailed
-from vectorcache.keyring import WrappedKey, wrap_new_key
+from vectorcache.keyring import WrappedKey, rewrap_key, wrap_new_key
 from vectorcache.models import DataKeyInfo
 from vectorcache.store import codec
 
@@ -50,6 +50,15 @@ def check_active(conn: sqlite3.Connection, cipher: Cipher) -> None:
     """Raise ``StaleDataKey`` unless ``cipher`` encrypts with the database's active key."""
     if active_kid(conn) != cipher.active_kid:
         raise StaleDataKey()
+
+
+def rewrap_all(conn: sqlite3.Connection, old_master: bytes, new_master: bytes) -> int:
+    """Every live data key sealed under ``new_master`` instead, in the caller's transaction
+    (all or nothing); how many."""
+    keys = [k for k in load_keys(conn) if not k.retired]
+    sealed = [(rewrap_key(old_master, new_master, k), k.kid) for k in keys]  # all open first
+    conn.executemany("UPDATE data_keys SET wrapped = ? WHERE kid = ?", sealed)
+    return len(sealed)
 
 
 def add_key(conn: sqlite3.Connection, master_key: bytes) -> str:
