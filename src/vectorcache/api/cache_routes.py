@@ -50,23 +50,25 @@ def query_json(result: QueryResult, include_debug: bool) -> dict[str, Any]:
     return body
 
 
+# The hot routes return a JSONResponse: FastAPI would otherwise validate and re-encode the
+# dict through pydantic (dict[str, Any]), ~0.1 ms of event-loop time per request for nothing.
 @router.post("/query")
 async def query(request: Request, body: QueryBody = Body(),
-                principal: Principal = READ) -> dict[str, Any]:
+                principal: Principal = READ) -> JSONResponse:
     principal.check_project(body.project_id)
     req = body.to_request()
     # a read-only key may ask, and is answered, but does not write to the cache
     req.no_store = "cache:write" not in principal.scopes
     result = await runtime(request).cache.query(principal, req)
-    return query_json(result, body.include_debug)
+    return JSONResponse(query_json(result, body.include_debug))
 
 
 @router.post("/lookup")
 async def lookup(request: Request, body: QueryBody = Body(),
-                 principal: Principal = READ) -> dict[str, Any]:
+                 principal: Principal = READ) -> JSONResponse:
     principal.check_project(body.project_id)
     result = await runtime(request).cache.lookup(principal, body.to_request())
-    return lookup_json(result, body.include_debug)
+    return JSONResponse(lookup_json(result, body.include_debug))
 
 
 @router.post("/store", status_code=201)
