@@ -238,3 +238,25 @@ def test_client_disconnect_mid_stream_stores_nothing(served: Served,
                           json={**body, "stream": False})
         assert done.headers["x-vectorcache-cache"] == "hit"
         assert done.json()["choices"][0]["message"]["content"] == text
+
+
+def test_identical_concurrent_misses_make_one_provider_call(served: Served,
+                                                            provider: FakeProvider) -> None:
+    async def burst() -> list[httpx.Headers]:
+        async with openai.AsyncOpenAI(api_key=served.key, base_url=served.base + "/v1",
+                                      max_retries=0) as aclient:
+            question = [{"role": "user", "content": "Explain tidal locking [[sleep:0.4]]"}]
+            raws = await asyncio.gather(*(
+                aclient.chat.completions.with_raw_response.create(model=MODEL,
+                                                                   messages=question)
+                for _ in range(6)))
+            texts = {r.parse().choices[0].message.content for r in raws}
+            assert len(texts) == 1
+            return [r.headers for r in raws]
+
+    before = provider.calls
+    headers = asyncio.run(burst())
+    assert provider.calls == before + 1
+    assert sorted(h["x-vectorcache-cache"] for h in headers) == ["hit"] * 5 + ["miss"]
+    assert sum(h.get("x-vectorcache-coalesced") == "true" for h in headers) == 5
+    assert len({h["x-vectorcache-entry-id"] for h in headers}) == 1

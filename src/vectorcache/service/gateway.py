@@ -27,6 +27,7 @@ from vectorcache.service.auth import Principal
 from vectorcache.service.cache import CacheService, Plan
 from vectorcache.service.events import EventWriter
 from vectorcache.service.prompt import resolve_prompt
+from vectorcache.service.singleflight import SingleFlight
 from vectorcache.service.sse import DONE, chat_completion, error_event, replay_chunks, sse
 from vectorcache.settings import Settings
 from vectorcache.store import Store
@@ -175,6 +176,16 @@ class _Relay:
                 and bool(self.text.strip()))
 
 
+@dataclass(frozen=True)
+class _Answered:
+    """A provider's non-streaming answer, as shared with coalesced identical requests."""
+
+    raw: Any
+    usage: Usage
+    entry_id: str | None
+    headers: dict[str, str]
+
+
 class Gateway:
     def __init__(self, *, settings: Settings, cache: CacheService, store: Store,
                  http: httpx.AsyncClient, events: EventWriter, pricing: Pricing) -> None:
@@ -184,6 +195,8 @@ class Gateway:
         self._http = http
         self._events = events
         self._pricing = pricing
+        # identical concurrent non-streaming misses: one provider call, the others share it
+        self._misses: SingleFlight[_Answered] = SingleFlight()
 
     async def chat(self, principal: Principal, body: Mapping[str, Any], control: CacheControl,
                    *, can_store: bool) -> GatewayAnswer:
@@ -241,18 +254,36 @@ class Gateway:
             _fallback_header(upstream, headers)
             return GatewayAnswer(headers, stream=self._relay(chat, plan, chunks, first, vector,
                                                                  upstream.name))
-        completion = await upstream.complete(ChatRequest(chat.model, chat.messages,
-                                                         chat.params))
-        _fallback_header(upstream, headers)
-        entry_id = None
-        if plan is not None and completion.cacheable:
-            entry_id = await self._store_answer(chat, plan, completion.text, completion.usage,
-                                                upstream.name, vector)
-        if entry_id:
-            headers["X-Vectorcache-Entry-Id"] = entry_id
-        self._record(chat, "bypass" if plan is None else "miss", entry_id=entry_id,
-                     usage=completion.usage)
-        return GatewayAnswer(headers, body=completion.raw)
+
+        async def answer() -> _Answered:
+            completion = await upstream.complete(ChatRequest(chat.model, chat.messages,
+                                                             chat.params))
+            extra: dict[str, str] = {}
+            _fallback_header(upstream, extra)
+            entry_id = None
+            if plan is not None and completion.cacheable:
+                entry_id = await self._store_answer(chat, plan, completion.text,
+                                                    completion.usage, upstream.name, vector)
+            return _Answered(completion.raw, completion.usage, entry_id, extra)
+
+        if plan is None:
+            done, shared = await answer(), False
+        else:
+            storing = not (chat.control.no_store or not chat.can_store)
+            done, shared = await self._misses.run((plan.exact_key, storing), answer)
+        headers.update(done.headers)
+        if done.entry_id:
+            headers["X-Vectorcache-Entry-Id"] = done.entry_id
+        if shared:  # answered by an identical request already in flight
+            headers.update({"X-Vectorcache-Cache": "hit", "X-Vectorcache-Coalesced": "true",
+                            "X-Vectorcache-Tokens-Saved": str(done.usage.total_tokens)})
+            self._record(chat, "hit", entry_id=done.entry_id, similarity=1.0,
+                         saved=self._pricing.cost(chat.model, done.usage),
+                         tokens=done.usage.total_tokens)
+        else:
+            self._record(chat, "bypass" if plan is None else "miss", entry_id=done.entry_id,
+                         usage=done.usage)
+        return GatewayAnswer(headers, body=done.raw)
 
     async def _store_answer(self, chat: _Chat, plan: Plan, text: str, usage: Usage,
                             provider: str, vector: Any) -> str | None:
