@@ -55,14 +55,16 @@ def real_vectors() -> Vecs:
             row = json.loads(line)
             texts.update(row[k] for k in ("a", "b", "prompt") if k in row)
     ordered = sorted(texts)
-    key = hashlib.sha256("\n".join(ordered).encode()).hexdigest()[:12]
+    from vectorcache.embeddings.onnx import OnnxEncoder
+    from vectorcache.settings import Settings
+
+    precision = Settings().embedding_precision  # the vectors the server makes
+    key = hashlib.sha256("\n".join([precision, *ordered]).encode()).hexdigest()[:12]
     cached = CACHE / f"minilm-{key}.npy"
     if cached.exists():
         return np.load(cached)
-    from vectorcache.embeddings.onnx import OnnxEncoder
-
     CACHE.mkdir(parents=True, exist_ok=True)
-    vectors = OnnxEncoder(CACHE / "models").encode(ordered)
+    vectors = OnnxEncoder(CACHE / "models", precision=precision).encode(ordered)
     np.save(cached, vectors)
     return vectors
 
