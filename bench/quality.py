@@ -45,6 +45,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from vectorcache.decision import DEFAULT_MODE
+from vectorcache.errors import VectorcacheError
 from vectorcache.models import Usage
 from vectorcache.runtime import Runtime
 from vectorcache.service.requests import CacheRequest
@@ -93,6 +94,7 @@ class Harness:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
         self.decision_ms: list[float] = []
+        self.refused = 0  # rows the server refuses outright (counted as misses)
 
     async def _project(self, mode: str | None, target: float | None) -> Any:
         settings: dict[str, Any] = {}
@@ -110,7 +112,11 @@ class Harness:
         """Look up; on a miss store ``answer``. Returns the served answer, or None on a miss."""
         req = CacheRequest(prompt=prompt, messages=messages, model=MODEL, context=context,
                            similarity_threshold=threshold, include_debug=True)
-        res = await self.rt.cache.lookup(principal, req)
+        try:
+            res = await self.rt.cache.lookup(principal, req)
+        except VectorcacheError:  # the server would refuse it (an empty prompt, say): no hit
+            self.refused += 1
+            return None
         if "decision_time_ms" in res.debug and res.debug.get("candidates"):
             self.decision_ms.append(float(res.debug["decision_time_ms"]))
         if res.hit:
@@ -229,6 +235,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     results[path.name] = res
                     print(f"{path.name}: {time.perf_counter() - t:.0f}s", file=sys.stderr)
                 ms = h.decision_ms
+                results["_meta"]["refused_rows"] = h.refused
                 results["_meta"]["decision_ms_p50"] = float(np.median(ms)) if ms else None
                 results["_meta"]["decision_ms_p95"] = (float(np.percentile(ms, 95))
                                                        if ms else None)
