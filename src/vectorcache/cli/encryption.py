@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from contextlib import ExitStack
 from typing import Any
@@ -119,8 +120,6 @@ def rewrap_keys(target: str) -> None:
     The current master key comes from the usual settings (weak PBKDF2 parameters are accepted
     here, to move away from them). The new passphrase or key is read from
     $VECTORCACHE_NEW_PASSPHRASE / $VECTORCACHE_NEW_MASTER_KEY, else asked for (hidden)."""
-    import os
-
     secret: str | None = None
     if target == "passphrase":
         secret = os.environ.get("VECTORCACHE_NEW_PASSPHRASE") or click.prompt(

@@ -14,7 +14,7 @@ import math
 import time
 from dataclasses import dataclass, field
 
-from limits import RateLimitItemPerDay, RateLimitItemPerMinute, RateLimitItemPerMonth
+from limits import RateLimitItem, RateLimitItemPerDay, RateLimitItemPerMinute, RateLimitItemPerMonth
 from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter, RateLimiter
 from limits.storage import storage_from_string
 from starlette.datastructures import MutableHeaders
@@ -50,10 +50,6 @@ class Meter:
                 "X-RateLimit-Reset": str(w.reset)}
 
 
-_MINUTE = 60.0
-_PERIODS = {"day": 86400.0, "month": 30 * 86400.0}  # as ``limits`` counts a month
-
-
 class RateLimits:
     """Per-minute moving windows and day/month quotas, counted in-process (``memory://``, see
     local_limits.py) or in a shared storage through ``limits`` (``redis://...``)."""
@@ -79,10 +75,8 @@ class RateLimits:
             self._fixed = FixedWindowRateLimiter(storage)
         return self._moving, self._fixed
 
-    async def _shared(self, moving: bool, limit: int, window: float, ids: tuple[str, ...]) -> Count:
+    async def _shared(self, moving: bool, item: RateLimitItem, ids: tuple[str, ...]) -> Count:
         limiter = self._limiters()[0 if moving else 1]
-        item = (RateLimitItemPerMinute(limit) if moving
-                else _QUOTA_ITEMS["month" if window > 86400 else "day"](limit))
         try:
             admitted = await limiter.hit(item, *ids)
             stats = await limiter.get_window_stats(item, *ids)
@@ -91,27 +85,27 @@ class RateLimits:
                 from exc
         return Count(admitted, max(0, stats.remaining), stats.reset_time)
 
-    async def _count(self, moving: bool, limit: int, window: float, ids: tuple[str, ...],
+    async def _count(self, moving: bool, item: RateLimitItem, ids: tuple[str, ...],
                      meter: Meter) -> int:
-        """0 if admitted, else the seconds until it would be."""
+        """0 if admitted, else the seconds until it would be. ``moving``: a moving window,
+        else a fixed one (quotas)."""
         if self._local is not None:
-            key = "/".join(ids)
-            count = (self._local.moving(key, limit, window) if moving
-                     else self._local.fixed(key, limit, window))
+            count = (self._local.moving if moving else self._local.fixed)(
+                "/".join(ids), item.amount, float(item.get_expiry()))
         else:
-            count = await self._shared(moving, limit, window, ids)
-        meter.windows.append(Window(limit, count.remaining, math.ceil(count.reset)))
+            count = await self._shared(moving, item, ids)
+        meter.windows.append(Window(item.amount, count.remaining, math.ceil(count.reset)))
         return 0 if count.admitted else max(1, math.ceil(count.reset - time.time()))
 
     async def per_minute(self, kind: str, ident: str, limit: int, meter: Meter) -> None:
         """Count one request against ``limit`` per minute for ``kind``/``ident``; 429 past it."""
-        wait = await self._count(True, limit, _MINUTE, (kind, ident), meter)
+        wait = await self._count(True, RateLimitItemPerMinute(limit), (kind, ident), meter)
         if wait:
             raise RateLimited(retry_after=wait)
 
     async def quota(self, ident: str, requests: int, period: str, meter: Meter) -> None:
-        window = _PERIODS.get(period, _PERIODS["day"])
-        wait = await self._count(False, requests, window, ("quota", ident), meter)
+        item = _QUOTA_ITEMS.get(period, RateLimitItemPerDay)(requests)
+        wait = await self._count(False, item, ("quota", ident), meter)
         if wait:
             raise RateLimited(f"Request quota exceeded ({requests} per {period}). "
                               "Please try again later.", retry_after=wait, code="quota_exceeded")
