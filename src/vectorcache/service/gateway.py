@@ -269,7 +269,7 @@ class Gateway:
         if plan is None:
             done, shared = await answer(), False
         else:
-            storing = not (chat.control.no_store or not chat.can_store)
+            storing = chat.can_store and not chat.control.no_store
             done, shared = await self._misses.run((plan.exact_key, storing), answer)
         headers.update(done.headers)
         if done.entry_id:

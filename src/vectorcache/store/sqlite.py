@@ -173,8 +173,8 @@ class SqliteStore:
             self.cipher = build_cipher(self._master_key, keys, self.cipher)
         except ConfigurationError as exc:
             raise ServiceUnavailable(
-                "A data key was added under a master key this server does not hold (the keys "
-                "were re-wrapped); restart it with the new master key.") from exc
+                "The data keys changed under a master key this server does not hold (were "
+                "they re-wrapped?); restart it with the current master key.") from exc
 
     async def rewrap_data_keys(self, new_master: bytes) -> int:
         """Seal every data key under ``new_master`` (one transaction); how many."""
