@@ -57,3 +57,42 @@ def test_help_everywhere_has_examples(run) -> None:
 def test_unknown_project_is_a_message(run) -> None:
     result = run("cache", "stats", "--project", "nope", ok=False)
     assert result.exit_code != 0 and "not found" in result.output
+
+
+def test_a_chat_entry_round_trips_into_the_same_partition(run, tmp_path: Path,
+                                                          encoder) -> None:
+    import asyncio
+
+    from vectorcache.runtime import Runtime
+    from vectorcache.service.requests import CacheRequest
+    from vectorcache.settings import Settings
+
+    conversation = [{"role": "system", "content": "Answer briefly."},
+                    {"role": "user", "content": "Tell me about the Moon."},
+                    {"role": "assistant", "content": "It orbits the Earth."},
+                    {"role": "user", "content": "How far away is it?"}]
+    params = {"temperature": 0.2}
+    run("projects", "create", "old", "--default-model", "gpt-4o")
+    run("projects", "create", "new", "--default-model", "gpt-4o")
+    source = tmp_path / "chat.jsonl"
+    source.write_text(json.dumps({"messages": conversation, "params": params,
+                                  "response": "About 384,400 km."}) + "\n")
+    run("cache", "import", "--project", "old", str(source))
+    exported = tmp_path / "export.jsonl"
+    run("cache", "export", "--project", "old", "-o", str(exported))
+    (record,) = [json.loads(line) for line in exported.read_text().splitlines()]
+    assert record["messages"] == conversation and record["params"] == params
+    run("cache", "import", "--project", "new", str(exported))
+
+    async def ask(messages: list[dict[str, str]], sampling: dict[str, float]) -> bool:
+        async with Runtime.open(Settings(), encoder=encoder) as rt:
+            who = rt.admin.principal_for(await rt.admin.project("new"))
+            found = await rt.cache.lookup(who, CacheRequest(
+                messages=messages, model="gpt-4o", params=sampling))
+            return bool(found.hit and found.response == "About 384,400 km.")
+
+    assert asyncio.run(ask(conversation, params))  # same conversation, same partition
+    other = [*conversation[:1], {"role": "user", "content": "Tell me about Mars."},
+             *conversation[2:]]
+    assert not asyncio.run(ask(other, params))  # another conversation: never
+    assert not asyncio.run(ask(conversation, {"temperature": 0.9}))  # other sampling

@@ -121,6 +121,27 @@ def test_rows_written_before_encryption_still_read(tmp_path: Path, encoder) -> N
     _run(main())
 
 
+def test_a_version_1_database_is_migrated_in_place(tmp_path: Path, encoder) -> None:
+    """A data dir made before entries kept their conversation shape (schema 1)."""
+    async def main() -> None:
+        async with Runtime.open(settings_for(tmp_path), encoder=encoder) as rt:
+            _, who = await _project(rt)
+            await rt.cache.store(who, StoreRequest(prompt="old question", response="old",
+                                                   model="m"))
+        with sqlite3.connect(tmp_path / "vectorcache.db") as conn:
+            conn.execute("ALTER TABLE entries DROP COLUMN shape")
+            conn.execute("PRAGMA user_version = 1")
+        async with Runtime.open(settings_for(tmp_path), encoder=encoder) as rt:
+            who = rt.admin.principal_for(await rt.admin.project("p"))
+            got = await rt.cache.lookup(who, CacheRequest(prompt="old question", model="m"))
+            assert got.hit and got.response == "old"
+        with sqlite3.connect(tmp_path / "vectorcache.db") as conn:
+            assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+            assert "shape" in [r[1] for r in conn.execute("PRAGMA table_info(entries)")]
+
+    _run(main())
+
+
 def test_a_serving_process_catches_up_with_entries_added_elsewhere(tmp_path: Path,
                                                                    encoder) -> None:
     settings = settings_for(tmp_path)

@@ -119,6 +119,8 @@ class NewEntry:
     provider: str | None = None
     created_by_key: str | None = None
     expires_at: datetime | None = None
+    #: a chat entry's earlier turns and sampling parameters ({"history", "params"}), if any
+    shape: dict[str, object] | None = None
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,19 @@ class Entry:
     hit_count: int
     created_by_key: str | None
     user_hash: str | None
+    shape: dict[str, object] | None = None
+
+    def conversation(self) -> dict[str, object]:
+        """For exports: a chat entry's ``messages`` (earlier turns, then the matched user turn)
+        and sampling ``params``; nothing for a plain prompt."""
+        shape = self.shape or {}
+        out: dict[str, object] = {}
+        history = shape.get("history")
+        if isinstance(history, list) and history:
+            out["messages"] = [*history, {"role": "user", "content": self.prompt}]
+        if shape.get("params"):
+            out["params"] = shape["params"]
+        return out
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,9 @@ PAGE = 500
 
 
 def entry_record(entry: Entry) -> dict[str, Any]:
-    """An entry as exported: decrypted text and metadata, never its embedding or hashes."""
+    """An entry as exported: decrypted text and metadata, never its embedding or hashes. A chat
+    entry also carries its conversation (``messages``, ending with the matched user turn) and
+    sampling ``params``: importing the record puts it back in the same partition."""
     return {
         "id": entry.id, "prompt": entry.prompt, "response": entry.response,
         "model": entry.model, "context": entry.context, "metadata": entry.metadata,
@@ -30,6 +32,7 @@ def entry_record(entry: Entry) -> dict[str, Any]:
                   "completion_tokens": entry.usage.completion_tokens},
         "provider": entry.provider, "hit_count": entry.hit_count,
         "created_at": to_iso(entry.created_at), "expires_at": to_iso(entry.expires_at),
+        **entry.conversation(),
     }
 
 
@@ -112,8 +115,9 @@ def export(project_ref: str, output: IO[str], as_json: bool) -> None:
     """Write every entry, decrypted, as JSON lines (prompt, response, model, context,
     metadata, usage, created_at, ...). Treat the file as sensitive.
 
-    A chat entry's prompt is its last user turn: the earlier conversation is kept only as a
-    keyed hash, so it cannot be exported.
+    A chat entry's record also holds its conversation (``messages``) and sampling ``params``,
+    so that importing it puts it back in the same partition (entries stored before this
+    version kept the earlier turns only as a keyed hash: they export without them).
 
     \b
     Example:
@@ -168,9 +172,12 @@ def _plan_record(rt: Runtime, project: Any, record: dict[str, Any]) -> Plan:
     response = record.get("response")
     if not isinstance(response, str) or not response.strip():
         raise click.UsageError("Field required: response")
+    params = record.get("params") or {}
+    if not isinstance(params, dict):
+        raise click.UsageError("params must be a JSON object")
     return rt.cache.plan(rt.admin.principal_for(project), prompt=record.get("prompt"),
                          messages=record.get("messages"), model=record.get("model"),
-                         context=record.get("context"), params={}, threshold=None)
+                         context=record.get("context"), params=params, threshold=None)
 
 
 @cache.command("import")
@@ -182,8 +189,8 @@ def _plan_record(rt: Runtime, project: Any, record: dict[str, Any]) -> Plan:
 def import_(source: IO[str], project_ref: str, batch_size: int, as_json: bool) -> None:
     """Load prompt/response pairs from JSON lines (loads the embedding model).
 
-    Each line: {"prompt" or "messages", "response", "model"?, "context"?, "metadata"?,
-    "ttl_seconds"?, "usage"?}. "model" defaults to the project's default model. Invalid
+    Each line: {"prompt" or "messages", "response", "model"?, "context"?, "params"?,
+    "metadata"?, "ttl_seconds"?, "usage"?}. "model" defaults to the project's default model. Invalid
     lines are reported and skipped; an export file imports as is.
 
     \b

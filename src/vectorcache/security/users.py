@@ -46,7 +46,7 @@ class UserData:
             "context": e.context, "metadata": e.metadata, "created_at": to_iso(e.created_at),
             "expires_at": to_iso(e.expires_at), "hit_count": e.hit_count,
             "prompt_tokens": e.usage.prompt_tokens,
-            "completion_tokens": e.usage.completion_tokens,
+            "completion_tokens": e.usage.completion_tokens, **e.conversation(),
         } for e in rows if e.project_id == principal.project.id]
         await self._store.add_audit("user.export", project_id=principal.project.id,
                                     actor=principal.actor, target=None,

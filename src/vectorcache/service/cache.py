@@ -39,6 +39,17 @@ __all__ = ["CacheService", "Plan"]
 _ids = random.Random(os.urandom(32))
 
 
+def _shape(plan: Plan) -> dict[str, object] | None:
+    """What besides the prompt put an entry in its partition (earlier turns, sampling
+    parameters), kept encrypted so an export imports into the same partition. Personal data in
+    it is screened like the prompt; where the policy would not store it, only the hash stays."""
+    if not plan.view.history and not plan.params:
+        return None
+    shape = {"history": [dict(turn) for turn in plan.view.history], "params": plan.params}
+    screened, ok = pii.screen_json(shape, plan.project.pii_policy)
+    return screened if ok and isinstance(screened, dict) else None
+
+
 def _query_id() -> str:
     """A UUID4 for the response's ``query_id``. A label, not a secret: drawn from a PRNG seeded
     from the OS once, because ``uuid.uuid4()`` makes a ``getrandom`` syscall per call, which
@@ -207,6 +218,7 @@ class CacheService:
         screened, response_ok = pii.screen(response, plan.project.pii_policy)
         context, context_ok = pii.screen(context, plan.project.pii_policy)
         kept, metadata_ok = pii.screen_json(metadata, plan.project.pii_policy)
+        shape = _shape(plan)
         if (plan.pii_bypass or not response_ok or not context_ok or not metadata_ok
                 or screened is None):
             return None
@@ -219,7 +231,7 @@ class CacheService:
             project_id=plan.project.id, partition=plan.partition, exact_key=plan.exact_key,
             model=plan.model, prompt=plan.view.text, response=response, embedding=vector,
             context=context, metadata=metadata, user_hash=self.user_hash(plan.project, user),
-            usage=usage, provider=provider, created_by_key=principal.key_id,
+            usage=usage, provider=provider, created_by_key=principal.key_id, shape=shape,
             expires_at=None if not ttl else utcnow() + timedelta(seconds=ttl),
         ))
 

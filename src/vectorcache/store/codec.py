@@ -58,7 +58,9 @@ def seal_entry(cipher: Cipher, entry: NewEntry) -> dict[str, Any]:
     metadata = cipher.encrypt_text(
         None if entry.metadata is None else json.dumps(entry.metadata, separators=(",", ":"))
     )
-    size = sum(len(x) for x in (prompt, response, context, metadata) if x is not None)
+    shape = cipher.encrypt_text(
+        None if entry.shape is None else json.dumps(entry.shape, separators=(",", ":")))
+    size = sum(len(x) for x in (prompt, response, context, metadata, shape) if x is not None)
     return {
         "project_id": entry.project_id,
         "partition": entry.partition,
@@ -69,6 +71,7 @@ def seal_entry(cipher: Cipher, entry: NewEntry) -> dict[str, Any]:
         "response": response,
         "context": context,
         "metadata": metadata,
+        "shape": shape,
         "embedding": vector_to_blob(entry.embedding),
         "user_hash": entry.user_hash,
         "prompt_tokens": entry.usage.prompt_tokens,
@@ -83,6 +86,7 @@ def seal_entry(cipher: Cipher, entry: NewEntry) -> dict[str, Any]:
 def open_entry(cipher: Cipher, row: Row) -> Entry:
     kid = row["kid"]
     metadata = cipher.decrypt_text(kid, row["metadata"])
+    shape = cipher.decrypt_text(kid, row["shape"])
     created_at = dt(row["created_at"])
     assert created_at is not None
     return Entry(
@@ -94,6 +98,7 @@ def open_entry(cipher: Cipher, row: Row) -> Entry:
         response=cipher.decrypt_text(kid, row["response"]) or "",
         context=cipher.decrypt_text(kid, row["context"]),
         metadata=None if metadata is None else json.loads(metadata),
+        shape=None if shape is None else json.loads(shape),
         usage=Usage(row["prompt_tokens"] or 0, row["completion_tokens"] or 0),
         provider=row["provider"],
         created_at=created_at,

@@ -51,7 +51,7 @@ T = TypeVar("T")
 
 _LIVE = "(expires_at IS NULL OR expires_at > ?)"
 #: every entry column but the embedding (1.5 KB a row that only the index needs)
-_ENTRY = ("id, project_id, partition, model, kid, prompt, response, context, metadata, "
+_ENTRY = ("id, project_id, partition, model, kid, prompt, response, context, metadata, shape, "
           "user_hash, prompt_tokens, completion_tokens, provider, created_by_key, created_at, "
           "expires_at, hit_count")
 

@@ -28,7 +28,7 @@ __all__ = [
     "retire_key",
 ]
 
-_ENTRY_COLUMNS = ("prompt", "response", "context", "metadata")
+_ENTRY_COLUMNS = ("prompt", "response", "context", "metadata", "shape")
 
 
 class StaleDataKey(Exception):
@@ -78,15 +78,15 @@ def reencrypt(conn: sqlite3.Connection, cipher: Cipher, batch: int) -> int:
     check_active(conn, cipher)
     kid = cipher.active_kid
     rows = conn.execute(
-        "SELECT rowid, kid, prompt, response, context, metadata FROM entries"
+        f"SELECT rowid, kid, {', '.join(_ENTRY_COLUMNS)} FROM entries"
         " WHERE kid IS NOT ? LIMIT ?", (kid, batch)).fetchall()
+    sets = ", ".join(f"{col} = ?" for col in _ENTRY_COLUMNS)
     for row in rows:
         sealed = [_reseal(cipher, row["kid"], row[col]) for col in _ENTRY_COLUMNS]
         grown = sum(len(new or b"") - len(row[col] or b"")
                     for col, new in zip(_ENTRY_COLUMNS, sealed, strict=True))
-        conn.execute(
-            "UPDATE entries SET kid = ?, prompt = ?, response = ?, context = ?, metadata = ?,"
-            " size_bytes = size_bytes + ? WHERE rowid = ?", (kid, *sealed, grown, row["rowid"]))
+        conn.execute(f"UPDATE entries SET kid = ?, {sets}, size_bytes = size_bytes + ?"
+                     " WHERE rowid = ?", (kid, *sealed, grown, row["rowid"]))
     done = len(rows)
     if done < batch:
         providers = conn.execute(

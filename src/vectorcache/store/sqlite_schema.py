@@ -63,6 +63,11 @@ _STEPS: tuple[str, ...] = (
     CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     """,
+    # 2: what else put a chat entry in its partition (earlier turns, sampling parameters),
+    # encrypted like the prompt, so an export can be imported into the same partition
+    """
+    ALTER TABLE entries ADD COLUMN shape BLOB;
+    """,
 )
 
 SCHEMA_VERSION = len(_STEPS)
