@@ -41,6 +41,12 @@ def workload(client: TestClient, provider: FakeProvider) -> list[str]:
                                       "response": stored, "model": "gpt-4o", "user": user}
                   ).status_code == 201
     secrets += [stored, "tapirs-NARWHAL-1180"]
+    earlier = "Earlier turn about QUOKKA-5521"  # kept (encrypted) as the entry's conversation
+    chat = t.post("/v1/chat/completions", {"model": "gpt-4o", "temperature": 0.3, "messages": [
+        {"role": "user", "content": earlier}, {"role": "assistant", "content": "Noted."},
+        {"role": "user", "content": "And the follow-up GECKO-7734?"}]})
+    assert chat.status_code == 200 and chat.headers["x-vectorcache-cache"] == "miss", chat.text
+    secrets += [earlier, "GECKO-7734"]
     created = t.post("/v1/keys", {"name": "extra"}).json()
     secrets.append(created["key"])
     rotated = t.post(f"/v1/keys/{created['id']}/rotate").json()
