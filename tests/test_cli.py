@@ -67,3 +67,17 @@ def test_secret_files_are_private(run, tmp_path: Path) -> None:
     run("projects", "list")
     for name in ("master.key", "server.secret"):
         assert (tmp_path / "data" / name).stat().st_mode & 0o077 == 0
+
+
+def test_a_bad_setting_is_named_not_a_traceback(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "VECTORCACHE_DATA_DIR": str(tmp_path),
+           "VECTORCACHE_EMBEDDING_PRECISION": "int4", "VECTORCACHE_PORT": "eighty"}
+    done = subprocess.run([sys.executable, "-m", "vectorcache", "projects", "list"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "VECTORCACHE_EMBEDDING_PRECISION='int4'" in done.stderr
+    assert "VECTORCACHE_PORT='eighty'" in done.stderr

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
+from pydantic import ValidationError
 
 from vectorcache import __version__
 from vectorcache.cli.audit import audit
@@ -35,5 +38,28 @@ for command in (serve, projects, keys, providers, cache, encryption, audit):
     cli.add_command(command)
 
 
+def settings_problem(exc: ValidationError) -> str:
+    """A bad ``VECTORCACHE_*`` value, in one line per setting (no traceback)."""
+    lines = []
+    for error in exc.errors():
+        name = "VECTORCACHE_" + "_".join(str(p) for p in error["loc"]).upper()
+        lines.append(f"{name}={error.get('input')!r}: {error['msg']}")
+    return "Invalid settings:\n  " + "\n  ".join(lines)
+
+
 def main() -> None:
-    cli(prog_name="vectorcache")
+    try:
+        code = cli(prog_name="vectorcache", standalone_mode=False)
+    except ValidationError as exc:
+        if exc.title != "Settings":
+            raise
+        click.echo(settings_problem(exc), err=True)  # the environment or .env
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("Aborted!", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    if isinstance(code, int) and code:  # a command's ctx.exit(code)
+        sys.exit(code)
