@@ -242,8 +242,8 @@ class Gateway:
 
     async def _call(self, chat: _Chat, plan: Plan | None, headers: dict[str, str],
                     vector: Any = None) -> GatewayAnswer:
-        upstream = await self._upstream(chat)
         if chat.stream:
+            upstream = await self._upstream(chat)
             params = {**chat.params, "stream_options": {"include_usage": True}}
             chunks = upstream.stream(ChatRequest(chat.model, chat.messages, params))
             try:
@@ -255,7 +255,8 @@ class Gateway:
             return GatewayAnswer(headers, stream=self._relay(chat, plan, chunks, first, vector,
                                                                  upstream.name))
 
-        async def answer() -> _Answered:
+        async def answer() -> _Answered:  # the provider config is read by the leader only
+            upstream = await self._upstream(chat)
             completion = await upstream.complete(ChatRequest(chat.model, chat.messages,
                                                              chat.params))
             extra: dict[str, str] = {}
