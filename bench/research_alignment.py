@@ -235,10 +235,12 @@ def main() -> None:
     ap.add_argument("--idf", choices=["rank", "dev"], nargs="+", default=["rank", "dev"])
     ap.add_argument("--out", type=Path, default=Path("/tmp/vc_align_report.json"))
     ap.add_argument("--no-timing", action="store_true")
+    ap.add_argument("--precision", default="fp32",
+                    help="ONNX weights of the sentence vectors (the recorded run used fp32)")
     ap.add_argument("--ablation", action="store_true", help="also cosine-only and cosine+align")
     args = ap.parse_args()
     t0 = time.time()
-    ds = tv.Dataset(args.data, args.cache, "onnx")
+    ds = tv.Dataset(args.data, args.cache, "onnx", args.precision)
     report: dict[str, Any] = {"alignment_features": list(ALIGNMENT_FEATURE_NAMES), "runs": {}}
     configs: dict[str, tuple[Any, ...]] = {"current": (None, None)}
     states_by = {}
