@@ -374,7 +374,7 @@ class Server:
                  timeout: float = 600) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        log = open(data_dir / "server.log", "w")  # noqa: SIM115 - the server's, until it exits
+        log = open(data_dir / "server.log", "w")
         full_env = {**os.environ, "VECTORCACHE_DATA_DIR": str(data_dir),
                     "VECTORCACHE_LOG_LEVEL": "WARNING", **(env or {})}
         t = time.perf_counter()
@@ -412,7 +412,7 @@ class Server:
             self.proc.kill()
             self.proc.wait()
 
-    def __enter__(self) -> Server:  # noqa: PYI034
+    def __enter__(self) -> Server:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -16,11 +16,11 @@ from fastapi.testclient import TestClient
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from vectorcache.api.app import create_app  # noqa: E402
-from vectorcache.embeddings import Encoder, build_encoder  # noqa: E402
-from vectorcache.models import Project  # noqa: E402
-from vectorcache.settings import Settings  # noqa: E402
-from vectorcache.testing import FakeProvider  # noqa: E402
+from vectorcache.api.app import create_app
+from vectorcache.embeddings import Encoder, build_encoder
+from vectorcache.models import Project
+from vectorcache.settings import Settings
+from vectorcache.testing import FakeProvider
 
 
 def dev_data(name: str) -> Path:

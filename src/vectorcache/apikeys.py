@@ -7,7 +7,7 @@ import hmac
 import re
 import secrets
 
-__all__ = ["generate_key", "is_well_formed", "key_hash", "display_prefix", "KEY_PATTERN"]
+__all__ = ["KEY_PATTERN", "display_prefix", "generate_key", "is_well_formed", "key_hash"]
 
 KEY_PATTERN = re.compile(r"vc_[0-9a-f]{32}")
 _PREFIX_CHARS = 8  # "vc_" + 8 hex shown in listings: 32 bits, not enough to guess the rest

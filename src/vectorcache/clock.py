@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-__all__ = ["utcnow", "to_iso", "from_iso"]
+__all__ = ["from_iso", "to_iso", "utcnow"]
 
 
 def utcnow() -> datetime:

@@ -26,7 +26,7 @@ from vectorcache.errors import ConfigurationError
 from vectorcache.secretfiles import read_or_create_secret, write_secret_file
 from vectorcache.settings import Settings
 
-__all__ = ["Cipher", "load_master_key", "new_data_key", "PBKDF2_MIN_ITERATIONS", "KdfParams"]
+__all__ = ["PBKDF2_MIN_ITERATIONS", "Cipher", "KdfParams", "load_master_key", "new_data_key"]
 
 PBKDF2_MIN_ITERATIONS = 600_000
 

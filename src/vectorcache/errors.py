@@ -6,17 +6,17 @@ The API edge maps these to the native shape ``{"detail", "code"}`` or OpenAI's e
 from __future__ import annotations
 
 __all__ = [
-    "VectorcacheError",
-    "ValidationFailed",
     "AuthenticationFailed",
-    "PermissionDenied",
+    "ConfigurationError",
+    "NotCacheable",
     "NotFound",
     "PayloadTooLarge",
-    "NotCacheable",
+    "PermissionDenied",
     "RateLimited",
-    "UpstreamError",
     "ServiceUnavailable",
-    "ConfigurationError",
+    "UpstreamError",
+    "ValidationFailed",
+    "VectorcacheError",
 ]
 
 

@@ -10,17 +10,17 @@ import numpy.typing as npt
 
 __all__ = [
     "ALL_SCOPES",
-    "Project",
     "ApiKey",
-    "NewApiKey",
-    "ProviderConfig",
+    "AuditEvent",
+    "DataKeyInfo",
     "Entry",
+    "NewApiKey",
     "NewEntry",
+    "Project",
+    "ProjectStats",
+    "ProviderConfig",
     "Usage",
     "UsageEvent",
-    "AuditEvent",
-    "ProjectStats",
-    "DataKeyInfo",
 ]
 
 ALL_SCOPES = ("cache:read", "cache:write", "analytics:read", "keys:manage")

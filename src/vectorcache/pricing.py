@@ -14,7 +14,7 @@ from pathlib import Path
 from vectorcache.errors import ConfigurationError
 from vectorcache.models import Usage
 
-__all__ = ["Pricing", "DEFAULT_PRICES"]
+__all__ = ["DEFAULT_PRICES", "Pricing"]
 
 DEFAULT_PRICES: dict[str, tuple[float, float]] = {
     "gpt-4o-mini": (0.15, 0.60),

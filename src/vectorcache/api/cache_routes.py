@@ -12,7 +12,7 @@ from vectorcache.api.schemas import ClearBody, QueryBody, StoreBody
 from vectorcache.service.auth import Principal
 from vectorcache.service.requests import LookupResult, QueryResult
 
-__all__ = ["router", "lookup_json", "query_json"]
+__all__ = ["lookup_json", "query_json", "router"]
 
 router = APIRouter(prefix="/v1/cache")
 

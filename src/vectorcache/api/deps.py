@@ -11,7 +11,7 @@ from vectorcache.security.guard import AccessGuard
 from vectorcache.security.ratelimit import METER_SCOPE_KEY, Meter
 from vectorcache.service.auth import Principal
 
-__all__ = ["runtime", "authenticated", "presented_key"]
+__all__ = ["authenticated", "presented_key", "runtime"]
 
 
 def runtime(request: Request) -> Runtime:

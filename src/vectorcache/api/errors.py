@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vectorcache.errors import RateLimited, ServiceUnavailable, VectorcacheError
 
-__all__ = ["install_error_handlers", "error_response", "validation_message", "is_gateway_path"]
+__all__ = ["error_response", "install_error_handlers", "is_gateway_path", "validation_message"]
 
 log = logging.getLogger("vectorcache.api")
 

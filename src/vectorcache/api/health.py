@@ -30,7 +30,7 @@ async def ready(request: Request) -> JSONResponse:
         await rt.embedder.embed(["ready"])
         checks["model"] = "ok"
         checks["index"] = rt.store.index_status()  # informational: a rebuild still serves
-    except Exception as exc:  # noqa: BLE001 - any failure means not ready
+    except Exception as exc:
         checks["error"] = type(exc).__name__
         return JSONResponse({"status": "not_ready", "checks": checks}, status_code=503,
                             headers={"Retry-After": "5"})

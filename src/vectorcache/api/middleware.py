@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from vectorcache.api.errors import error_response
 from vectorcache.errors import PayloadTooLarge
 
-__all__ = ["BodySizeLimit", "AccessLog", "JsonBodies"]
+__all__ = ["AccessLog", "BodySizeLimit", "JsonBodies"]
 
 access_log = logging.getLogger("vectorcache.access")
 

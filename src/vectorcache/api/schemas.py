@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from vectorcache.models import Usage
 from vectorcache.service.requests import CacheRequest, StoreRequest
 
-__all__ = ["QueryBody", "StoreBody", "ClearBody", "MessageIn"]
+__all__ = ["ClearBody", "MessageIn", "QueryBody", "StoreBody"]
 
 
 def _between(name: str, low: float, high: float, value: float | None) -> float | None:

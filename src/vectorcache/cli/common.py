@@ -14,7 +14,7 @@ from vectorcache.errors import VectorcacheError
 from vectorcache.runtime import Runtime
 from vectorcache.settings import Settings
 
-__all__ = ["run_with_runtime", "print_table", "print_json", "read_secret_input"]
+__all__ = ["print_json", "print_table", "read_secret_input", "run_with_runtime"]
 
 T = TypeVar("T")
 

@@ -15,7 +15,7 @@ from vectorcache.cli.keys import keys
 from vectorcache.cli.projects import projects, providers
 from vectorcache.cli.serve import serve
 
-__all__ = ["main", "cli"]
+__all__ = ["cli", "main"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -8,7 +8,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Encoder", "Embedder", "Vectors"]
+__all__ = ["Embedder", "Encoder", "Vectors"]
 
 Vectors = npt.NDArray[np.float32]
 

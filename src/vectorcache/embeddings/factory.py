@@ -9,7 +9,7 @@ from vectorcache.embeddings.batching import BatchingEmbedder
 from vectorcache.errors import ConfigurationError
 from vectorcache.settings import Settings
 
-__all__ = ["build_encoder", "build_embedder", "ENCODERS"]
+__all__ = ["ENCODERS", "build_embedder", "build_encoder"]
 
 
 def _onnx(settings: Settings) -> Encoder:

@@ -11,7 +11,7 @@ import numpy as np
 
 from vectorcache.embeddings.base import Vectors
 
-__all__ = ["ReferenceEncoder", "bundled_model_dir", "MODEL_ID"]
+__all__ = ["MODEL_ID", "ReferenceEncoder", "bundled_model_dir"]
 
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 

@@ -9,8 +9,15 @@ from vectorcache.index.base import Match, VectorIndex
 from vectorcache.index.null import NullIndex
 from vectorcache.index.partitioned import DEFAULT_ANN_THRESHOLD, FlatIndex, HybridIndex
 
-__all__ = ["FlatIndex", "HybridIndex", "Match", "VectorIndex", "build_index", "INDEXES",
-           "DEFAULT_ANN_THRESHOLD"]
+__all__ = [
+    "DEFAULT_ANN_THRESHOLD",
+    "INDEXES",
+    "FlatIndex",
+    "HybridIndex",
+    "Match",
+    "VectorIndex",
+    "build_index",
+]
 
 INDEXES: dict[str, Callable[[int], VectorIndex]] = {
     "auto": HybridIndex,  # exact while small, faiss IVF (8-bit codes) per partition past it

@@ -33,7 +33,7 @@ import numpy.typing as npt
 from vectorcache.index.base import Match
 from vectorcache.index.snapshot import Blob, SnapshotReader
 
-__all__ = ["AnnPartition", "AnnParams", "Source"]
+__all__ = ["AnnParams", "AnnPartition", "Source"]
 
 
 class AnnParams:
@@ -105,7 +105,7 @@ class AnnPartition:
                                               faiss.METRIC_INNER_PRODUCT)
         index.by_residual = False  # codes are the vectors themselves: a rebuild can decode them
         index.own_fields = True
-        quantizer.this.disown()
+        quantizer.this.disown()  # type: ignore[attr-defined]  # SWIG, not in the stubs
         index.cp.niter = AnnParams.kmeans_iterations
         sample = source.sample(AnnParams.train_points_per_list * index.nlist)
         index.train(np.ascontiguousarray(sample, np.float32))
@@ -154,7 +154,7 @@ class AnnPartition:
         k = min(k, size)
         scores, labels = self.index.search(vector[None, :], k)
         if (labels[0] < 0).any():  # the probed lists hold fewer than k: probe them all
-            params = faiss.SearchParametersIVF(nprobe=self.index.nlist)
+            params = faiss.SearchParametersIVF(nprobe=self.index.nlist)  # type: ignore[call-arg]
             scores, labels = self.index.search(vector[None, :], k, params=params)
         return [(int(label), float(score)) for label, score in zip(labels[0], scores[0],
                                                                    strict=True) if label >= 0]

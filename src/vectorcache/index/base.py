@@ -13,7 +13,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["VectorIndex", "Match"]
+__all__ = ["Match", "VectorIndex"]
 
 Match = tuple[int, float]  # (label, cosine similarity)
 

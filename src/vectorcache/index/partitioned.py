@@ -34,7 +34,7 @@ from vectorcache.index.base import Match
 from vectorcache.index.flat import FlatPartition
 from vectorcache.index.snapshot import Blob, SnapshotError, SnapshotReader, write_snapshot
 
-__all__ = ["PartitionedIndex", "FlatIndex", "HybridIndex", "DEFAULT_ANN_THRESHOLD"]
+__all__ = ["DEFAULT_ANN_THRESHOLD", "FlatIndex", "HybridIndex", "PartitionedIndex"]
 
 log = logging.getLogger(__name__)
 
@@ -239,7 +239,9 @@ class PartitionedIndex:
             reader = SnapshotReader.open(path, dims=self.dims)
             parts: dict[str, _Partition] = {}
             for meta in reader.header["partitions"]:
-                kind = {"flat": FlatPartition, "hnsw": AnnPartition}[meta["kind"]]
+                kinds: dict[str, type[FlatPartition | AnnPartition]] = {
+                    "flat": FlatPartition, "hnsw": AnnPartition}
+                kind = kinds[meta["kind"]]
                 parts[str(meta["name"])] = kind.restore(self.dims, meta, reader, meta["prefix"])
             where = {int(label): name for name, part in parts.items()
                      for label in part.held().tolist()}

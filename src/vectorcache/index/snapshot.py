@@ -79,11 +79,11 @@ def _write_blob(fh: BinaryIO, blob: Blob) -> int:
                 crc = zlib.crc32(chunk, crc)
                 fh.write(chunk)
         return crc
-    view = memoryview(np.ascontiguousarray(blob)).cast("B")
+    view = np.ascontiguousarray(blob).data.cast("B")
     for start in range(0, len(view), _CHUNK):
-        chunk = view[start:start + _CHUNK]
-        crc = zlib.crc32(chunk, crc)
-        fh.write(chunk)
+        part = view[start:start + _CHUNK]
+        crc = zlib.crc32(part, crc)
+        fh.write(part)
     return crc
 
 
@@ -128,7 +128,7 @@ class SnapshotReader:
     def array(self, name: str) -> npt.NDArray[Any]:
         entry = self._entry(name)
         out = np.empty(entry["shape"], dtype=entry["dtype"])
-        view = memoryview(out).cast("B")
+        view = out.data.cast("B")
         with open(self.path, "rb") as fh:
             fh.seek(self._base + entry["offset"])
             if fh.readinto(view) != entry["nbytes"]:

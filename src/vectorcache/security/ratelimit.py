@@ -67,7 +67,7 @@ class RateLimits:
                 else {}
             try:
                 storage = storage_from_string(self._url, **options)
-            except Exception as exc:  # noqa: BLE001 - any bad URL is a configuration error
+            except Exception as exc:
                 raise ConfigurationError(
                     f"rate_limit_storage_url is not usable ({type(exc).__name__}); use "
                     "memory:// or redis://host:port") from None

@@ -20,7 +20,7 @@ from vectorcache.service.auth import Principal
 from vectorcache.service.project_settings import validate_project_settings
 from vectorcache.store import Store
 
-__all__ = ["AdminService", "DEFAULT_PROJECT"]
+__all__ = ["DEFAULT_PROJECT", "AdminService"]
 
 DEFAULT_PROJECT = "default"
 

@@ -14,7 +14,7 @@ from vectorcache.security.authfail import FailedAuthAudit
 from vectorcache.service.events import EventWriter
 from vectorcache.store import Store
 
-__all__ = ["Principal", "Authenticator", "expand_scopes"]
+__all__ = ["Authenticator", "Principal", "expand_scopes"]
 
 
 def expand_scopes(scopes: tuple[str, ...] | list[str]) -> frozenset[str]:

@@ -12,7 +12,7 @@ from vectorcache.models import ProjectStats
 from vectorcache.service.auth import Principal
 from vectorcache.store import Store
 
-__all__ = ["EntryService", "ClearOutcome"]
+__all__ = ["ClearOutcome", "EntryService"]
 
 
 @dataclass(frozen=True)

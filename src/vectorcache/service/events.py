@@ -45,7 +45,7 @@ class EventWriter:
         self._events, self._keys = [], {}
         try:
             await self._store.add_events(events, keys)
-        except Exception:  # noqa: BLE001 - usage stats must never take a request down
+        except Exception:
             log.exception("dropped %d usage events", len(events))
 
     async def _run(self) -> None:

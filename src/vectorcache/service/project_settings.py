@@ -17,7 +17,7 @@ from vectorcache.decision import DEFAULT_MODE, MODES
 from vectorcache.errors import ValidationFailed
 from vectorcache.models import Project
 
-__all__ = ["validate_project_settings", "project_view", "PII_POLICIES"]
+__all__ = ["PII_POLICIES", "project_view", "validate_project_settings"]
 
 PII_POLICIES = ("bypass", "redact")
 

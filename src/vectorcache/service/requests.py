@@ -7,7 +7,7 @@ from typing import Any
 
 from vectorcache.models import Usage
 
-__all__ = ["CacheRequest", "StoreRequest", "LookupResult", "QueryResult", "Message"]
+__all__ = ["CacheRequest", "LookupResult", "Message", "QueryResult", "StoreRequest"]
 
 Message = dict[str, Any]  # {"role": ..., "content": ...}
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from vectorcache.errors import ConfigurationError
 from vectorcache.store.base import SearchResult, Store
 
-__all__ = ["Store", "SearchResult", "open_store_for_url"]
+__all__ = ["SearchResult", "Store", "open_store_for_url"]
 
 
 def _sqlite(url: str, master_key: bytes, dims: int, searchable: bool) -> Store:

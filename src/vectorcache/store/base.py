@@ -27,7 +27,7 @@ from vectorcache.models import (
     UsageEvent,
 )
 
-__all__ = ["Store", "SearchResult"]
+__all__ = ["SearchResult", "Store"]
 
 SearchResult = tuple[Entry, float]  # (entry, cosine similarity)
 

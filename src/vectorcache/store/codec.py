@@ -18,8 +18,17 @@ from vectorcache.crypto import Cipher
 from vectorcache.models import ALL_SCOPES, ApiKey, Entry, NewEntry, Project, Usage
 
 __all__ = [
-    "ts", "dt", "seal_entry", "open_entry", "project_from_row", "api_key_from_row",
-    "api_key_columns", "project_columns", "vector_to_blob", "blob_to_vector", "PROJECT_SETTINGS",
+    "PROJECT_SETTINGS",
+    "api_key_columns",
+    "api_key_from_row",
+    "blob_to_vector",
+    "dt",
+    "open_entry",
+    "project_columns",
+    "project_from_row",
+    "seal_entry",
+    "ts",
+    "vector_to_blob",
 ]
 
 class Row(Protocol):

@@ -387,7 +387,7 @@ class SqliteStore:
             try:
                 while await self.catch_up():
                     pass
-            except Exception:  # noqa: BLE001 - retried at the next tick; searches still work
+            except Exception:
                 log.warning("index catch-up failed; retrying", exc_info=True)
 
     async def find_exact(self, partition: str, exact_key: str, now: datetime) -> Entry | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-__all__ = ["migrate", "SCHEMA_VERSION"]
+__all__ = ["SCHEMA_VERSION", "migrate"]
 
 _STEPS: tuple[str, ...] = (
     """

@@ -3,4 +3,4 @@
 from vectorcache.testing.fake_anthropic import FakeAnthropic
 from vectorcache.testing.fake_provider import FakeProvider
 
-__all__ = ["FakeProvider", "FakeAnthropic"]
+__all__ = ["FakeAnthropic", "FakeProvider"]

@@ -13,8 +13,15 @@ from vectorcache.upstream.base import ChatRequest, Completion, StreamChunk, Upst
 from vectorcache.upstream.fallback import FallbackUpstream
 from vectorcache.upstream.openai_compat import OpenAICompatible
 
-__all__ = ["ChatRequest", "Completion", "StreamChunk", "Upstream", "build_upstream", "ADAPTERS",
-           "FallbackUpstream"]
+__all__ = [
+    "ADAPTERS",
+    "ChatRequest",
+    "Completion",
+    "FallbackUpstream",
+    "StreamChunk",
+    "Upstream",
+    "build_upstream",
+]
 
 
 def _openai(client: httpx.AsyncClient, config: ProviderConfig) -> Upstream:

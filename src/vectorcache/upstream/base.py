@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from vectorcache.models import Usage
 
-__all__ = ["ChatRequest", "Completion", "Upstream", "StreamChunk"]
+__all__ = ["ChatRequest", "Completion", "StreamChunk", "Upstream"]
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from vectorcache.errors import UpstreamError
 from vectorcache.models import Usage
 from vectorcache.upstream.base import ChatRequest, Completion, StreamChunk
 
-__all__ = ["OpenAICompatible", "provider_error", "DEFAULT_OPENAI_BASE_URL"]
+__all__ = ["DEFAULT_OPENAI_BASE_URL", "OpenAICompatible", "provider_error"]
 
 DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
 _SECRETISH = re.compile(r"(sk-[\w*-]+|vc_[0-9a-f]+|Bearer\s+\S+)", re.IGNORECASE)
