@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -238,6 +239,65 @@ def test_client_disconnect_mid_stream_stores_nothing(served: Served,
                           json={**body, "stream": False})
         assert done.headers["x-vectorcache-cache"] == "hit"
         assert done.json()["choices"][0]["message"]["content"] == text
+
+
+def test_identical_concurrent_streams_share_one_provider_stream(served: Served,
+                                                                provider: FakeProvider) -> None:
+    q = "Walk me through how a bill becomes law [[sleep:0.4]]"
+
+    async def burst() -> list[tuple[str, httpx.Headers]]:
+        async with openai.AsyncOpenAI(api_key=served.key, base_url=served.base + "/v1",
+                                      max_retries=0) as aclient:
+            async def one() -> tuple[str, httpx.Headers]:
+                raw = await aclient.chat.completions.with_raw_response.create(
+                    model=MODEL, stream=True, messages=[{"role": "user", "content": q}])
+                text = "".join([c.choices[0].delta.content or ""
+                                async for c in raw.parse() if c.choices])
+                return text, raw.headers
+            return await asyncio.gather(*(one() for _ in range(4)))
+
+    before = provider.calls
+    results = asyncio.run(burst())
+    assert provider.calls == before + 1
+    assert {text for text, _ in results} == {"Answer to: Walk me through how a bill becomes law"}
+    assert sorted(h["x-vectorcache-cache"] for _, h in results) == ["hit"] * 3 + ["miss"]
+    assert sum(h.get("x-vectorcache-coalesced") == "true" for _, h in results) == 3
+    # stored once, complete: the next request is an exact hit with the same words
+    text, headers = _ask(openai.OpenAI(api_key=served.key, base_url=served.base + "/v1",
+                                       max_retries=0), q)
+    assert headers["x-vectorcache-cache"] == "hit" and text == results[0][0]
+    assert provider.calls == before + 1
+
+
+def test_a_shared_stream_survives_its_first_client_leaving(served: Served,
+                                                           provider: FakeProvider) -> None:
+    q = "List the planets of the solar system in order from the sun [[sleep:0.3]] [[drip:0.02]]"
+    body = {"model": MODEL, "stream": True, "messages": [{"role": "user", "content": q}]}
+
+    async def main() -> str:
+        h = {"Authorization": f"Bearer {served.key}"}
+        async with httpx.AsyncClient(base_url=served.base, headers=h, timeout=30) as http, \
+                contextlib.AsyncExitStack() as stack:
+            first, second = await asyncio.gather(*(  # both sent at once
+                stack.enter_async_context(http.stream("POST", "/v1/chat/completions",
+                                                      json=body)) for _ in range(2)))
+            leader, follower = ((first, second)
+                                if first.headers["x-vectorcache-cache"] == "miss"
+                                else (second, first))
+            assert follower.headers["x-vectorcache-coalesced"] == "true"
+            await anext(leader.aiter_bytes())
+            await leader.aclose()  # the client that started the call goes away
+            raw = await follower.aread()
+        return "".join(json.loads(e)["choices"][0]["delta"].get("content") or ""
+                       for e in _sse_events(raw)[:-1])
+
+    before = provider.calls
+    assert asyncio.run(main()) == FakeProvider.answer_for(body["messages"])
+    assert provider.calls == before + 1
+    text, headers = _ask(openai.OpenAI(api_key=served.key, base_url=served.base + "/v1",
+                                       max_retries=0), q)
+    assert headers["x-vectorcache-cache"] == "hit" and text == FakeProvider.answer_for(
+        body["messages"])
 
 
 def test_identical_concurrent_misses_make_one_provider_call(served: Served,

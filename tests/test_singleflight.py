@@ -1,11 +1,14 @@
-"""SingleFlight: one run for concurrent identical work; a cancelled leader hands over."""
+"""SingleFlight: one run for concurrent identical work; a cancelled leader hands over.
+Broadcast: one stream, replayed to every listener; the last one out stops it."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 
+from vectorcache.service.broadcast import Abandoned, Broadcast
 from vectorcache.service.singleflight import SingleFlight
 
 
@@ -64,5 +67,86 @@ def test_errors_are_shared_and_a_cancelled_leader_hands_over() -> None:
             await leader
         assert await follower == ("done", False)
         assert calls == ["run", "run"]
+
+    asyncio.run(main())
+
+
+# ---------------------------------------------------------------- Broadcast (streamed misses)
+
+def test_broadcast_replays_everything_to_late_listeners_then_follows_live() -> None:
+    async def main() -> None:
+        more = asyncio.Event()
+
+        async def produce(emit: Callable[[int], None]) -> str:
+            emit(1)
+            emit(2)
+            await more.wait()
+            emit(3)
+            return "done"
+
+        chunks: Broadcast[int, str] = Broadcast(produce)
+        first = chunks.listen()
+        await first.started()
+        late = chunks.listen()  # joins after two items
+        more.set()
+        assert [x async for x in first] == [1, 2, 3]
+        assert [x async for x in late] == [1, 2, 3]
+        assert late.result == "done" and chunks.error is None
+
+    asyncio.run(main())
+
+
+def test_broadcast_error_reaches_every_listener_after_the_items() -> None:
+    async def main() -> None:
+        async def produce(emit: Callable[[str], None]) -> None:
+            emit("a")
+            raise RuntimeError("provider cut the stream")
+
+        chunks: Broadcast[str, None] = Broadcast(produce)
+        listeners = [chunks.listen(), chunks.listen()]
+        for listener in listeners:
+            got = []
+            with pytest.raises(RuntimeError, match="cut"):
+                async for x in listener:
+                    got.append(x)
+            assert got == ["a"]
+
+        async def fail_at_once(emit: Callable[[str], None]) -> None:
+            raise RuntimeError("401 from the provider")
+
+        early = Broadcast(fail_at_once).listen()
+        with pytest.raises(RuntimeError, match="401"):
+            await early.started()
+
+    asyncio.run(main())
+
+
+def test_broadcast_runs_on_while_anyone_listens_and_stops_when_all_left() -> None:
+    async def main() -> None:
+        step = asyncio.Event()
+        cancelled = asyncio.Event()
+        finished: list[str] = []
+
+        async def produce(emit: Callable[[int], None]) -> None:
+            try:
+                emit(0)
+                await step.wait()
+                emit(1)
+                await asyncio.Event().wait()  # never ends by itself
+            except asyncio.CancelledError:
+                cancelled.set()
+                raise
+
+        chunks: Broadcast[int, None] = Broadcast(produce,
+                                                 on_done=lambda: finished.append("done"))
+        leader, follower = chunks.listen(), chunks.listen()
+        await leader.started()
+        leader.close()  # the first client went away: the other still gets item 1
+        step.set()
+        assert await anext(follower) == 0 and await anext(follower) == 1
+        assert not cancelled.is_set()
+        follower.close()  # the last one left: the producer is cancelled
+        await cancelled.wait()  # the producer's task ends in the same step it set this
+        assert isinstance(chunks.error, Abandoned) and finished == ["done"]
 
     asyncio.run(main())

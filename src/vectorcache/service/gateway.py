@@ -6,14 +6,16 @@ conversation and the sampling parameters that change answers. What cannot be cac
 tool turns, non-text content, ``n > 1``, logprobs) passes straight through as a *bypass*.
 
 A streamed miss is relayed chunk by chunk as it arrives and stored only once the provider has
-finished it (``finish_reason: stop``, no tool call): a provider failure or a client that goes
-away mid-stream leaves nothing stored.
+finished it (``finish_reason: stop``, no tool call): a provider failure, or every client of it
+going away mid-stream, leaves nothing stored. Identical concurrent misses share one provider
+call: non-streaming ones through ``SingleFlight``, streamed ones through ``Broadcast`` (a late
+joiner is replayed the chunks it missed, then follows live).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +26,7 @@ from vectorcache.errors import NotCacheable, UpstreamError, ValidationFailed
 from vectorcache.models import Usage, UsageEvent
 from vectorcache.pricing import Pricing
 from vectorcache.service.auth import Principal
+from vectorcache.service.broadcast import Broadcast, Listener
 from vectorcache.service.cache import CacheService, Plan
 from vectorcache.service.events import EventWriter
 from vectorcache.service.prompt import resolve_prompt
@@ -31,7 +34,7 @@ from vectorcache.service.singleflight import SingleFlight
 from vectorcache.service.sse import DONE, chat_completion, error_event, replay_chunks, sse
 from vectorcache.settings import Settings
 from vectorcache.store import Store
-from vectorcache.upstream import ChatRequest, StreamChunk, Upstream, build_upstream
+from vectorcache.upstream import ChatRequest, Upstream, build_upstream
 from vectorcache.upstream.fallback import FallbackUpstream
 
 __all__ = ["SAMPLING_PARAMS", "CacheControl", "Gateway", "GatewayAnswer"]
@@ -147,6 +150,7 @@ class _Relay:
     """What a relayed stream said, to decide whether it may be stored."""
 
     def __init__(self) -> None:
+        self.chunks = 0
         self.parts: list[str] = []
         self.finish: str | None = None
         self.tools = False
@@ -154,6 +158,7 @@ class _Relay:
         self.usage = Usage()
 
     def add(self, data: Mapping[str, Any]) -> None:
+        self.chunks += 1
         usage = data.get("usage")
         if isinstance(usage, dict):
             self.usage = Usage(int(usage.get("prompt_tokens") or 0),
@@ -186,6 +191,22 @@ class _Answered:
     headers: dict[str, str]
 
 
+@dataclass(frozen=True)
+class _Streamed:
+    """How a streamed miss ended (for the listeners that shared it)."""
+
+    usage: Usage
+    entry_id: str | None
+
+
+@dataclass
+class _StreamFlight:
+    """A streamed provider call in progress, and the headers its first chunk settled."""
+
+    chunks: Broadcast[dict[str, Any], _Streamed]
+    headers: dict[str, str]
+
+
 class Gateway:
     def __init__(self, *, settings: Settings, cache: CacheService, store: Store,
                  http: httpx.AsyncClient, events: EventWriter, pricing: Pricing) -> None:
@@ -197,6 +218,8 @@ class Gateway:
         self._pricing = pricing
         # identical concurrent non-streaming misses: one provider call, the others share it
         self._misses: SingleFlight[_Answered] = SingleFlight()
+        # identical concurrent streaming misses: one provider stream, replayed to each
+        self._streams: dict[Hashable, _StreamFlight] = {}
 
     async def chat(self, principal: Principal, body: Mapping[str, Any], control: CacheControl,
                    *, can_store: bool) -> GatewayAnswer:
@@ -243,17 +266,7 @@ class Gateway:
     async def _call(self, chat: _Chat, plan: Plan | None, headers: dict[str, str],
                     vector: Any = None) -> GatewayAnswer:
         if chat.stream:
-            upstream = await self._upstream(chat)
-            params = {**chat.params, "stream_options": {"include_usage": True}}
-            chunks = upstream.stream(ChatRequest(chat.model, chat.messages, params))
-            try:
-                first = await anext(chunks)
-            except StopAsyncIteration:
-                raise UpstreamError("LLM provider error: Empty stream from the provider") \
-                    from None
-            _fallback_header(upstream, headers)
-            return GatewayAnswer(headers, stream=self._relay(chat, plan, chunks, first, vector,
-                                                                 upstream.name))
+            return await self._stream(chat, plan, headers, vector)
 
         async def answer() -> _Answered:  # the provider config is read by the leader only
             upstream = await self._upstream(chat)
@@ -301,35 +314,86 @@ class Gateway:
             yield sse(chunk)
         yield DONE
 
-    async def _relay(self, chat: _Chat, plan: Plan | None, chunks: AsyncIterator[StreamChunk],
-                     first: StreamChunk, vector: Any, provider: str) -> AsyncIterator[bytes]:
+    async def _stream(self, chat: _Chat, plan: Plan | None, headers: dict[str, str],
+                      vector: Any) -> GatewayAnswer:
+        key: Hashable | None = None
+        if plan is not None:
+            key = (plan.exact_key, chat.can_store and not chat.control.no_store)
+        flight = self._streams.get(key) if key is not None else None
+        shared = flight is not None
+        if flight is None:
+            extra: dict[str, str] = {}
+
+            def produce(emit: Callable[[dict[str, Any]], None]) -> Any:
+                return self._pump(chat, plan, vector, extra, emit)
+
+            flight = _StreamFlight(Broadcast(produce, on_done=lambda: self._forget(key, flight)),
+                                   extra)
+            if key is not None:
+                self._streams[key] = flight
+        listener = flight.chunks.listen()
+        try:
+            await listener.started()
+        except BaseException:
+            listener.close()
+            raise
+        headers.update(flight.headers)
+        if shared:  # answered by an identical stream already in flight
+            headers.update({"X-Vectorcache-Cache": "hit", "X-Vectorcache-Coalesced": "true"})
+        return GatewayAnswer(headers, stream=self._listen(chat, listener, shared))
+
+    def _forget(self, key: Hashable | None, flight: _StreamFlight | None) -> None:
+        if key is not None and self._streams.get(key) is flight:
+            del self._streams[key]
+
+    async def _pump(self, chat: _Chat, plan: Plan | None, vector: Any, headers: dict[str, str],
+                    emit: Callable[[dict[str, Any]], None]) -> _Streamed:
+        """Reads the provider's stream to its end (whoever listens), then stores the answer."""
+        upstream = await self._upstream(chat)
+        params = {**chat.params, "stream_options": {"include_usage": True}}
+        chunks = upstream.stream(ChatRequest(chat.model, chat.messages, params))
         seen = _Relay()
         try:
-            chunk: StreamChunk | None = first
-            while chunk is not None:
+            async for chunk in chunks:
+                if not seen.chunks:
+                    _fallback_header(upstream, headers)
                 seen.add(chunk.data)
-                if chunk.data.get("choices") or chat.include_usage:
-                    yield sse(chunk.data)
-                chunk = await anext(chunks, None)
+                emit(chunk.data)
+            if not seen.chunks:
+                raise UpstreamError("LLM provider error: Empty stream from the provider")
             if seen.finish is None:
-                yield error_event("LLM provider error: The stream ended before the answer "
-                                  "was complete", "upstream_stream_incomplete")
-                return
+                raise UpstreamError("LLM provider error: The stream ended before the answer "
+                                    "was complete", code="upstream_stream_incomplete")
             entry_id = None
             if plan is not None and seen.cacheable:
                 with anyio.CancelScope(shield=True):  # a store, once begun, completes
                     entry_id = await self._store_answer(chat, plan, seen.text, seen.usage,
-                                                        provider, vector)
+                                                        upstream.name, vector)
             self._record(chat, "bypass" if plan is None else "miss", entry_id=entry_id,
                          usage=seen.usage)
-            yield DONE
-        except UpstreamError as exc:
-            yield error_event(exc.detail, exc.code)
+            return _Streamed(seen.usage, entry_id)
         finally:
             close = getattr(chunks, "aclose", None)
             if close is not None:
                 with anyio.CancelScope(shield=True):
                     await close()
+
+    async def _listen(self, chat: _Chat, listener: Listener[dict[str, Any], _Streamed],
+                      shared: bool) -> AsyncIterator[bytes]:
+        try:
+            async for data in listener:
+                if data.get("choices") or chat.include_usage:
+                    yield sse(data)
+            done = listener.result
+            if shared and done is not None:
+                self._record(chat, "hit", entry_id=done.entry_id, similarity=1.0,
+                             saved=self._pricing.cost(chat.model, done.usage),
+                             tokens=done.usage.total_tokens)
+            yield DONE
+        except UpstreamError as exc:
+            yield error_event(exc.detail, exc.code)
+        finally:
+            listener.close()
 
     # ---------------------------------------------------------------- events
     def _record(self, chat: _Chat, kind: str, *, entry_id: str | None = None,

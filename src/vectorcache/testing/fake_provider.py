@@ -3,7 +3,7 @@
 Tests (and benchmarks) start it instead of a real provider. It counts calls, checks the
 provider key, streams as server-sent events, and fails on request when a prompt carries a
 marker: ``[[status:503]]`` answers that status, ``[[sleep:2.5]]`` waits before answering,
-``[[cut]]`` breaks a stream half-way, ``[[length]]`` ends with ``finish_reason: length``,
+``[[cut]]`` breaks a stream half-way, ``[[drip:0.05]]`` waits that long between stream chunks, ``[[length]]`` ends with ``finish_reason: length``,
 ``[[tool]]`` answers with a tool call.
 """
 
@@ -89,7 +89,7 @@ class FakeProvider(LoopbackServer):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
             return StreamingResponse(
                 self._stream(text, model, finish, usage if include_usage else None,
-                             cut="cut" in marks),
+                             cut="cut" in marks, drip=float(marks.get("drip") or 0)),
                 media_type="text/event-stream")
         message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": None}
         if "tool" in marks:
@@ -106,7 +106,8 @@ class FakeProvider(LoopbackServer):
         })
 
     async def _stream(self, text: str, model: str, finish: str,
-                      usage: dict[str, int] | None, cut: bool) -> AsyncIterator[bytes]:
+                      usage: dict[str, int] | None, cut: bool,
+                      drip: float = 0.0) -> AsyncIterator[bytes]:
         cid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
         created = int(time.time())
 
@@ -122,6 +123,8 @@ class FakeProvider(LoopbackServer):
         words = text.split(" ")
         for i in range(0, len(words), self.chunk_words):
             piece = " ".join(words[i:i + self.chunk_words])
+            if drip:
+                await asyncio.sleep(drip)
             yield chunk({"content": piece if i == 0 else " " + piece}, None)
             if cut and i >= len(words) // 2:
                 raise ConnectionResetError("fake provider cut the stream")
