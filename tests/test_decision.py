@@ -40,6 +40,9 @@ def test_number_and_date_guards() -> None:
     assert flags("Best laptops under $800", "Best laptops under $1,200")["number"]
     assert flags("Weather in Oslo in March", "Weather in Oslo in October")["date"]
     assert not flags("Is 7 a prime number?", "Is seven a prime number?")["number"]
+    # a figure on one side only makes a more specific question
+    assert flags("How do I lose 10 kg?", "How do I lose weight?")["number_added"]
+    assert not flags("How do I lose 10 kg?", "How can I lose 10 kg?")["number_added"]
 
 
 def test_entity_order_swap_is_seen_even_with_the_same_words() -> None:
@@ -79,6 +82,12 @@ def test_negation_is_rejected_at_a_high_cosine() -> None:
 def test_number_swap_is_rejected() -> None:
     d = decide("Dose of ibuprofen for a 20 kg child", "Dose of ibuprofen for a 40 kg child", 0.98)
     assert not d.hit  # type: ignore[attr-defined]
+
+
+def test_a_figure_on_one_side_only_is_rejected() -> None:
+    d = decide("What are the best 3 star hotels in Bhopal city?",
+               "What are the best star hotels in Bhopal city?", 0.97)
+    assert not d.hit and "number_added" in d.reason  # type: ignore[attr-defined]
 
 
 def test_near_identical_paraphrase_is_accepted_and_explained() -> None:

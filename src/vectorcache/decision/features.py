@@ -267,6 +267,10 @@ FEATURE_NAMES: tuple[str, ...] = (
 )
 
 
+def _has_digit(a: Analysed) -> bool:
+    return any(t[0].isdigit() for t in a.tokens)
+
+
 def guard_flags(a: Analysed, b: Analysed) -> dict[str, bool]:
     """The hard lexical guards, by name (True = the guard fired, i.e. the pair looks different)."""
     only_a = a.content - b.content
@@ -274,6 +278,8 @@ def guard_flags(a: Analysed, b: Analysed) -> dict[str, bool]:
     return {
         "negation": (a.negations % 2) != (b.negations % 2),
         "number": bool(a.numbers and b.numbers and a.numbers != b.numbers),
+        # a figure on one side only: "3 star hotels" vs "star hotels", "lose 10 kg" vs "lose weight"
+        "number_added": _has_digit(a) != _has_digit(b),
         "date": bool(a.dates and b.dates and a.dates != b.dates),
         "entity": bool(set(a.entities) ^ set(b.entities)) and bool(a.entities and b.entities),
         "entity_order": _order_swapped(a.entities, b.entities),
