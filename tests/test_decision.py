@@ -36,6 +36,22 @@ def test_negation_guard_fires_on_one_sided_negation() -> None:
     assert not flags("Why doesn't my kettle boil?", "Why does my kettle not boil?")["negation"]
 
 
+def test_guards_read_other_languages_and_scripts() -> None:
+    # negation words of other languages count by presence ("ne ... pas", "no ... nada")
+    assert flags("Ist es sicher, Pilze roh zu essen?", "Ist es nicht sicher, Pilze roh zu essen?")[
+        "negation"]
+    assert flags("Puis-je manger ça ?", "Je ne peux pas manger ça ?")["negation"]
+    assert flags("我可以吃这个吗？", "我不可以吃这个吗？")["negation"]
+    assert not flags("No sé nada de esto", "No sé nada sobre esto")["negation"]
+    assert not flags("Best non-profit jobs", "Best non-profit careers")["negation"]
+    # words of any script are words; Chinese and Japanese are read a character at a time
+    assert flags("Какая погода в Москве сегодня?", "Какая погода в Киеве сегодня?")[
+        "substitution"]
+    assert flags("北京今天的天气怎么样？", "北京明天的天气怎么样？")["substitution"]
+    assert not any(flags("Wie ist das Wetter heute in Berlin?",
+                         "Wie ist das Wetter heute in Berlin").values())
+
+
 def test_number_and_date_guards() -> None:
     assert flags("Best laptops under $800", "Best laptops under $1,200")["number"]
     assert flags("Weather in Oslo in March", "Weather in Oslo in October")["date"]

@@ -6,6 +6,10 @@ query and a stored prompt: negation words present on one side only, numbers and 
 differ, named entities that differ or appear in another order, word order (bigram overlap and
 longest common subsequence), antonyms, and content words left unmatched on either side.
 
+Words of any script are tokens (Chinese and Japanese, written without spaces, a character at a
+time), and negation words of about fifteen other languages count, so the guards also hold for
+prompts that are not in English (the verifier itself was trained on English pairs only).
+
 Everything here is plain Python over short strings (microseconds per pair), no model needed.
 """
 
@@ -18,7 +22,11 @@ from functools import lru_cache
 
 __all__ = ["FEATURE_NAMES", "Analysed", "analyse", "guard_flags", "pair_features"]
 
-_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[.'’][A-Za-z]+)*|\d+(?:[.,:/-]\d+)*[A-Za-z]*")
+#: scripts written without spaces (kana, CJK ideographs): one token per character
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_LETTER = rf"[^\W\d_{_CJK}]"  # a letter of any other script
+_TOKEN = re.compile(rf"[{_CJK}]|{_LETTER}[^\W_{_CJK}]*(?:[.'’]{_LETTER}+)*"
+                    rf"|\d+(?:[.,:/-]\d+)*{_LETTER}*")
 
 _CONTRACTIONS = {
     "can't": ("can", "not"), "cannot": ("can", "not"), "won't": ("will", "not"),
@@ -28,6 +36,29 @@ _CONTRACTIONS = {
 NEGATIONS = frozenset(
     ["not", "no", "never", "none", "nobody", "nothing", "nowhere", "neither", "nor", "without", "cannot"]
 )
+
+#: negation in other languages: counted as present or not (several languages stack negations:
+#: "no ... nada", "ne ... pas"), never by parity. Words, then characters and endings for
+#: scripts without spaces (Chinese, Japanese, Korean).
+FOREIGN_NEGATIONS = frozenset([
+    "nicht", "kein", "keine", "keinen", "keinem", "keiner", "keines", "nie", "niemals", "nichts",
+    "niemand", "ohne",  # de
+    "pas", "jamais", "rien", "aucun", "aucune", "sans",  # fr
+    "nunca", "jamás", "ningún", "ninguno", "ninguna", "nada", "nadie", "sin", "tampoco",  # es
+    "non", "mai", "nessuno", "nessuna", "niente", "nulla", "senza",  # it
+    "não", "nao", "nenhum", "nenhuma", "ninguém", "sem",  # pt
+    "niet", "geen", "nooit", "niets", "zonder",  # nl
+    "inte", "ikke", "ej", "aldrig", "aldri", "utan", "uden", "uten",  # sv / da / no
+    "bez", "nigdy",  # pl ("nie" above)
+    "не", "нет", "никогда", "ничего", "никто", "без",  # ru
+    "δεν", "μην", "όχι", "ποτέ", "χωρίς",  # el
+    "değil", "yok", "asla",  # tr
+    "لا", "لم", "لن", "ليس", "ليست", "بدون",  # ar
+    "안",  # ko (a word before the verb)
+])
+_FOREIGN_NEGATION_MARKS = ("不", "没", "沒", "别", "別", "无", "無", "未", "非", "勿",  # zh / ja
+                           "ない", "ません", "なかった",  # ja endings
+                           "않", "못", "없")  # ko
 
 STOPWORDS = frozenset(
     ["a", "an", "the", "of", "to", "in", "on", "at", "for", "from", "by", "with", "about", "as", "into", "onto", "over", "under", "and", "or", "but", "if", "then", "so", "than", "that", "this", "these", "those", "there", "here", "it", "its", "it's", "is", "are", "was", "were", "be", "been", "being", "am", "do", "does", "did", "doing", "done", "have", "has", "had", "having", "i", "me", "my", "mine", "we", "us", "our", "you", "your", "yours", "he", "him", "his", "she", "her", "they", "them", "their", "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "can", "could", "would", "should", "will", "shall", "may", "might", "must", "some", "any", "all", "each", "every", "much", "many", "more", "most", "very", "just", "also", "too", "get", "got", "one", "ones", "s", "t", "up", "out", "way", "ways", "thing", "things", "someone", "something", "anyone", "anything", "please", "tell", "explain", "know", "need", "want", "like", "good", "best"]
@@ -110,6 +141,8 @@ class Analysed:
     stems: tuple[str, ...]
     content: frozenset[str]  # stems of non-stopwords
     negations: int
+    #: a negation of another language is present (see ``FOREIGN_NEGATIONS``)
+    foreign_negation: bool
     numbers: frozenset[str]
     dates: frozenset[str]
     entities: tuple[str, ...]  # in order of appearance, lower-cased
@@ -134,6 +167,7 @@ def analyse(text: str) -> Analysed:
     numbers: set[str] = set()
     dates: set[str] = set()
     negations = 0
+    foreign = any(mark in text for mark in _FOREIGN_NEGATION_MARKS)
     for m in matches:
         tok = m.group()
         before = text[: m.start()].rstrip(" \t\"'(")
@@ -148,6 +182,8 @@ def analyse(text: str) -> Analysed:
         for p in parts:
             if p in NEGATIONS:
                 negations += 1
+            elif p in FOREIGN_NEGATIONS and not (p == "non" and text[m.end():m.end() + 1] == "-"):
+                foreign = True  # "non-profit" is English
         if tok[0].isdigit():
             numbers.add(_number_value(tok))
         elif low in _NUMBER_WORDS:
@@ -167,6 +203,7 @@ def analyse(text: str) -> Analysed:
     wh = next((t for t in tokens if t in _WH), tokens[0] if tokens else "")
     return Analysed(
         tokens=tuple(tokens), stems=stems, content=content, negations=negations,
+        foreign_negation=foreign,
         numbers=frozenset(numbers), dates=frozenset(dates), entities=tuple(entities), wh=wh,
         normalised=" ".join(tokens),
     )
@@ -267,6 +304,10 @@ FEATURE_NAMES: tuple[str, ...] = (
 )
 
 
+def _negation_differs(a: Analysed, b: Analysed) -> bool:
+    return (a.negations % 2) != (b.negations % 2) or a.foreign_negation != b.foreign_negation
+
+
 def _has_digit(a: Analysed) -> bool:
     return any(t[0].isdigit() for t in a.tokens)
 
@@ -276,7 +317,7 @@ def guard_flags(a: Analysed, b: Analysed) -> dict[str, bool]:
     only_a = a.content - b.content
     only_b = b.content - a.content
     return {
-        "negation": (a.negations % 2) != (b.negations % 2),
+        "negation": _negation_differs(a, b),
         "number": bool(a.numbers and b.numbers and a.numbers != b.numbers),
         # a figure on one side only: "3 star hotels" vs "star hotels", "lose 10 kg" vs "lose weight"
         "number_added": _has_digit(a) != _has_digit(b),
@@ -311,7 +352,7 @@ def pair_features(cosine: float, a: Analysed, b: Analysed) -> list[float]:
         min(la, lb) / max(la, lb, 1),
         float(min(len(only_a), 5)),
         float(min(len(only_b), 5)),
-        float((a.negations % 2) != (b.negations % 2)),
+        float(_negation_differs(a, b)),
         float(bool(a.numbers and b.numbers and a.numbers != b.numbers)),
         float(bool(a.numbers) != bool(b.numbers)),
         float(bool(a.dates and b.dates and a.dates != b.dates)),
