@@ -52,6 +52,19 @@ def test_guards_read_other_languages_and_scripts() -> None:
                          "Wie ist das Wetter heute in Berlin").values())
 
 
+def test_operators_and_what_the_model_cannot_see() -> None:
+    assert flags("SELECT * FROM users WHERE age > 30", "SELECT * FROM users WHERE age < 30")[
+        "operator"]
+    assert flags("What is 2+2?", "What is 2*2?")["operator"]
+    assert not flags("What does x += 1 do?", "What does 'x += 1' do in Python?")["operator"]
+    assert not flags("Is this well-known?", "Is this well known?")["operator"]
+    # emoji (and many CJK characters) are one [UNK] to the model: 🍆 and 🍑 embed the same
+    assert flags("What does 🍆 mean in texting?", "What does 🍑 mean in texting?")["unseen"]
+    assert not flags("What does 🍆 mean?", "What does 🍆 mean in texting?")["unseen"]
+    d = decide("What does 🍑 mean in texting?", "What does 🍆 mean in texting?", 1.0)
+    assert not d.hit and "unseen" in d.reason  # type: ignore[attr-defined]
+
+
 def test_number_and_date_guards() -> None:
     assert flags("Best laptops under $800", "Best laptops under $1,200")["number"]
     assert flags("Weather in Oslo in March", "Weather in Oslo in October")["date"]

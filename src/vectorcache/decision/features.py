@@ -19,6 +19,7 @@ import re
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 __all__ = ["FEATURE_NAMES", "Analysed", "analyse", "guard_flags", "pair_features"]
 
@@ -36,6 +37,10 @@ _CONTRACTIONS = {
 NEGATIONS = frozenset(
     ["not", "no", "never", "none", "nobody", "nothing", "nowhere", "neither", "nor", "without", "cannot"]
 )
+
+#: comparison and arithmetic operators, read from what is left once words and numbers are
+#: taken out ("x > 5" vs "x < 5", "2+2" vs "2*2"); a lone "-" or "/" is punctuation as often
+_OPERATOR = re.compile(r"==|!=|<=|>=|<>|=>|->|&&|\|\||<<|>>|[<>=+*%^&|~]")
 
 #: negation in other languages: counted as present or not (several languages stack negations:
 #: "no ... nada", "ne ... pas"), never by parity. Words, then characters and endings for
@@ -143,6 +148,11 @@ class Analysed:
     negations: int
     #: a negation of another language is present (see ``FOREIGN_NEGATIONS``)
     foreign_negation: bool
+    #: operators outside words and numbers, sorted
+    operators: tuple[str, ...]
+    #: what the embedding model cannot see (its tokenizer's ``[UNK]``: emoji, many CJK
+    #: characters), sorted: two prompts that differ only there embed identically
+    unseen: tuple[str, ...]
     numbers: frozenset[str]
     dates: frozenset[str]
     entities: tuple[str, ...]  # in order of appearance, lower-cased
@@ -203,13 +213,40 @@ def analyse(text: str) -> Analysed:
     wh = next((t for t in tokens if t in _WH), tokens[0] if tokens else "")
     return Analysed(
         tokens=tuple(tokens), stems=stems, content=content, negations=negations,
-        foreign_negation=foreign,
+        foreign_negation=foreign, operators=_operators(text, matches), unseen=_unseen(text),
         numbers=frozenset(numbers), dates=frozenset(dates), entities=tuple(entities), wh=wh,
         normalised=" ".join(tokens),
     )
 
 
 _WH = frozenset(["what", "which", "who", "whom", "whose", "when", "where", "why", "how"])
+
+
+@lru_cache(maxsize=1)
+def _model_tokenizer() -> Any:
+    """The embedding model's own tokenizer, without padding or truncation (None if missing)."""
+    try:
+        from tokenizers import Tokenizer
+
+        from vectorcache.embeddings.reference import bundled_model_dir
+
+        tokenizer = Tokenizer.from_file(f"{bundled_model_dir()}/tokenizer.json")
+    except Exception:  # noqa: BLE001 - tokenizers raises a bare Exception  # pragma: no cover
+        return None
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    return tokenizer
+
+
+def _unseen(text: str) -> tuple[str, ...]:
+    if text.isascii():  # WordPiece spells out any ASCII word: nothing unseen
+        return ()
+    tokenizer = _model_tokenizer()
+    if tokenizer is None:  # pragma: no cover
+        return ()
+    enc = tokenizer.encode(text, add_special_tokens=False)
+    return tuple(sorted(text[a:b] for tok, (a, b) in zip(enc.tokens, enc.offsets, strict=True)
+                        if tok == "[UNK]"))
 
 
 @lru_cache(maxsize=1)
@@ -304,6 +341,15 @@ FEATURE_NAMES: tuple[str, ...] = (
 )
 
 
+def _operators(text: str, tokens: list[re.Match[str]]) -> tuple[str, ...]:
+    rest, last = [], 0
+    for m in tokens:
+        rest.append(text[last:m.start()])
+        last = m.end()
+    rest.append(text[last:])
+    return tuple(sorted(_OPERATOR.findall(" ".join(rest))))
+
+
 def _negation_differs(a: Analysed, b: Analysed) -> bool:
     return (a.negations % 2) != (b.negations % 2) or a.foreign_negation != b.foreign_negation
 
@@ -321,6 +367,9 @@ def guard_flags(a: Analysed, b: Analysed) -> dict[str, bool]:
         "number": bool(a.numbers and b.numbers and a.numbers != b.numbers),
         # a figure on one side only: "3 star hotels" vs "star hotels", "lose 10 kg" vs "lose weight"
         "number_added": _has_digit(a) != _has_digit(b),
+        "operator": bool(a.operators and b.operators and a.operators != b.operators),
+        # a difference the embedding cannot see (🍆 vs 🍑 embed the same): the cosine says nothing
+        "unseen": a.unseen != b.unseen,
         "date": bool(a.dates and b.dates and a.dates != b.dates),
         "entity": bool(set(a.entities) ^ set(b.entities)) and bool(a.entities and b.entities),
         "entity_order": _order_swapped(a.entities, b.entities),
