@@ -86,6 +86,14 @@ def test_antonyms_and_negating_prefixes() -> None:
     assert flags("How to enable dark mode in my editor?", "How to disable dark mode in my editor?")[
         "antonym"]
     assert flags("Is this mushroom safe to eat?", "Is this mushroom unsafe to eat?")["antonym"]
+    # opposites among function words count too
+    assert flags("How do I zoom in on a Mac?", "How do I zoom out on a Mac?")["antonym"]
+    assert flags("What if blood pressure is over 140?", "What if blood pressure is under 140?")[
+        "antonym"]
+    assert flags("Why do many people hate Mondays?", "Why do few people hate Mondays?")[
+        "antonym"]
+    assert not flags("How do I log in to my account?", "How can I log in to my account?")[
+        "antonym"]
 
 
 def test_paraphrase_fires_no_guard() -> None:

@@ -111,6 +111,10 @@ _ANTONYM_PAIRS = [
     ("light", "heavy"), ("cheap", "expensive"), ("easy", "hard"), ("easy", "difficult"),
     ("strong", "weak"), ("wet", "dry"), ("full", "empty"), ("attack", "defend"),
     ("healthy", "unhealthy"), ("cure", "cause"), ("bypass", "enable"), ("bypass", "use"),
+    # function words that flip a question: compared over every word, not only content words
+    ("over", "under"), ("above", "below"), ("many", "few"), ("most", "least"), ("all", "some"),
+    ("some", "none"), ("every", "some"), ("always", "sometimes"), ("next", "last"),
+    ("next", "previous"), ("into", "out"), ("maximum", "minimum"), ("more", "fewer"),
 ]
 
 
@@ -302,6 +306,14 @@ def _antonym_hits(only_a: frozenset[str], only_b: frozenset[str]) -> int:
     return sum(1 for x in only_a if _ANTONYMS.get(x, frozenset()) & only_b)
 
 
+def _antonym(a: Analysed, b: Analysed) -> bool:
+    """A word on one side whose opposite is on the other: over all words for the listed pairs
+    ("zoom in" / "zoom out", "over 140" / "under 140"), over content words for prefixes."""
+    only_a, only_b = frozenset(a.stems) - frozenset(b.stems), frozenset(b.stems) - frozenset(a.stems)
+    return (_antonym_hits(only_a, only_b) > 0
+            or _prefix_negated(a.content - b.content, b.content - a.content) > 0)
+
+
 def _prefix_negated(only_a: frozenset[str], only_b: frozenset[str]) -> int:
     """``unsafe`` vs ``safe``, ``non-refundable`` vs ``refundable``, ``dislike`` vs ``like``."""
     hits = 0
@@ -373,7 +385,7 @@ def guard_flags(a: Analysed, b: Analysed) -> dict[str, bool]:
         "date": bool(a.dates and b.dates and a.dates != b.dates),
         "entity": bool(set(a.entities) ^ set(b.entities)) and bool(a.entities and b.entities),
         "entity_order": _order_swapped(a.entities, b.entities),
-        "antonym": _antonym_hits(only_a, only_b) + _prefix_negated(only_a, only_b) > 0,
+        "antonym": _antonym(a, b),
         # one content word swapped for another, the rest equal: "router" -> "modem"
         "substitution": len(only_a) == 1 and len(only_b) == 1 and len(a.content) >= 2,
     }
@@ -408,7 +420,7 @@ def pair_features(cosine: float, a: Analysed, b: Analysed) -> list[float]:
         float(min(len(ents_a ^ ents_b), 4)),
         float(_order_swapped(a.entities, b.entities)),
         float(_order_swapped(content_seq_a, content_seq_b)),
-        float(_antonym_hits(only_a, only_b) + _prefix_negated(only_a, only_b) > 0),
+        float(_antonym(a, b)),
         float(a.wh != b.wh),
         cosine * bigram,
         float(min(sum(1 for w in only_a if _rare(w)), 3)),
