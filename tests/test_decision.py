@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +17,7 @@ from vectorcache.decision import (
 )
 from vectorcache.decision.features import FEATURE_NAMES, analyse, guard_flags, pair_features
 from vectorcache.decision.verifier import load_verifier
+from vectorcache.embeddings import Encoder
 
 
 def flags(a: str, b: str) -> dict[str, bool]:
@@ -180,3 +183,25 @@ def test_decision_is_cheap(n: int) -> None:
     for _ in range(50):
         decider.decide("How can I reset my router password?", cands, DecisionPolicy())
     assert (time.perf_counter() - t) / 50 < 0.01  # ~1 ms on a 2-core box; generous bound
+
+
+# ---------------------------------------------------------------- hand-written probes
+
+def test_hand_written_probes_with_the_real_model(encoder: Encoder) -> None:
+    """``data/decision_probes.jsonl``: pairs written by hand, outside the dev data, scored with
+    the real embedding at the default operating point. Every ``same: false`` pair (a swapped
+    operator, emoji, unit, direction, opposite, negation in another language...) must miss;
+    and the guards must not have become so eager that most true paraphrases miss too."""
+    rows = [json.loads(line) for line in
+            (Path(__file__).parent / "data" / "decision_probes.jsonl").read_text("utf-8")
+            .splitlines() if line.strip()]
+    vectors = encoder.encode([t for r in rows for t in (r["a"], r["b"])])
+    decider, served = VerifiedDecider(), []
+    for k, r in enumerate(rows):
+        cosine = float(vectors[2 * k] @ vectors[2 * k + 1])
+        d = decider.decide(r["b"], [Candidate("a", cosine, r["a"])], DecisionPolicy())
+        served.append((r, d.hit))
+    wrong = [(r["a"], r["b"]) for r, hit in served if hit and not r["same"]]
+    assert not wrong
+    same = [hit for r, hit in served if r["same"]]
+    assert sum(same) >= len(same) // 3, f"only {sum(same)} of {len(same)} paraphrases hit"
