@@ -115,6 +115,8 @@ _ANTONYM_PAIRS = [
     ("over", "under"), ("above", "below"), ("many", "few"), ("most", "least"), ("all", "some"),
     ("some", "none"), ("every", "some"), ("always", "sometimes"), ("next", "last"),
     ("next", "previous"), ("into", "out"), ("maximum", "minimum"), ("more", "fewer"),
+    ("this", "next"), ("this", "last"), ("current", "former"), ("current", "previous"),
+    ("past", "future"), ("yesterday", "today"), ("yesterday", "tomorrow"), ("today", "tomorrow"),
 ]
 
 
