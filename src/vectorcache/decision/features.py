@@ -117,6 +117,11 @@ _ANTONYM_PAIRS = [
     ("next", "previous"), ("into", "out"), ("maximum", "minimum"), ("more", "fewer"),
     ("this", "next"), ("this", "last"), ("current", "former"), ("current", "previous"),
     ("past", "future"), ("yesterday", "today"), ("yesterday", "tomorrow"), ("today", "tomorrow"),
+    # who the answer is for
+    ("junior", "senior"), ("beginner", "advanced"), ("beginner", "expert"), ("basic", "advanced"),
+    ("simple", "complex"), ("brief", "detailed"), ("kid", "adult"), ("parent", "child"),
+    ("student", "teacher"), ("employee", "employer"), ("buyer", "seller"),
+    ("landlord", "tenant"), ("school", "university"), ("undergraduate", "graduate"),
 ]
 
 
