@@ -32,6 +32,7 @@ from vectorcache.store import Store, open_store_for_url
 __all__ = ["Runtime"]
 
 log = logging.getLogger("vectorcache")
+_SPACE_KEY = "embedding_space"
 
 
 def _one_blas_thread() -> None:
@@ -68,6 +69,29 @@ class _NoEmbedder:
 
     async def close(self) -> None:
         return None
+
+
+def embedding_space(settings: Settings, model_id: str) -> str:
+    """Which vectors this server makes. Vectors of another space still compare, but drift
+    (int8 vs fp32: cosine 0.994 on average for the same text), so borderline decisions move."""
+    int8 = settings.embedding_backend == "onnx" and settings.embedding_precision == "int8"
+    return f"{model_id} {'int8' if int8 else 'fp32'}"
+
+
+async def check_embedding_space(store: Store, space: str) -> str | None:
+    """Records the database's embedding space on first use; warns (and returns the stored one)
+    when this server embeds differently, e.g. after ``VECTORCACHE_EMBEDDING_PRECISION`` changed."""
+    stored = await store.get_meta(_SPACE_KEY)
+    if stored is None:
+        await store.set_meta(_SPACE_KEY, space)
+        return None
+    if stored != space:
+        log.warning(
+            "The stored vectors were made by %s; this server embeds with %s. They still "
+            "match, with a small drift in similarity. To re-embed everything: `vectorcache "
+            "cache export`, then `cache import` into a new data directory.", stored, space)
+        return stored
+    return None
 
 
 @dataclass
@@ -108,6 +132,8 @@ class Runtime:
                                        searchable=with_embedder)
             await store.open()
             stack.push_async_callback(store.close)
+            if with_embedder:
+                await check_embedding_space(store, embedding_space(settings, embedder.model_id))
             events = EventWriter(store)
             events.start()
             stack.push_async_callback(events.close)

@@ -164,6 +164,16 @@ class SqliteStore:
     async def ping(self) -> None:
         await self._db.read(lambda c: c.execute("SELECT 1").fetchone())
 
+    async def get_meta(self, key: str) -> str | None:
+        row = await self._db.read(
+            lambda c: c.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone())
+        return None if row is None else str(row[0])
+
+    async def set_meta(self, key: str, value: str) -> None:
+        await self._db.write(lambda c: c.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value)))
+
     # ---------------------------------------------------------------- data keys
     async def reload_keys(self) -> None:
         """Re-read the key ring: another process may have rotated the data keys (keys this
