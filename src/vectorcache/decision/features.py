@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["FEATURE_NAMES", "Analysed", "analyse", "guard_flags", "pair_features"]
+__all__ = ["FEATURE_NAMES", "Analysed", "analyse", "guard_flags", "pair_features", "warm_up"]
 
 #: scripts written without spaces (kana, CJK ideographs): one token per character
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -247,6 +247,12 @@ def _model_tokenizer() -> Any:
     tokenizer.no_padding()
     tokenizer.no_truncation()
     return tokenizer
+
+
+def warm_up() -> None:
+    """Load the vocabulary and tokenizer now, not on the first request's event-loop turn."""
+    _vocabulary()
+    _model_tokenizer()
 
 
 def _unseen(text: str) -> tuple[str, ...]:

@@ -13,8 +13,10 @@ How a request's knobs map onto it:
   raise the target error rate; to get fewer, lower it or raise the threshold.
 
 Per candidate above the floor, in order of cosine: a prompt equal after normalisation is served
-outright; a candidate a hard guard fires on (a negation, number, date or antonym on one side
-only, or named entities in swapped order) is rejected; the rest are scored by the verifier and
+outright; a candidate a hard guard fires on (``features.guard_flags``: a negation, date or
+opposite word on one side only, other numbers or operators, a figure on one side only, named
+entities in swapped order, one content word swapped, a difference the model cannot see) is
+rejected; the rest are scored by the verifier and
 the most probable one is served if its probability reaches the cutoff.
 """
 
@@ -23,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from vectorcache.decision.base import Candidate, Decision, DecisionPolicy
-from vectorcache.decision.features import analyse, guard_flags, pair_features
+from vectorcache.decision.features import analyse, guard_flags, pair_features, warm_up
 from vectorcache.decision.verifier import Verifier, load_verifier
 
 __all__ = ["VerifiedDecider"]
@@ -39,6 +41,7 @@ def _normalised(text: str) -> str:
 class VerifiedDecider:
     def __init__(self, verifier: Verifier | None = None) -> None:
         self._verifier = verifier or load_verifier()
+        warm_up()
 
     def floor(self, policy: DecisionPolicy) -> float:
         return max(policy.threshold,
