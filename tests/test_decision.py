@@ -36,6 +36,9 @@ def test_negation_guard_fires_on_one_sided_negation() -> None:
     assert flags("Should I water cactus plants daily?", "Should I not water cactus plants daily?")[
         "negation"]
     assert flags("Why doesn't my kettle boil?", "Why does my kettle boil?")["negation"]
+    assert flags("Which medications lack side effects?", "Which medications have side effects?")[
+        "negation"]
+    assert not flags("Why did my build fail?", "Why did my build not succeed?")["negation"]
     assert not flags("Why doesn't my kettle boil?", "Why does my kettle not boil?")["negation"]
 
 
@@ -61,6 +64,8 @@ def test_operators_and_what_the_model_cannot_see() -> None:
     assert flags("What is 2+2?", "What is 2*2?")["operator"]
     assert not flags("What does x += 1 do?", "What does 'x += 1' do in Python?")["operator"]
     assert not flags("Is this well-known?", "Is this well known?")["operator"]
+    assert flags("How much is $100 in yen?", "How much is €100 in yen?")["operator"]
+    assert flags("Is a 5% raise good?", "Is a 5 raise good?")["operator"]
     # emoji (and many CJK characters) are one [UNK] to the model: 🍆 and 🍑 embed the same
     assert flags("What does 🍆 mean in texting?", "What does 🍑 mean in texting?")["unseen"]
     assert not flags("What does 🍆 mean?", "What does 🍆 mean in texting?")["unseen"]

@@ -35,12 +35,16 @@ _CONTRACTIONS = {
 }
 
 NEGATIONS = frozenset(
-    ["not", "no", "never", "none", "nobody", "nothing", "nowhere", "neither", "nor", "without", "cannot"]
+    ["not", "no", "never", "none", "nobody", "nothing", "nowhere", "neither", "nor", "without", "cannot",
+     # verbs and adverbs that negate what follows: "lack side effects", "refuse to start"
+     "lack", "lacks", "lacking", "fail", "fails", "failed", "failing", "refuse", "refuses",
+     "refused", "hardly", "barely", "scarcely"]
 )
 
-#: comparison and arithmetic operators, read from what is left once words and numbers are
-#: taken out ("x > 5" vs "x < 5", "2+2" vs "2*2"); a lone "-" or "/" is punctuation as often
-_OPERATOR = re.compile(r"==|!=|<=|>=|<>|=>|->|&&|\|\||<<|>>|[<>=+*%^&|~]")
+#: comparison and arithmetic operators, currency, percent and degree signs, read from what is
+#: left once words and numbers are taken out ("x > 5" vs "x < 5", "$100" vs "€100", "5%" vs
+#: "5"); a lone "-" or "/" is punctuation as often
+_OPERATOR = re.compile(r"==|!=|<=|>=|<>|=>|->|&&|\|\||<<|>>|[<>=+*%^&|~$€£¥₹₽₩°]")
 
 #: negation in other languages: counted as present or not (several languages stack negations:
 #: "no ... nada", "ne ... pas"), never by parity. Words, then characters and endings for
@@ -392,7 +396,7 @@ def guard_flags(a: Analysed, b: Analysed) -> dict[str, bool]:
         "number": bool(a.numbers and b.numbers and a.numbers != b.numbers),
         # a figure on one side only: "3 star hotels" vs "star hotels", "lose 10 kg" vs "lose weight"
         "number_added": _has_digit(a) != _has_digit(b),
-        "operator": bool(a.operators and b.operators and a.operators != b.operators),
+        "operator": a.operators != b.operators,
         # a difference the embedding cannot see (🍆 vs 🍑 embed the same): the cosine says nothing
         "unseen": a.unseen != b.unseen,
         "date": bool(a.dates and b.dates and a.dates != b.dates),
