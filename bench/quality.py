@@ -349,7 +349,7 @@ def write_report(results: dict[str, Any]) -> None:
              "verifier, which was fitted on all of dev, so on dev they are optimistic."), "",
              ("Reading (CV, int8 vectors, QQP stream): at the default point the verified "
              "decider answers 0.89 % of requests wrongly with 25.2 % recall, where the static "
-             "threshold gets 21 % at 0.9 % (τ≈0.95); at 2 % / 3 % error 38 % / 45 % against 33 % "
+             "threshold gets 21 % at 0.9 % (τ≈0.95); at 2 % / 3 % error 38 % / 44 % against 33 % "
              "/ 39 %; the two meet at 0.5 % and 5 %. Each target's point is the one with the "
              "most CV recall whose CV error stays half a standard deviation of sampling noise "
              "below the target (a margin for held-out data: without it the 1 % point of the "
@@ -360,7 +360,7 @@ def write_report(results: dict[str, Any]) -> None:
              "error. Part of the measured error is QQP label noise: `labelled-negative part` in "
              "the text output counts only hits on pairs a human marked different, and "
              "`--show-wrong` lists every wrong answer. At the default point on the dev stream "
-             "(shipped verifier, so optimistic) 7 of the 15 wrong answers are unlabelled pairs "
+             "(shipped verifier, so optimistic) 7 of the 16 wrong answers are unlabelled pairs "
              "that read as true duplicates (5 are 'How do I concentrate in my studies?' "
              "variants), and several labelled ones are debatable ('How can you transfer money "
              "from a debit card to another?' / 'How do I transfer money from one debit card to "
