@@ -102,6 +102,18 @@ def test_antonyms_and_negating_prefixes() -> None:
         "antonym"]
     assert not flags("How do I log in to my account?", "How can I log in to my account?")[
         "antonym"]
+    assert flags("What's your favorite color?", "What's my favorite color?")["antonym"]
+    assert flags("What did he say about the budget?", "What did she say about the budget?")[
+        "antonym"]
+
+
+def test_questions_asking_for_different_kinds_of_answer() -> None:
+    assert flags("When was Google founded?", "Where was Google founded?")["asks"]
+    assert flags("Who invented the telephone?", "When was the telephone invented?")["asks"]
+    assert flags("How many moons does Mars have?", "Why does Mars have moons?")["asks"]
+    # "what" / "how" ask for anything: a paraphrase may use either
+    assert not flags("How can I learn Python?", "What is the best way to learn Python?")["asks"]
+    assert not flags("When did the war end?", "In what year did the war end?")["asks"]
 
 
 def test_paraphrase_fires_no_guard() -> None:

@@ -126,6 +126,8 @@ _ANTONYM_PAIRS = [
     ("simple", "complex"), ("brief", "detailed"), ("kid", "adult"), ("parent", "child"),
     ("student", "teacher"), ("employee", "employer"), ("buyer", "seller"),
     ("landlord", "tenant"), ("school", "university"), ("undergraduate", "graduate"),
+    # whose: another person's ("he" / "she") is another question
+    ("he", "she"), ("his", "her"), ("him", "her"), ("himself", "herself"), ("my", "your"),
 ]
 
 
@@ -383,6 +385,19 @@ def _negation_differs(a: Analysed, b: Analysed) -> bool:
     return (a.negations % 2) != (b.negations % 2) or a.foreign_negation != b.foreign_negation
 
 
+#: what a question asks for: two prompts asking for different kinds of answer differ ("When
+#: was X founded?" / "Where was X founded?"); "what", "which" and "how" ask for anything
+_ASKS = {"who": "person", "whom": "person", "whose": "person", "when": "time", "where": "place",
+         "why": "reason"}
+
+
+def _asks(a: Analysed) -> frozenset[str]:
+    kinds = {_ASKS[t] for t in a.tokens if t in _ASKS}
+    kinds |= {"quantity" for x, y in zip(a.tokens, a.tokens[1:]) if x == "how" and y in
+              ("many", "much", "long", "old", "far", "big", "tall", "often")}
+    return frozenset(kinds)
+
+
 def _has_digit(a: Analysed) -> bool:
     return any(t[0].isdigit() for t in a.tokens)
 
@@ -397,6 +412,7 @@ def guard_flags(a: Analysed, b: Analysed) -> dict[str, bool]:
         # a figure on one side only: "3 star hotels" vs "star hotels", "lose 10 kg" vs "lose weight"
         "number_added": _has_digit(a) != _has_digit(b),
         "operator": a.operators != b.operators,
+        "asks": bool(_asks(a) and _asks(b) and _asks(a) != _asks(b)),
         # a difference the embedding cannot see (🍆 vs 🍑 embed the same): the cosine says nothing
         "unseen": a.unseen != b.unseen,
         "date": bool(a.dates and b.dates and a.dates != b.dates),
