@@ -360,8 +360,8 @@ def write_report(results: dict[str, Any]) -> None:
              "error. Part of the measured error is QQP label noise: `labelled-negative part` in "
              "the text output counts only hits on pairs a human marked different, and "
              "`--show-wrong` lists every wrong answer. At the default point on the dev stream "
-             "(shipped verifier, so optimistic) 7 of the 16 wrong answers are unlabelled pairs "
-             "that read as true duplicates (5 are 'How do I concentrate in my studies?' "
+             "(shipped verifier, so optimistic) 7 of the 18 wrong answers are unlabelled pairs "
+             "that read as true duplicates (6 are 'How do I concentrate in my studies?' "
              "variants), and several labelled ones are debatable ('How can you transfer money "
              "from a debit card to another?' / 'How do I transfer money from one debit card to "
              "another?')."), "",
