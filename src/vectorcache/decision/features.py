@@ -19,6 +19,7 @@ import re
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 from typing import Any
 
 __all__ = ["FEATURE_NAMES", "Analysed", "analyse", "guard_flags", "pair_features", "warm_up"]
@@ -170,6 +171,9 @@ class Analysed:
     #: what the embedding model cannot see (its tokenizer's ``[UNK]``: emoji, many CJK
     #: characters), sorted: two prompts that differ only there embed identically
     unseen: tuple[str, ...]
+    #: the kinds of answer a question asks for (``_ASKS``; empty for "what" / "how")
+    asks: frozenset[str]
+    has_digit: bool
     numbers: frozenset[str]
     dates: frozenset[str]
     entities: tuple[str, ...]  # in order of appearance, lower-cased
@@ -231,6 +235,7 @@ def analyse(text: str) -> Analysed:
     return Analysed(
         tokens=tuple(tokens), stems=stems, content=content, negations=negations,
         foreign_negation=foreign, operators=_operators(text, matches), unseen=_unseen(text),
+        asks=_asks(tokens), has_digit=any(t[0].isdigit() for t in tokens),
         numbers=frozenset(numbers), dates=frozenset(dates), entities=tuple(entities), wh=wh,
         normalised=" ".join(tokens),
     )
@@ -391,15 +396,11 @@ _ASKS = {"who": "person", "whom": "person", "whose": "person", "when": "time", "
          "why": "reason"}
 
 
-def _asks(a: Analysed) -> frozenset[str]:
-    kinds = {_ASKS[t] for t in a.tokens if t in _ASKS}
-    kinds |= {"quantity" for x, y in zip(a.tokens, a.tokens[1:]) if x == "how" and y in
+def _asks(tokens: list[str]) -> frozenset[str]:
+    kinds = {_ASKS[t] for t in tokens if t in _ASKS}
+    kinds |= {"quantity" for x, y in pairwise(tokens) if x == "how" and y in
               ("many", "much", "long", "old", "far", "big", "tall", "often")}
     return frozenset(kinds)
-
-
-def _has_digit(a: Analysed) -> bool:
-    return any(t[0].isdigit() for t in a.tokens)
 
 
 def guard_flags(a: Analysed, b: Analysed) -> dict[str, bool]:
@@ -410,9 +411,9 @@ def guard_flags(a: Analysed, b: Analysed) -> dict[str, bool]:
         "negation": _negation_differs(a, b),
         "number": bool(a.numbers and b.numbers and a.numbers != b.numbers),
         # a figure on one side only: "3 star hotels" vs "star hotels", "lose 10 kg" vs "lose weight"
-        "number_added": _has_digit(a) != _has_digit(b),
+        "number_added": a.has_digit != b.has_digit,
         "operator": a.operators != b.operators,
-        "asks": bool(_asks(a) and _asks(b) and _asks(a) != _asks(b)),
+        "asks": bool(a.asks and b.asks and a.asks != b.asks),
         # a difference the embedding cannot see (🍆 vs 🍑 embed the same): the cosine says nothing
         "unseen": a.unseen != b.unseen,
         "date": bool(a.dates and b.dates and a.dates != b.dates),

@@ -283,8 +283,7 @@ class Gateway:
         if plan is None:
             done, shared = await answer(), False
         else:
-            storing = chat.can_store and not chat.control.no_store
-            done, shared = await self._misses.run((plan.exact_key, storing), answer)
+            done, shared = await self._misses.run(_flight_key(chat, plan), answer)
         headers.update(done.headers)
         if done.entry_id:
             headers["X-Vectorcache-Entry-Id"] = done.entry_id
@@ -316,9 +315,7 @@ class Gateway:
 
     async def _stream(self, chat: _Chat, plan: Plan | None, headers: dict[str, str],
                       vector: Any) -> GatewayAnswer:
-        key: Hashable | None = None
-        if plan is not None:
-            key = (plan.exact_key, chat.can_store and not chat.control.no_store)
+        key = None if plan is None else _flight_key(chat, plan)
         flight = self._streams.get(key) if key is not None else None
         shared = flight is not None
         if flight is None:
@@ -408,6 +405,11 @@ class Gateway:
             tokens=usage.total_tokens if usage else tokens,
             cost_usd=self._pricing.cost(chat.model, usage) if usage else 0.0,
             cost_saved_usd=saved, model=chat.model))
+
+
+def _flight_key(chat: _Chat, plan: Plan) -> Hashable:
+    """Identical misses share one provider call only if they would also store alike."""
+    return plan.exact_key, chat.can_store and not chat.control.no_store
 
 
 def _fallback_header(upstream: Upstream, headers: dict[str, str]) -> None:
