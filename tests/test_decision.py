@@ -15,7 +15,13 @@ from vectorcache.decision import (
     VerifiedDecider,
     build_decider,
 )
-from vectorcache.decision.features import FEATURE_NAMES, analyse, guard_flags, pair_features
+from vectorcache.decision.features import (
+    FEATURE_NAMES,
+    analyse,
+    guard_flags,
+    pair_features,
+    same_up_to_symmetric_swap,
+)
 from vectorcache.decision.verifier import load_verifier
 from vectorcache.embeddings import Encoder
 
@@ -80,6 +86,9 @@ def test_number_and_date_guards() -> None:
     # a figure on one side only makes a more specific question
     assert flags("How do I lose 10 kg?", "How do I lose weight?")["number_added"]
     assert not flags("How do I lose 10 kg?", "How can I lose 10 kg?")["number_added"]
+    # the same numbers in another order
+    assert flags("Is 3 bigger than 5?", "Is 5 bigger than 3?")["number"]
+    assert flags("Convert 10 feet to 3 meters", "Convert 3 feet to 10 meters")["number"]
 
 
 def test_entity_order_swap_is_seen_even_with_the_same_words() -> None:
@@ -88,6 +97,34 @@ def test_entity_order_swap_is_seen_even_with_the_same_words() -> None:
     a, b = analyse("Train times from Leeds to York"), analyse("Train times from York to Leeds")
     x = dict(zip(FEATURE_NAMES, pair_features(0.98, a, b)))
     assert x["token_jaccard"] == 1.0 and x["bigram_jaccard"] < 0.5
+
+
+def test_a_symmetric_comparison_may_swap_its_sides() -> None:
+    a = analyse("What is the difference between a list and a tuple in Python?")
+    b = analyse("What is the difference between a tuple and a list in Python?")
+    assert same_up_to_symmetric_swap(a, b)
+    assert not any(guard_flags(a, b).values())
+    assert pair_features(0.99, a, b) == pair_features(0.99, a, a)
+    assert same_up_to_symmetric_swap(analyse("Compare TCP vs UDP"), analyse("Compare UDP vs TCP"))
+    # no comparison: the order carries meaning
+    f = flags("Train times from Leeds and York", "Train times from York and Leeds")
+    assert f["entity_order"]
+    # a comparison, but not of the same two sides swapped whole
+    assert not same_up_to_symmetric_swap(
+        analyse("Difference between rent in 1990 and wages in 2000"),
+        analyse("Difference between rent in 2000 and wages in 1990"))
+    assert flags("Difference between rent in 1990 and wages in 2000",
+                 "Difference between rent in 2000 and wages in 1990")["number"]
+
+
+def test_a_different_instruction_on_the_answers_form() -> None:
+    for extra in ("in one sentence", "as a poem", "in JSON", "formally", "for beginners",
+                  "in French", "step by step", "in bullet points"):
+        assert flags("Summarize the plot of Hamlet", f"Summarize the plot of Hamlet {extra}")[
+            "constraint"], extra
+    assert flags("Explain recursion in Python", "Explain recursion in Java")["constraint"]
+    assert not flags("Summarize Hamlet in one sentence", "Give a one-sentence summary of Hamlet")[
+        "constraint"]
 
 
 def test_antonyms_and_negating_prefixes() -> None:

@@ -22,7 +22,8 @@ from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
-__all__ = ["FEATURE_NAMES", "Analysed", "analyse", "guard_flags", "pair_features", "warm_up"]
+__all__ = ["FEATURE_NAMES", "Analysed", "analyse", "guard_flags", "pair_features",
+           "same_up_to_symmetric_swap", "warm_up"]
 
 #: scripts written without spaces (kana, CJK ideographs): one token per character
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -132,6 +133,25 @@ _ANTONYM_PAIRS = [
 ]
 
 
+#: instructions on the answer's form: a prompt that asks for "one sentence", "a poem", "JSON",
+#: "formal", "for beginners" or "in French" wants another answer than the same prompt without
+#: (or with another). Compared over every word as stems (``_stem``), by presence.
+_CONSTRAINTS = frozenset([
+    # length
+    "sentence", "paragraph", "brief", "concise", "detail", "tldr", "eli5", "oneliner",
+    # format
+    "bullet", "table", "json", "yaml", "csv", "xml", "markdown", "poem", "haiku", "limerick",
+    "song", "essay", "tweet", "email", "outline", "diagram", "snippet", "pseudocode", "step",
+    # style and audience
+    "formal", "informal", "casual", "funny", "humorous", "sarcastic", "professional", "polite",
+    "simple", "layman", "technical", "kid", "beginner", "expert",
+    # the answer's language
+    "english", "french", "spanish", "german", "italian", "portuguese", "chinese", "japanese",
+    "korean", "russian", "arabic", "hindi", "dutch", "python", "javascript", "java",
+    "typescript", "rust", "golang", "ruby", "php", "sql", "bash", "powershell", "kotlin",
+])
+
+
 def _stem(word: str) -> str:
     """A very light stemmer, enough to match plurals and simple inflections."""
     if word.isdigit() or len(word) <= 3:
@@ -154,6 +174,7 @@ def _antonym_table() -> dict[str, frozenset[str]]:
 
 
 _ANTONYMS = _antonym_table()
+_CONSTRAINT_STEMS = frozenset(_stem(w) for w in _CONSTRAINTS)
 
 
 @dataclass(frozen=True)
@@ -174,7 +195,11 @@ class Analysed:
     #: the kinds of answer a question asks for (``_ASKS``; empty for "what" / "how")
     asks: frozenset[str]
     has_digit: bool
+    #: instructions on the answer's form present (``_CONSTRAINTS``, as stems)
+    constraints: frozenset[str]
     numbers: frozenset[str]
+    #: the numbers in order of appearance ("Is 3 bigger than 5?" vs "Is 5 bigger than 3?")
+    figures: tuple[str, ...]
     dates: frozenset[str]
     entities: tuple[str, ...]  # in order of appearance, lower-cased
     wh: str  # the question word or first token
@@ -195,7 +220,7 @@ def analyse(text: str) -> Analysed:
     matches = list(_TOKEN.finditer(text))
     tokens: list[str] = []
     entities: list[str] = []
-    numbers: set[str] = set()
+    figures: list[str] = []
     dates: set[str] = set()
     negations = 0
     foreign = any(mark in text for mark in _FOREIGN_NEGATION_MARKS)
@@ -216,9 +241,9 @@ def analyse(text: str) -> Analysed:
             elif p in FOREIGN_NEGATIONS and not (p == "non" and text[m.end():m.end() + 1] == "-"):
                 foreign = True  # "non-profit" is English
         if tok[0].isdigit():
-            numbers.add(_number_value(tok))
+            figures.append(_number_value(tok))
         elif low in _NUMBER_WORDS:
-            numbers.add(_NUMBER_WORDS[low])
+            figures.append(_NUMBER_WORDS[low])
         if low in _MONTHS and (tok[0].isupper() or low not in {"may", "march"}):
             dates.add(low[:3])
         is_entity = (
@@ -236,7 +261,8 @@ def analyse(text: str) -> Analysed:
         tokens=tuple(tokens), stems=stems, content=content, negations=negations,
         foreign_negation=foreign, operators=_operators(text, matches), unseen=_unseen(text),
         asks=_asks(tokens), has_digit=any(t[0].isdigit() for t in tokens),
-        numbers=frozenset(numbers), dates=frozenset(dates), entities=tuple(entities), wh=wh,
+        constraints=frozenset(stems) & _CONSTRAINT_STEMS,
+        numbers=frozenset(figures), figures=tuple(figures), dates=frozenset(dates), entities=tuple(entities), wh=wh,
         normalised=" ".join(tokens),
     )
 
@@ -403,13 +429,49 @@ def _asks(tokens: list[str]) -> frozenset[str]:
     return frozenset(kinds)
 
 
+#: words that make a relation symmetric: "the difference between A and B" asks the same as
+#: "... between B and A"; "flights from A to B" has none of them and stays directional
+_SYMMETRIC_CUES = frozenset(["between", "vs", "versus", "compare", "compared", "comparing",
+                             "comparison", "differ", "differs", "different", "difference",
+                             "differences", "similar", "similarity", "similarities"])
+_SYMMETRIC_JOINS = frozenset(["and", "or", "vs", "versus", "&"])
+
+
+def same_up_to_symmetric_swap(a: Analysed, b: Analysed) -> bool:
+    """``b`` is ``a`` with the two sides of a symmetric comparison swapped: ``X and Y`` ->
+    ``Y and X`` (also ``or``, ``vs``) in a prompt that asks for a difference, a similarity or
+    a comparison. Such a pair is one question; the order guards would otherwise reject it."""
+    ta, tb = a.tokens, b.tokens
+    n = len(ta)
+    if ta == tb or n != len(tb) or n > 64 or sorted(ta) != sorted(tb):
+        return False
+    if not _SYMMETRIC_CUES & set(ta):
+        return False
+    for k in range(n):
+        if ta[k] not in _SYMMETRIC_JOINS:
+            continue
+        for start in range(k):  # X = ta[start:k], Y = ta[k+1:end]
+            if ta[:start] != tb[:start]:
+                break
+            for end in range(k + 2, n + 1):
+                if ta[end:] != tb[end:]:
+                    continue
+                x, y = ta[start:k], ta[k + 1:end]
+                if tb[start:end] == (*y, ta[k], *x):
+                    return True
+    return False
+
+
 def guard_flags(a: Analysed, b: Analysed) -> dict[str, bool]:
     """The hard lexical guards, by name (True = the guard fired, i.e. the pair looks different)."""
+    if same_up_to_symmetric_swap(a, b):
+        b = a
     only_a = a.content - b.content
     only_b = b.content - a.content
     return {
         "negation": _negation_differs(a, b),
-        "number": bool(a.numbers and b.numbers and a.numbers != b.numbers),
+        "number": bool(a.numbers and b.numbers and a.numbers != b.numbers)
+                  or _order_swapped(a.figures, b.figures),
         # a figure on one side only: "3 star hotels" vs "star hotels", "lose 10 kg" vs "lose weight"
         "number_added": a.has_digit != b.has_digit,
         "operator": a.operators != b.operators,
@@ -420,6 +482,9 @@ def guard_flags(a: Analysed, b: Analysed) -> dict[str, bool]:
         "entity": bool(set(a.entities) ^ set(b.entities)) and bool(a.entities and b.entities),
         "entity_order": _order_swapped(a.entities, b.entities),
         "antonym": _antonym(a, b),
+        # an instruction on the answer's form on one side only, or another one: "in one
+        # sentence", "as a poem", "in JSON", "formally", "for beginners", "in French"
+        "constraint": a.constraints != b.constraints,
         # one content word swapped for another, the rest equal: "router" -> "modem"
         "substitution": len(only_a) == 1 and len(only_b) == 1 and len(a.content) >= 2,
     }
@@ -427,6 +492,8 @@ def guard_flags(a: Analysed, b: Analysed) -> dict[str, bool]:
 
 def pair_features(cosine: float, a: Analysed, b: Analysed) -> list[float]:
     """The feature vector, in ``FEATURE_NAMES`` order, for query ``a`` and stored prompt ``b``."""
+    if same_up_to_symmetric_swap(a, b):
+        b = a  # the same words, the same question: only the cosine tells them apart
     only_a = a.content - b.content
     only_b = b.content - a.content
     bi_a = set(zip(a.stems, a.stems[1:]))
