@@ -24,7 +24,8 @@ def test_import_export_stats_clear(run, tmp_path: Path) -> None:
     source = tmp_path / "faq.jsonl"
     source.write_text("\n".join([
         json.dumps({"prompt": "How do I reset my password?", "response": "Use the link.",
-                    "metadata": {"topic": "auth"}, "ttl_seconds": 3600}),
+                    "metadata": {"topic": "auth"}, "ttl_seconds": 3600,
+                    "min_similarity": 0.97, "wrong_reports": 2}),
         json.dumps({"messages": [{"role": "system", "content": "Be kind."},
                                  {"role": "user", "content": "Where is my order?"}],
                     "response": "On its way.", "model": "gpt-4o-mini", "context": "eu"}),
@@ -47,6 +48,9 @@ def test_import_export_stats_clear(run, tmp_path: Path) -> None:
     assert first["response"] == "Use the link." and first["metadata"] == {"topic": "auth"}
     assert first["expires_at"] and first["created_at"] and "embedding" not in first
     assert next(r for r in rows if r["context"] == "eu")["model"] == "gpt-4o-mini"
+    # wrong-answer reports travel with their entry
+    assert (first["min_similarity"], first["wrong_reports"]) == (0.97, 2)
+    assert "wrong_reports" not in next(r for r in rows if r["context"] == "eu")
 
     cleared = json.loads(run("cache", "clear", "--project", "faq", "--yes", "--json").stdout)
     assert cleared["entries_cleared"] == 2

@@ -125,6 +125,11 @@ def test_a_different_instruction_on_the_answers_form() -> None:
     assert flags("Explain recursion in Python", "Explain recursion in Java")["constraint"]
     assert not flags("Summarize Hamlet in one sentence", "Give a one-sentence summary of Hamlet")[
         "constraint"]
+    # a topic is not an instruction
+    assert not flags("How do I improve my English writing skills?",
+                     "How can I improve my writing skills in English?")["constraint"]
+    assert not flags("How do I write a good cover letter?", "Tips for writing a cover letter")[
+        "constraint"]
 
 
 def test_antonyms_and_negating_prefixes() -> None:

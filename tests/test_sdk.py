@@ -45,6 +45,11 @@ def test_each_method(vc: vcc.VectorcacheClient) -> None:
     assert isinstance(miss, vcc.QueryResult) and not miss.cache_hit and miss.response
     hit = vc.lookup("What's the tallest mountain on Earth?", model="gpt-4o")
     assert hit.cache_hit and hit.response == miss.response and hit.similarity_score
+    report = vc.feedback(hit.cache_entry_id, "What's the tallest mountain on Earth?",
+                         correct=False)
+    assert isinstance(report, vcc.FeedbackResult) and not report.deleted
+    assert report.min_similarity is not None and report.min_similarity > hit.similarity_score
+    assert not vc.lookup("What's the tallest mountain on Earth?", model="gpt-4o").cache_hit
     stored = vc.store("Who wrote Hamlet?", "Shakespeare.", model="gpt-4o",
                       metadata={"source": "sdk"})
     assert stored.cache_entry_id

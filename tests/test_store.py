@@ -10,6 +10,7 @@ from conftest import settings_for
 
 from vectorcache.runtime import Runtime
 from vectorcache.service.requests import CacheRequest, StoreRequest
+from vectorcache.store.sqlite_schema import SCHEMA_VERSION
 
 
 def _run(coro):
@@ -129,15 +130,17 @@ def test_a_version_1_database_is_migrated_in_place(tmp_path: Path, encoder) -> N
             await rt.cache.store(who, StoreRequest(prompt="old question", response="old",
                                                    model="m"))
         with sqlite3.connect(tmp_path / "vectorcache.db") as conn:
-            conn.execute("ALTER TABLE entries DROP COLUMN shape")
+            for column in ("shape", "min_similarity", "wrong_reports"):
+                conn.execute(f"ALTER TABLE entries DROP COLUMN {column}")
             conn.execute("PRAGMA user_version = 1")
         async with Runtime.open(settings_for(tmp_path), encoder=encoder) as rt:
             who = rt.admin.principal_for(await rt.admin.project("p"))
             got = await rt.cache.lookup(who, CacheRequest(prompt="old question", model="m"))
             assert got.hit and got.response == "old"
         with sqlite3.connect(tmp_path / "vectorcache.db") as conn:
-            assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
-            assert "shape" in [r[1] for r in conn.execute("PRAGMA table_info(entries)")]
+            assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+            columns = [r[1] for r in conn.execute("PRAGMA table_info(entries)")]
+            assert {"shape", "min_similarity", "wrong_reports"} <= set(columns)
 
     _run(main())
 

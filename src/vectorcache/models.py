@@ -141,6 +141,9 @@ class Entry:
     created_by_key: str | None
     user_hash: str | None
     shape: dict[str, object] | None = None
+    #: reported wrong for a prompt this similar or less: served only above it (0 = no report)
+    min_similarity: float = 0.0
+    wrong_reports: int = 0
 
     def conversation(self) -> dict[str, object]:
         """For exports: a chat entry's ``messages`` (earlier turns, then the matched user turn)

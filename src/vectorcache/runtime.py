@@ -26,6 +26,7 @@ from vectorcache.service.auth import Authenticator
 from vectorcache.service.cache import CacheService
 from vectorcache.service.entries import EntryService
 from vectorcache.service.events import EventWriter
+from vectorcache.service.feedback import FeedbackService
 from vectorcache.settings import Settings
 from vectorcache.store import Store, open_store_for_url
 
@@ -105,6 +106,7 @@ class Runtime:
     admin: AdminService
     cache: CacheService
     entries: EntryService
+    feedback: FeedbackService
     http: httpx.AsyncClient
 
     @classmethod
@@ -149,4 +151,5 @@ class Runtime:
                       admin=AdminService(
                           store, hasher,
                           default_threshold=settings.default_similarity_threshold), cache=cache,
-                      entries=EntryService(store), http=http)
+                      entries=EntryService(store),
+                      feedback=FeedbackService(store, embedder, cache.matched_view), http=http)

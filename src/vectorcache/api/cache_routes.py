@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import JSONResponse
 
 from vectorcache.api.deps import authenticated, runtime
-from vectorcache.api.schemas import ClearBody, QueryBody, StoreBody
+from vectorcache.api.schemas import ClearBody, FeedbackBody, QueryBody, StoreBody
 from vectorcache.service.auth import Principal
 from vectorcache.service.requests import LookupResult, QueryResult
 
@@ -77,6 +77,17 @@ async def store(request: Request, body: StoreBody = Body(),
     principal.check_project(body.project_id)
     entry_id = await runtime(request).cache.store(principal, body.to_request())
     return {"cache_entry_id": entry_id, "id": entry_id}
+
+
+@router.post("/feedback")
+async def feedback(request: Request, body: FeedbackBody = Body(),
+                   principal: Principal = WRITE) -> dict[str, Any]:
+    """Report a served answer as wrong (or right): see ``service/feedback.py``."""
+    principal.check_project(body.project_id)
+    outcome = await runtime(request).feedback.report(
+        principal, entry_id=body.cache_entry_id, correct=body.correct,
+        prompt=body.prompt_text(), messages=body.message_dicts())
+    return dict(outcome.__dict__)
 
 
 @router.get("/projects/{project_id}/stats")

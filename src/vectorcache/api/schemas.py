@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from vectorcache.models import Usage
 from vectorcache.service.requests import CacheRequest, StoreRequest
 
-__all__ = ["ClearBody", "MessageIn", "QueryBody", "StoreBody"]
+__all__ = ["ClearBody", "FeedbackBody", "MessageIn", "QueryBody", "StoreBody"]
 
 
 def _between(name: str, low: float, high: float, value: float | None) -> float | None:
@@ -24,17 +24,28 @@ class MessageIn(BaseModel):
     content: Any = None
 
 
-class _PromptFields(BaseModel):
+class _PromptInput(BaseModel):
+    """What was asked: a prompt (``query`` is the TypeScript SDK's name) or a chat."""
+
     model_config = ConfigDict(extra="ignore")
 
     prompt: str | None = None
     query: str | None = None
     messages: list[MessageIn] | None = None
+    project_id: str | None = None
+
+    def prompt_text(self) -> str | None:
+        return self.prompt if self.prompt is not None else self.query
+
+    def message_dicts(self) -> list[dict[str, Any]] | None:
+        return None if self.messages is None else [m.model_dump() for m in self.messages]
+
+
+class _PromptFields(_PromptInput):
     model: str | None = Field(default=None, max_length=200)
     context: str | None = Field(default=None, max_length=32_000)
     metadata: dict[str, Any] | None = None
     user: str | None = Field(default=None, max_length=256)
-    project_id: str | None = None
     max_tokens: int | None = None
     temperature: float | None = None
 
@@ -49,12 +60,6 @@ class _PromptFields(BaseModel):
     @classmethod
     def _temperature(cls, v: float | None) -> float | None:
         return _between("temperature", 0, 2, v)
-
-    def prompt_text(self) -> str | None:
-        return self.prompt if self.prompt is not None else self.query
-
-    def message_dicts(self) -> list[dict[str, Any]] | None:
-        return None if self.messages is None else [m.model_dump() for m in self.messages]
 
     def params(self) -> dict[str, Any]:
         return {k: v for k, v in (("max_tokens", self.max_tokens),
@@ -97,6 +102,17 @@ class StoreBody(_PromptFields):
             metadata=self.metadata, user=self.user, ttl_seconds=self.ttl_seconds,
             usage=Usage(usage.prompt_tokens, usage.completion_tokens),
         )
+
+
+class FeedbackBody(_PromptInput):
+    """The prompt a hit answered (``prompt``/``query``, or the chat's ``messages``), the entry
+    that answered it (the response's ``cache_entry_id`` or the gateway's
+    ``X-Vectorcache-Entry-Id``), and whether the answer was right. Other fields of the
+    original request (model, context, sampling) may be sent along and are ignored: the entry
+    id already names the partition."""
+
+    cache_entry_id: str = Field(min_length=1, max_length=64)
+    correct: bool
 
 
 class ClearBody(BaseModel):

@@ -31,6 +31,8 @@ def entry_record(entry: Entry) -> dict[str, Any]:
         "usage": {"prompt_tokens": entry.usage.prompt_tokens,
                   "completion_tokens": entry.usage.completion_tokens},
         "provider": entry.provider, "hit_count": entry.hit_count,
+        **({"min_similarity": entry.min_similarity, "wrong_reports": entry.wrong_reports}
+           if entry.wrong_reports else {}),
         "created_at": to_iso(entry.created_at), "expires_at": to_iso(entry.expires_at),
         **entry.conversation(),
     }
@@ -180,6 +182,14 @@ def _plan_record(rt: Runtime, project: Any, record: dict[str, Any]) -> Plan:
                          context=record.get("context"), params=params, threshold=None)
 
 
+async def _keep_reports(rt: Runtime, entry_id: str | None, record: dict[str, Any]) -> None:
+    """An exported entry's wrong-answer reports come back with it (its raised floor)."""
+    floor, reports = record.get("min_similarity"), record.get("wrong_reports")
+    if (entry_id and isinstance(floor, (int, float)) and 0 < floor <= 1
+            and isinstance(reports, int) and reports > 0):
+        await rt.store.raise_entry_floor(entry_id, float(floor), reports)
+
+
 @cache.command("import")
 @click.argument("source", type=click.File("r", encoding="utf-8"))
 @click.option("--project", "project_ref", required=True, help="Project name or id.")
@@ -190,7 +200,7 @@ def import_(source: IO[str], project_ref: str, batch_size: int, as_json: bool) -
     """Load prompt/response pairs from JSON lines (loads the embedding model).
 
     Each line: {"prompt" or "messages", "response", "model"?, "context"?, "params"?,
-    "metadata"?, "ttl_seconds"?, "usage"?}. "model" defaults to the project's default model. Invalid
+    "metadata"?, "ttl_seconds"?, "usage"?, "min_similarity"?, "wrong_reports"?}. "model" defaults to the project's default model. Invalid
     lines are reported and skipped; an export file imports as is.
 
     \b
@@ -221,7 +231,7 @@ def import_(source: IO[str], project_ref: str, batch_size: int, as_json: bool) -
                 for (record, plan), vector in zip(batch, vectors, strict=True):
                     usage = record.get("usage") or {}
                     ttl = record.get("ttl_seconds")
-                    await rt.cache.store_answer(
+                    entry_id = await rt.cache.store_answer(
                         principal, plan, response=str(record["response"]),
                         usage=Usage(int(usage.get("prompt_tokens") or 0),
                                     int(usage.get("completion_tokens") or 0)),
@@ -231,6 +241,7 @@ def import_(source: IO[str], project_ref: str, batch_size: int, as_json: bool) -
                         context=record.get("context"),
                         ttl_seconds=ttl if isinstance(ttl, int) and ttl > 0 else None,
                         vector=vector)
+                    await _keep_reports(rt, entry_id, record)
                     result.imported += 1
                 bar.update(len(lines[start:start + batch_size]))
         await rt.store.add_audit("cache.import", project_id=project.id, actor="cli",

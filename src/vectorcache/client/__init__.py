@@ -25,6 +25,7 @@ from vectorcache.client._errors import (
 )
 from vectorcache.client._types import (
     ClearResult,
+    FeedbackResult,
     HealthStatus,
     LookupResult,
     ProjectStats,
@@ -42,6 +43,7 @@ __all__ = [
     "AuthenticationError",
     "ClearResult",
     "ConfigurationError",
+    "FeedbackResult",
     "HealthStatus",
     "LookupResult",
     "NotFoundError",

@@ -9,6 +9,7 @@ from urllib.parse import quote
 from vectorcache.client._base import BaseClient, Call, compact
 from vectorcache.client._types import (
     ClearResult,
+    FeedbackResult,
     HealthStatus,
     LookupResult,
     ProjectStats,
@@ -62,6 +63,15 @@ class Endpoints(BaseClient):
                     json=_prompt_fields(prompt, messages, model, context, response=response,
                                         metadata=metadata, user=user, ttl_seconds=ttl_seconds,
                                         usage=usage))
+
+    def feedback(self, /, cache_entry_id: str, prompt: str | None = None, *, correct: bool,
+                 messages: Messages | None = None) -> Call[FeedbackResult]:
+        """Report a served answer as wrong (``correct=False``): that entry is afterwards served
+        only to prompts closer to it than this one, or deleted if it was wrong for its own
+        prompt. ``prompt``/``messages``: what was asked; the entry id from the hit."""
+        return Call("POST", "/v1/cache/feedback", lambda d: from_json(FeedbackResult, d),
+                    json=compact(cache_entry_id=cache_entry_id, prompt=prompt,
+                                 messages=messages, correct=correct))
 
     def stats(self, /, project_id: str | None = None) -> Call[ProjectStats]:
         """The project's cache statistics (needs ``analytics:read``)."""

@@ -98,6 +98,7 @@ class VectorcacheClient(BaseClient):
     store = _sync(Endpoints.store)
     stats = _sync(Endpoints.stats)
     clear = _sync(Endpoints.clear)
+    feedback = _sync(Endpoints.feedback)
     similar = _sync(Endpoints.similar)
     health = _sync(Endpoints.health)
 
@@ -125,6 +126,7 @@ class AsyncVectorcacheClient(BaseClient):
     store = _async(Endpoints.store)
     stats = _async(Endpoints.stats)
     clear = _async(Endpoints.clear)
+    feedback = _async(Endpoints.feedback)
     similar = _async(Endpoints.similar)
     health = _async(Endpoints.health)
 

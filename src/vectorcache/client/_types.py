@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 __all__ = [
     "ClearResult",
+    "FeedbackResult",
     "HealthStatus",
     "LookupResult",
     "ProjectStats",
@@ -75,6 +76,16 @@ class ClearResult:
     entries_cleared: int
     space_freed_mb: float = 0.0
     operation_time_ms: float = 0.0
+
+
+@dataclass(frozen=True)
+class FeedbackResult:
+    cache_entry_id: str
+    correct: bool
+    similarity: float = 0.0
+    #: the entry's floor now; None when it was deleted or the report said "correct"
+    min_similarity: float | None = None
+    deleted: bool = False
 
 
 @dataclass(frozen=True)

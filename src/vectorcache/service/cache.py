@@ -107,11 +107,8 @@ class CacheService:
         if threshold is not None and not 0.0 <= threshold <= 1.0:
             raise ValidationFailed("similarity_threshold must be between 0 and 1",
                                    param="similarity_threshold")
-        view = resolve_prompt(prompt, messages, self._settings.max_prompt_chars)
-        # personal-data gate ("redact": match and store the redacted text instead)
-        text, prompt_ok = pii.screen(view.text, project.pii_policy)
+        view, prompt_ok = self.matched_view(project, prompt, messages)
         _, context_ok = pii.screen(context, project.pii_policy)
-        view = replace(view, text=text or view.text)
         partition = self._hasher.partition(project.id, model, context, view.history, params)
         policy = DecisionPolicy(
             threshold=project.similarity_threshold if threshold is None else threshold,
@@ -121,6 +118,14 @@ class CacheService:
         return Plan(project, model, view, partition,
                     self._hasher.exact(partition, view.text), policy, params,
                     pii_bypass=not (prompt_ok and context_ok))
+
+    def matched_view(self, project: Project, prompt: str | None,
+                     messages: list[Any] | None) -> tuple[PromptView, bool]:
+        """The text that is embedded and matched, and whether it is free of personal data
+        (under the "redact" policy the redacted text is matched and stored instead)."""
+        view = resolve_prompt(prompt, messages, self._settings.max_prompt_chars)
+        text, ok = pii.screen(view.text, project.pii_policy)
+        return replace(view, text=text or view.text), ok
 
     def _plan_request(self, principal: Principal, req: CacheRequest) -> Plan:
         return self.plan(principal, prompt=req.prompt, messages=req.messages, model=req.model,
@@ -151,10 +156,16 @@ class CacheService:
                                              min_score=decider.floor(plan.policy))
             debug["search_time_ms"] = _ms(t)
             t = time.perf_counter()
-            candidates = [Candidate(e.id, score, e.prompt) for e, score in found]
+            # an entry reported wrong for a prompt this far away serves only closer ones
+            servable = [(e, s) for e, s in found if s >= e.min_similarity]
+            candidates = [Candidate(e.id, score, e.prompt) for e, score in servable]
             decision = decider.decide(plan.view.text, candidates, plan.policy)
-            debug.update(exact_match=False, decision_time_ms=_ms(t),
-                         decision_reason=decision.reason, candidates=len(candidates),
+            reason, skipped = decision.reason, len(found) - len(servable)
+            if skipped:
+                reason += (f"; {skipped} entr{'y' if skipped == 1 else 'ies'} skipped, reported "
+                           "wrong for a prompt as far")
+            debug.update(exact_match=False, decision_time_ms=_ms(t), decision_reason=reason,
+                         candidates=len(candidates),
                          **({"decision": decision.details} if decision.details else {}))
             if decision.hit and decision.candidate is not None:
                 chosen = next(e for e, _ in found if e.id == decision.candidate.entry_id)

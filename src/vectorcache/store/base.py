@@ -84,6 +84,12 @@ class Store(Protocol):
         one is returned (nothing else there could be served, so it is not decrypted)."""
         ...
     async def get_entry(self, entry_id: str) -> Entry | None: ...
+    async def entry_vector(self, entry_id: str) -> npt.NDArray[np.float32] | None:
+        """The entry's embedding (for wrong-answer reports; never returned by a route)."""
+    async def raise_entry_floor(self, entry_id: str, min_similarity: float,
+                                reports: int = 1) -> float | None:
+        """Count ``reports`` wrong-answer reports and raise the entry's ``min_similarity``
+        (never lower it); the floor now in force, or None if the entry is gone."""
     async def delete_entries(self, project_id: str, entry_ids: Sequence[str]) -> int: ...
     async def clear(
         self, project_id: str, *, expired_only: bool, older_than: datetime | None, now: datetime

@@ -115,6 +115,8 @@ def open_entry(cipher: Cipher, row: Row) -> Entry:
         hit_count=row["hit_count"] or 0,
         created_by_key=row["created_by_key"],
         user_hash=row["user_hash"],
+        min_similarity=row["min_similarity"] or 0.0,
+        wrong_reports=row["wrong_reports"] or 0,
     )
 
 

@@ -53,7 +53,7 @@ _LIVE = "(expires_at IS NULL OR expires_at > ?)"
 #: every entry column but the embedding (1.5 KB a row that only the index needs)
 _ENTRY = ("id, project_id, partition, model, kid, prompt, response, context, metadata, shape, "
           "user_hash, prompt_tokens, completion_tokens, provider, created_by_key, created_at, "
-          "expires_at, hit_count")
+          "expires_at, hit_count, min_similarity, wrong_reports")
 
 
 def _insert(conn: sqlite3.Connection, table: str, values: Mapping[str, Any]) -> int:
@@ -441,6 +441,23 @@ class SqliteStore:
             # expired rows stay in the table until cleared; a remove can cost ms at 1M
             await asyncio.to_thread(self._index.remove, stale)
         return results
+
+    async def entry_vector(self, entry_id: str) -> npt.NDArray[np.float32] | None:
+        row = await self._db.read(lambda c: c.execute(
+            "SELECT embedding FROM entries WHERE id = ?", (entry_id,)).fetchone())
+        return None if row is None else codec.blob_to_vector(row[0])
+
+    async def raise_entry_floor(self, entry_id: str, min_similarity: float,
+                                reports: int = 1) -> float | None:
+        def run(conn: sqlite3.Connection) -> float | None:
+            conn.execute("UPDATE entries SET min_similarity = MAX(min_similarity, ?), "
+                         "wrong_reports = wrong_reports + ? WHERE id = ?",
+                         (min_similarity, reports, entry_id))
+            row = conn.execute("SELECT min_similarity FROM entries WHERE id = ?",
+                               (entry_id,)).fetchone()
+            return None if row is None else float(row[0])
+
+        return await self._db.write(run)
 
     async def get_entry(self, entry_id: str) -> Entry | None:
         row = await self._db.read(

@@ -68,6 +68,12 @@ _STEPS: tuple[str, ...] = (
     """
     ALTER TABLE entries ADD COLUMN shape BLOB;
     """,
+    # 3: wrong-answer reports (service/feedback.py): the entry is served only above this
+    # cosine afterwards, and how many reports raised it
+    """
+    ALTER TABLE entries ADD COLUMN min_similarity REAL NOT NULL DEFAULT 0;
+    ALTER TABLE entries ADD COLUMN wrong_reports INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 SCHEMA_VERSION = len(_STEPS)
