@@ -49,6 +49,11 @@ def test_non_object_body_is_400(tenant: Tenant) -> None:
     _error(tenant.post(Q, ["not", "an", "object"]), 400)
 
 
+def test_missing_body_is_400_and_says_so(tenant: Tenant) -> None:
+    assert _error(tenant.client.post(Q, headers=tenant.headers), 400)["detail"] == \
+        "Request body required"
+
+
 def test_oversized_body_is_413(tenant: Tenant) -> None:
     r = tenant.post(Q, {"prompt": "y" * 250_000, "model": "gpt-4o"})
     _error(r, 413)

@@ -51,7 +51,7 @@ def validation_message(errors: list[Any]) -> tuple[str, str | None]:
     if kind == "json_invalid":
         return "Invalid JSON format", None
     if kind == "missing":
-        return f"Field required: {field}", field
+        return (f"Field required: {field}", field) if field else ("Request body required", None)
     msg = str(err.get("msg", "Invalid value"))
     if msg.startswith("Value error, "):
         return msg.removeprefix("Value error, "), field

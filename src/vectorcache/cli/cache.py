@@ -200,8 +200,9 @@ def import_(source: IO[str], project_ref: str, batch_size: int, as_json: bool) -
     """Load prompt/response pairs from JSON lines (loads the embedding model).
 
     Each line: {"prompt" or "messages", "response", "model"?, "context"?, "params"?,
-    "metadata"?, "ttl_seconds"?, "usage"?, "min_similarity"?, "wrong_reports"?}. "model" defaults to the project's default model. Invalid
-    lines are reported and skipped; an export file imports as is.
+    "metadata"?, "ttl_seconds"?, "usage"?, "min_similarity"?, "wrong_reports"?}. "model"
+    defaults to the project's default model. Invalid lines are reported and skipped; an export
+    file imports as is.
 
     \b
     Examples:

@@ -158,8 +158,8 @@ _STYLES = frozenset(["formal", "informal", "casual", "funny", "humorous", "sarca
                      "professional", "polite", "friendly", "academic", "simple", "technical"])
 _STYLE_NOUNS = frozenset(["tone", "style", "way", "manner", "language", "voice", "terms"])
 _AUDIENCES = frozenset(["beginner", "beginners", "kid", "kids", "child", "children", "expert",
-                        "experts", "dummies", "novice", "novices", "layman", "laymen",
-                        "five", "5"])
+                        "experts", "dummies", "novice", "novices", "layman", "laymen"])
+_KIDS = frozenset(["five", "5", "kid", "kids", "child", "children"])  # "like I'm five"
 
 
 def _constraints(tokens: list[str]) -> frozenset[str]:
@@ -185,10 +185,9 @@ def _constraints(tokens: list[str]) -> frozenset[str]:
         if tok in _STYLE_ADVERBS or (tok in _STYLES and (after in _STYLE_NOUNS
                                                          or after in _FORMATS)):
             found.add(f"style:{_STYLE_ADVERBS.get(tok, tok)}")
-        if (tok in ("five", "5") and "like" in before) or (
-                tok in _AUDIENCES and tok not in ("five", "5") and "for" in before[-2:]):
-            found.add("audience:" + ("kid" if tok in ("five", "5", "kids", "child", "children")
-                                     else tok.rstrip("s")))
+        if (tok in _AUDIENCES and "for" in before[-2:]) or (tok in ("five", "5")
+                                                            and "like" in before):
+            found.add("audience:" + ("kid" if tok in _KIDS else tok.rstrip("s")))
     return frozenset(found)
 
 
@@ -300,8 +299,8 @@ def analyse(text: str) -> Analysed:
         tokens=tuple(tokens), stems=stems, content=content, negations=negations,
         foreign_negation=foreign, operators=_operators(text, matches), unseen=_unseen(text),
         asks=_asks(tokens), has_digit=any(t[0].isdigit() for t in tokens),
-        constraints=_constraints(tokens),
-        numbers=frozenset(figures), figures=tuple(figures), dates=frozenset(dates), entities=tuple(entities), wh=wh,
+        constraints=_constraints(tokens), numbers=frozenset(figures), figures=tuple(figures),
+        dates=frozenset(dates), entities=tuple(entities), wh=wh,
         normalised=" ".join(tokens),
     )
 
