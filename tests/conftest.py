@@ -16,6 +16,8 @@ from fastapi.testclient import TestClient
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+from backends import REDIS, fresh_database, redis_server
+
 from vectorcache.api.app import create_app
 from vectorcache.embeddings import Encoder, build_encoder
 from vectorcache.models import Project
@@ -138,3 +140,31 @@ def cli_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
         return result
 
     return invoke
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One real PostgreSQL (16, with pgvector: the ``pgserver`` wheel) for the whole session,
+    listening on a unix socket in a temporary directory; stopped at the end."""
+    import pgserver
+
+    server = pgserver.get_server(  # type: ignore[attr-defined]
+        tmp_path_factory.mktemp("pg") / "data", cleanup_mode="stop")
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def postgres_url(pg_server: Any) -> Iterator[str]:
+    """The URL of a fresh, empty database on the session's server (dropped afterwards)."""
+    with fresh_database(pg_server) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One real Redis for the session (``scripts/test.sh`` installs ``redis-server``)."""
+    if REDIS is None:
+        pytest.skip("redis-server is not installed (scripts/test.sh installs it with apt-get)")
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url

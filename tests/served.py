@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -26,12 +26,13 @@ class Served:
     key: str
     data_dir: Path
     proc: subprocess.Popen[str]
+    env: dict[str, str] = field(default_factory=dict)  # the settings it was started with
 
     def cli(self, *args: str, input: str | None = None) -> str:
         """Run a ``vectorcache`` command on the server's data dir; its stdout."""
         result = CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False,
                                     env={"VECTORCACHE_DATA_DIR": str(self.data_dir),
-                                         "VECTORCACHE_PROVIDER_KEY": None})
+                                         "VECTORCACHE_PROVIDER_KEY": None, **self.env})
         assert result.exit_code == 0, result.output
         return result.stdout
 
@@ -42,18 +43,20 @@ class Served:
 
 @contextmanager
 def serve(data_dir: Path, provider_key: str, provider_url: str, *, log_level: str = "WARNING",
-          capture_stderr: bool = False) -> Iterator[Served]:
-    """A started server (its first-start key read from stdout); stopped on exit."""
+          capture_stderr: bool = False, env: dict[str, str] | None = None,
+          first_start: bool = True) -> Iterator[Served]:
+    """A started server, stopped on exit. On a ``first_start`` its bootstrap key is read from
+    stdout; a replica joining a database that already has projects prints none."""
     port = free_port()
-    env = {**os.environ, "VECTORCACHE_DATA_DIR": str(data_dir),
-           "OPENAI_API_KEY": provider_key, "OPENAI_BASE_URL": provider_url,
-           "VECTORCACHE_LOG_LEVEL": log_level}
+    environ = {**os.environ, "VECTORCACHE_DATA_DIR": str(data_dir),
+               "OPENAI_API_KEY": provider_key, "OPENAI_BASE_URL": provider_url,
+               "VECTORCACHE_LOG_LEVEL": log_level, **(env or {})}
     proc = subprocess.Popen([sys.executable, "-m", "vectorcache", "serve", "--port", str(port)],
-                            env=env, stdout=subprocess.PIPE,
+                            env=environ, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE if capture_stderr else None, text=True)
     assert proc.stdout is not None
     key = ""
-    for line in proc.stdout:
+    for line in proc.stdout if first_start else ():
         if is_well_formed(line.strip()):
             key = line.strip()
             break
@@ -69,7 +72,7 @@ def serve(data_dir: Path, provider_key: str, provider_url: str, *, log_level: st
             raise RuntimeError("vectorcache serve did not start")
         time.sleep(0.1)
     try:
-        yield Served(base=base, key=key, data_dir=data_dir, proc=proc)
+        yield Served(base=base, key=key, data_dir=data_dir, proc=proc, env=dict(env or {}))
     finally:
         if proc.poll() is None:
             proc.terminate()

@@ -1,57 +1,15 @@
 """Rate limits and quotas shared by several replicas through a real Redis (Debian ``redis-server``
-on loopback, started here; ``scripts/test.sh`` installs it)."""
+on loopback, started by conftest's ``redis_url``; ``scripts/test.sh`` installs it)."""
 
 from __future__ import annotations
 
 import asyncio
-import shutil
-import socket
-import subprocess
-import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from vectorcache.errors import RateLimited, ServiceUnavailable
 from vectorcache.security.ratelimit import Meter, RateLimits
-
-REDIS = shutil.which("redis-server")
-pytestmark = pytest.mark.skipif(REDIS is None, reason="redis-server is not installed "
-                                "(scripts/test.sh installs it with apt-get)")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
-    workdir: Path = tmp_path_factory.mktemp("redis")
-    proc = subprocess.Popen(
-        [str(REDIS), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(workdir)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 10
-        while True:  # ready when it answers PING
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
-                    s.sendall(b"PING\r\n")
-                    if s.recv(16).startswith(b"+PONG"):
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("redis-server did not start")
-            time.sleep(0.02)
-        yield f"redis://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
+from vectorcache.testing.loopback import free_port
 
 
 def test_two_replicas_share_one_per_minute_limit(redis_url: str) -> None:
@@ -89,7 +47,7 @@ def test_quota_is_counted_in_redis_and_reported(redis_url: str) -> None:
 
 def test_unreachable_redis_is_a_503_not_a_500() -> None:
     async def main() -> None:
-        await RateLimits(f"redis://127.0.0.1:{_free_port()}").per_minute(
+        await RateLimits(f"redis://127.0.0.1:{free_port()}").per_minute(
             "key", "k", 10, Meter())
 
     with pytest.raises(ServiceUnavailable):

@@ -32,6 +32,11 @@ class Hasher:
         self._exact_key = self._derive(b"exact")
         self._user_key = self._derive(b"user")
 
+    def fingerprint(self) -> str:
+        """Names this secret without revealing it (kept in the database to catch a replica
+        started with another secret, whose every key and entry would silently miss)."""
+        return self._derive(b"fingerprint").hex()[:16]
+
     def _derive(self, label: bytes) -> bytes:
         return hmac.new(self._secret, b"vectorcache:" + label, hashlib.sha256).digest()
 

@@ -18,6 +18,7 @@ from threadpoolctl import threadpool_limits
 from vectorcache.crypto import load_master_key
 from vectorcache.decision import DEFAULT_MODE, HitDecider, build_decider
 from vectorcache.embeddings import Embedder, Encoder, build_embedder
+from vectorcache.errors import ConfigurationError
 from vectorcache.hashing import Hasher
 from vectorcache.pricing import Pricing
 from vectorcache.secretfiles import read_or_create_secret
@@ -34,6 +35,7 @@ __all__ = ["Runtime"]
 
 log = logging.getLogger("vectorcache")
 _SPACE_KEY = "embedding_space"
+_SECRET_KEY = "server_secret_fingerprint"
 
 
 def _one_blas_thread() -> None:
@@ -79,6 +81,18 @@ def embedding_space(settings: Settings, model_id: str) -> str:
     return f"{model_id} {'int8' if int8 else 'fp32'}"
 
 
+async def check_server_secret(store: Store, hasher: Hasher) -> None:
+    """Records which server secret the database's hashes were made with; refuses another."""
+    stored = await store.get_meta(_SECRET_KEY)
+    if stored is None:
+        await store.set_meta(_SECRET_KEY, hasher.fingerprint())
+    elif stored != hasher.fingerprint():
+        raise ConfigurationError(
+            "This database's keys and entries were hashed with another server secret: every "
+            "API key would be refused and every entry missed. Start with the same secret as "
+            "the other replicas (VECTORCACHE_SERVER_SECRET, or the data dir's server.secret).")
+
+
 async def check_embedding_space(store: Store, space: str) -> str | None:
     """Records the database's embedding space on first use; warns (and returns the stored one)
     when this server embeds differently, e.g. after ``VECTORCACHE_EMBEDDING_PRECISION`` changed."""
@@ -120,8 +134,9 @@ class Runtime:
             _one_blas_thread()  # process-wide: this process serves requests
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         settings.data_dir.chmod(0o700)
-        secret = read_or_create_secret(settings.data_dir / "server.secret",
-                                       lambda: secrets.token_hex(32).encode())
+        secret = (settings.server_secret.get_secret_value().encode() if settings.server_secret
+                  else read_or_create_secret(settings.data_dir / "server.secret",
+                                             lambda: secrets.token_hex(32).encode()))
         hasher = Hasher(secret)
         async with AsyncExitStack() as stack:
             embedder: Embedder = (build_embedder(settings, encoder) if with_embedder
@@ -134,6 +149,7 @@ class Runtime:
                                        searchable=with_embedder)
             await store.open()
             stack.push_async_callback(store.close)
+            await check_server_secret(store, hasher)
             if with_embedder:
                 await check_embedding_space(store, embedding_space(settings, embedder.model_id))
             events = EventWriter(store)

@@ -49,6 +49,10 @@ class Settings(BaseSettings):
         default=None, description="Fernet key (urlsafe base64); else data_dir/master.key."
     )
     passphrase: SecretStr | None = None
+    server_secret: SecretStr | None = Field(
+        default=None, min_length=32,
+        description="Keys the hashes of API keys, partitions and user ids; else "
+                    "data_dir/server.secret. Replicas sharing a database must share it.")
     pricing_file: Path | None = None
     trusted_proxies: list[str] = Field(
         default_factory=list,

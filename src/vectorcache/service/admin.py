@@ -71,7 +71,12 @@ class AdminService:
         """On first start: the ``default`` project and one all-scope key (returned once)."""
         if await self._store.list_projects():
             return None
-        project = await self.create_project(DEFAULT_PROJECT, actor="bootstrap")
+        try:
+            project = await self.create_project(DEFAULT_PROJECT, actor="bootstrap")
+        except ValidationFailed as exc:
+            if exc.code != "project_exists":
+                raise
+            return None  # another replica, starting at the same time, bootstrapped
         return await self.create_key(project, name="bootstrap", actor="bootstrap")
 
     # ---------------------------------------------------------------- API keys

@@ -1,4 +1,5 @@
-"""Storage backends behind one ``Store`` interface, chosen by the database URL's scheme."""
+"""Storage backends behind one ``Store`` interface, chosen by the database URL's scheme:
+SQLite (embedded default) or PostgreSQL with pgvector (scale-out)."""
 
 from __future__ import annotations
 
@@ -18,12 +19,24 @@ def _sqlite(url: str, master_key: bytes, dims: int, searchable: bool) -> Store:
                        searchable=searchable)
 
 
-BACKENDS: dict[str, Callable[[str, bytes, int, bool], Store]] = {"sqlite": _sqlite}
+def _postgres(url: str, master_key: bytes, dims: int, searchable: bool) -> Store:
+    try:
+        from vectorcache.store.postgres import PostgresStore
+    except ImportError as exc:
+        raise ConfigurationError(
+            "A postgresql:// database URL needs psycopg: pip install 'vectorcache[postgres]'."
+        ) from exc
+    return PostgresStore(url, master_key, dims)  # searchable either way: nothing is loaded
+
+
+BACKENDS: dict[str, Callable[[str, bytes, int, bool], Store]] = {
+    "sqlite": _sqlite, "postgresql": _postgres, "postgres": _postgres}
 
 
 def open_store_for_url(url: str, master_key: bytes, dims: int, *,
                        searchable: bool = True) -> Store:
-    """An unopened store for ``url`` (``sqlite:///path``); call ``await store.open()``.
+    """An unopened store for ``url`` (``sqlite:///path`` or ``postgresql://...``); call
+    ``await store.open()``.
 
     ``searchable=False`` opens it for management only: no similarity search, no vector index
     loaded."""

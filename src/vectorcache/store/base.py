@@ -1,6 +1,6 @@
 """The ``Store``: every record the service keeps, plus similarity search inside one partition.
 
-Implementations (SQLite now, PostgreSQL+pgvector next) share these semantics and the same tests.
+Implementations (SQLite, PostgreSQL+pgvector) share these semantics and the same tests.
 They encrypt and decrypt through a ``Cipher`` built from the master key, so callers only ever
 see plaintext domain records, and rows only ever hold ciphertext.
 """

@@ -1,13 +1,11 @@
-"""SQLite side of data-key rotation: the key ring, and rows moved to the active data key.
+"""Data-key rotation in SQL: the key ring, and rows moved to the active data key.
 
-Every function runs inside one write transaction (``SqliteDb.write``), so a batch of
-re-encrypted rows is committed whole or not at all, and a rotation interrupted at any point
-resumes by re-encrypting ``WHERE kid IS NOT <active>`` again.
+Written once for every SQL backend (``store/sql.py``). Each function runs inside one write
+transaction, so a batch of re-encrypted rows is committed whole or not at all, and a rotation
+interrupted at any point resumes by re-encrypting the rows not under the active key again.
 """
 
 from __future__ import annotations
-
-import sqlite3
 
 from vectorcache.clock import utcnow
 from vectorcache.crypto import Cipher
@@ -15,6 +13,7 @@ from vectorcache.errors import NotFound, ValidationFailed
 from vectorcache.keyring import WrappedKey, rewrap_key, wrap_new_key
 from vectorcache.models import DataKeyInfo
 from vectorcache.store import codec
+from vectorcache.store.sql import Conn
 
 __all__ = [
     "StaleDataKey",
@@ -29,30 +28,31 @@ __all__ = [
 ]
 
 _ENTRY_COLUMNS = ("prompt", "response", "context", "metadata", "shape")
+_OTHER_KID = "(kid IS NULL OR kid <> ?)"  # rows not under the given (active) key
 
 
 class StaleDataKey(Exception):
     """Another process activated a new data key: reload the key ring and seal again."""
 
 
-def load_keys(conn: sqlite3.Connection) -> list[WrappedKey]:
+def load_keys(conn: Conn) -> list[WrappedKey]:
     rows = conn.execute("SELECT kid, wrapped, active, retired_at FROM data_keys").fetchall()
     return [WrappedKey(r["kid"], r["wrapped"], bool(r["active"]), r["retired_at"] is not None)
             for r in rows]
 
 
-def active_kid(conn: sqlite3.Connection) -> str | None:
+def active_kid(conn: Conn) -> str | None:
     row = conn.execute("SELECT kid FROM data_keys WHERE active = 1").fetchone()
     return None if row is None else str(row[0])
 
 
-def check_active(conn: sqlite3.Connection, cipher: Cipher) -> None:
+def check_active(conn: Conn, cipher: Cipher) -> None:
     """Raise ``StaleDataKey`` unless ``cipher`` encrypts with the database's active key."""
     if active_kid(conn) != cipher.active_kid:
         raise StaleDataKey()
 
 
-def rewrap_all(conn: sqlite3.Connection, old_master: bytes, new_master: bytes) -> int:
+def rewrap_all(conn: Conn, old_master: bytes, new_master: bytes) -> int:
     """Every live data key sealed under ``new_master`` instead, in the caller's transaction
     (all or nothing); how many."""
     keys = [k for k in load_keys(conn) if not k.retired]
@@ -61,7 +61,7 @@ def rewrap_all(conn: sqlite3.Connection, old_master: bytes, new_master: bytes) -
     return len(sealed)
 
 
-def add_key(conn: sqlite3.Connection, master_key: bytes) -> str:
+def add_key(conn: Conn, master_key: bytes) -> str:
     kid, wrapped = wrap_new_key(master_key)
     conn.execute("UPDATE data_keys SET active = 0 WHERE active = 1")
     conn.execute("INSERT INTO data_keys (kid, wrapped, created_at, active) VALUES (?, ?, ?, 1)",
@@ -73,13 +73,13 @@ def _reseal(cipher: Cipher, kid: str | None, token: bytes | None) -> bytes | Non
     return None if token is None else cipher.encrypt(cipher.decrypt(kid, token))
 
 
-def reencrypt(conn: sqlite3.Connection, cipher: Cipher, batch: int) -> int:
+def reencrypt(conn: Conn, cipher: Cipher, batch: int) -> int:
     """Move up to ``batch`` rows (entries, then provider keys) to the active key."""
     check_active(conn, cipher)
     kid = cipher.active_kid
     rows = conn.execute(
         f"SELECT rowid, kid, {', '.join(_ENTRY_COLUMNS)} FROM entries"
-        " WHERE kid IS NOT ? LIMIT ?", (kid, batch)).fetchall()
+        f" WHERE {_OTHER_KID} LIMIT ?", (kid, batch)).fetchall()
     sets = ", ".join(f"{col} = ?" for col in _ENTRY_COLUMNS)
     for row in rows:
         sealed = [_reseal(cipher, row["kid"], row[col]) for col in _ENTRY_COLUMNS]
@@ -90,7 +90,7 @@ def reencrypt(conn: sqlite3.Connection, cipher: Cipher, batch: int) -> int:
     done = len(rows)
     if done < batch:
         providers = conn.execute(
-            "SELECT project_id, kid, api_key FROM providers WHERE kid IS NOT ? LIMIT ?",
+            f"SELECT project_id, kid, api_key FROM providers WHERE {_OTHER_KID} LIMIT ?",
             (kid, batch - done)).fetchall()
         for row in providers:
             conn.execute("UPDATE providers SET kid = ?, api_key = ? WHERE project_id = ?",
@@ -99,22 +99,22 @@ def reencrypt(conn: sqlite3.Connection, cipher: Cipher, batch: int) -> int:
     return done
 
 
-def pending_rows(conn: sqlite3.Connection) -> int:
+def pending_rows(conn: Conn) -> int:
     """Rows not yet under the active data key (plaintext rows from before encryption included)."""
     kid = active_kid(conn)
-    entries = conn.execute("SELECT COUNT(*) FROM entries WHERE kid IS NOT ?", (kid,)).fetchone()
-    providers = conn.execute("SELECT COUNT(*) FROM providers WHERE kid IS NOT ?",
+    entries = conn.execute(f"SELECT COUNT(*) FROM entries WHERE {_OTHER_KID}", (kid,)).fetchone()
+    providers = conn.execute(f"SELECT COUNT(*) FROM providers WHERE {_OTHER_KID}",
                              (kid,)).fetchone()
     return int(entries[0]) + int(providers[0])
 
 
-def _rows_using(conn: sqlite3.Connection, kid: str) -> int:
+def _rows_using(conn: Conn, kid: str) -> int:
     entries = conn.execute("SELECT COUNT(*) FROM entries WHERE kid = ?", (kid,)).fetchone()
     providers = conn.execute("SELECT COUNT(*) FROM providers WHERE kid = ?", (kid,)).fetchone()
     return int(entries[0]) + int(providers[0])
 
 
-def retire_key(conn: sqlite3.Connection, kid: str) -> None:
+def retire_key(conn: Conn, kid: str) -> None:
     """Destroy a data key no row uses any more (its wrapped copy is erased)."""
     row = conn.execute("SELECT active, retired_at FROM data_keys WHERE kid = ?",
                        (kid,)).fetchone()
@@ -130,11 +130,11 @@ def retire_key(conn: sqlite3.Connection, kid: str) -> None:
         raise ValidationFailed(
             f"Data key {kid!r} still encrypts {used} rows; run 'vectorcache encryption rotate "
             "--resume' until none are left, then retire it", code="data_key_in_use")
-    conn.execute("UPDATE data_keys SET retired_at = ?, wrapped = X'' WHERE kid = ?",
-                 (utcnow().timestamp(), kid))
+    conn.execute("UPDATE data_keys SET retired_at = ?, wrapped = ? WHERE kid = ?",
+                 (utcnow().timestamp(), b"", kid))
 
 
-def key_infos(conn: sqlite3.Connection) -> list[DataKeyInfo]:
+def key_infos(conn: Conn) -> list[DataKeyInfo]:
     rows = conn.execute(
         "SELECT kid, created_at, active, retired_at FROM data_keys ORDER BY created_at").fetchall()
     out = []

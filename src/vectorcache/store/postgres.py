@@ -1,0 +1,124 @@
+"""The scale-out store: records in PostgreSQL, vectors beside them in pgvector (HNSW).
+
+Every replica reads and writes the same database, so nothing is held in process: an entry one
+replica stores is found by the next request on any other, a revoked key is refused everywhere
+at once (each request reads its key), and the data-key ring is re-read when a row names a key
+this process has not seen.
+
+pgvector 0.6 filters an HNSW scan *after* it (no iterative scans before 0.8): for a partition
+that holds few of the table's rows, the nearest ``ef_search`` vectors may all belong to other
+partitions and the scan returns too little. A search that comes back with fewer than ``k`` rows
+is therefore repeated exactly over the partition alone (a B-tree range), which is cheap
+precisely when the partition is small.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from vectorcache.clock import utcnow
+from vectorcache.models import NewEntry
+from vectorcache.store import codec
+from vectorcache.store.base import SearchResult
+from vectorcache.store.pg_db import PgDb
+from vectorcache.store.pg_schema import migrate
+from vectorcache.store.records import ENTRY_COLUMNS, LIVE, SqlRecords
+from vectorcache.store.sql import Conn
+
+__all__ = ["PostgresStore"]
+
+#: HNSW candidates per scan (pgvector's default is 40); recall 0.99 at 1M in ENVIRONMENT.md
+EF_SEARCH = 100
+
+_NEAREST = (f"SELECT {ENTRY_COLUMNS}, embedding <=> ?::vector AS distance FROM entries"
+            f" WHERE partition = ? AND {LIVE}")
+#: may use the HNSW index (approximate; may come back short, see the module docstring)
+_SEARCH_INDEXED = f"{_NEAREST} ORDER BY distance LIMIT ?"
+#: ``OFFSET 0`` keeps the planner from ordering by the HNSW index: an exact scan of the partition
+_SEARCH_EXACT = f"SELECT * FROM ({_NEAREST} OFFSET 0) AS part ORDER BY distance LIMIT ?"
+
+
+def _vector_text(vector: npt.NDArray[np.float32]) -> str:
+    """pgvector's text form (``[0.1,0.2]``); float32 values print back exactly."""
+    return "[" + ",".join(map(str, np.asarray(vector, dtype=np.float32).tolist())) + "]"
+
+
+class PostgresStore(SqlRecords):
+    def __init__(self, url: str, master_key: bytes, dims: int = 384) -> None:
+        self._pg = PgDb(url, session=(f"SET hnsw.ef_search = {EF_SEARCH}",))
+        super().__init__(self._pg, master_key)
+        self._dims = dims
+
+    # ---------------------------------------------------------------- lifecycle
+    async def open(self) -> None:
+        await self._open_records()
+
+    def _migrate(self, conn: Conn) -> None:
+        migrate(conn, self._dims)
+
+    def _lock_key_ring(self, conn: Conn) -> None:
+        # other replicas write at the same time: a key rotation (an UPDATE of data_keys) waits
+        # for the sealed writes in flight, and those that start after it see the new key
+        conn.execute("LOCK TABLE data_keys IN SHARE MODE")
+
+    async def close(self) -> None:
+        self._pg.close()
+
+    def index_status(self) -> dict[str, int]:
+        """Nothing is held in process: pgvector keeps the index."""
+        return {"vectors": 0, "building": 0}
+
+    # ---------------------------------------------------------------- entries
+    async def insert_entry(self, entry: NewEntry) -> str:
+        now = utcnow().timestamp()
+
+        def run(conn: Conn) -> str:
+            # concurrent misses of one prompt, on any replica, store it once
+            conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))",
+                         (f"{entry.partition} {entry.exact_key}",))
+            same = conn.execute(
+                f"SELECT id FROM entries WHERE partition = ? AND exact_key = ? AND {LIVE}",
+                (entry.partition, entry.exact_key, now)).fetchone()
+            if same is not None:
+                return str(same[0])
+            values = codec.seal_entry(self.cipher, entry)
+            values.update(id=str(uuid.uuid4()), created_at=now,
+                          embedding=_vector_text(entry.embedding))
+            marks = ", ".join("?::vector" if col == "embedding" else "?" for col in values)
+            conn.execute(f"INSERT INTO entries ({', '.join(values)}) VALUES ({marks})",
+                         tuple(values.values()))
+            return str(values["id"])
+
+        return await self._sealed_write(run)
+
+    async def search(self, partition: str, vector: npt.NDArray[np.float32], k: int,
+                     now: datetime, min_score: float = -1.0) -> list[SearchResult]:
+        args = (_vector_text(vector), partition, now.timestamp(), k)
+
+        def run(conn: Conn) -> list[Any]:
+            rows: list[Any] = conn.execute(_SEARCH_INDEXED, args).fetchall()
+            if len(rows) < k:
+                rows = conn.execute(_SEARCH_EXACT, args).fetchall()
+            return rows
+
+        rows = await self._db.read(run)
+        rows = rows[:1] + [r for r in rows[1:] if 1.0 - r["distance"] >= min_score]
+        await self._know_kids(rows)
+        return [(codec.open_entry(self.cipher, r), 1.0 - float(r["distance"])) for r in rows]
+
+    async def entry_vector(self, entry_id: str) -> npt.NDArray[np.float32] | None:
+        row = await self._db.read(lambda c: c.execute(
+            "SELECT embedding::text FROM entries WHERE id = ?", (entry_id,)).fetchone())
+        return None if row is None else np.asarray(json.loads(row[0]), dtype=np.float32)
+
+    async def count_entries(self, project_id: str | None = None) -> int:
+        if project_id is not None:
+            return await self._count_project_entries(project_id)
+        row = await self._db.read(lambda c: c.execute("SELECT COUNT(*) FROM entries").fetchone())
+        return int(row[0])
