@@ -144,6 +144,18 @@ def test_sampling_parameters_partition_the_cache(client: openai.OpenAI) -> None:
     assert _ask(client, q, temperature=0.2)[1]["x-vectorcache-cache"] == "hit"
 
 
+def test_a_whole_number_temperature_is_the_same_parameter(client: openai.OpenAI,
+                                                          served: Served) -> None:
+    q = "Write a limerick about a cat who learned to code"
+    assert _ask(client, q, temperature=0)[1]["x-vectorcache-cache"] == "miss"
+    assert _ask(client, q, temperature=0.0)[1]["x-vectorcache-cache"] == "hit"
+    # the native API (a float field) finds what the gateway stored
+    found = httpx.post(f"{served.base}/v1/cache/query", json={
+        "prompt": q, "model": MODEL, "temperature": 0},
+        headers={"Authorization": f"Bearer {served.key}"})
+    assert found.status_code == 200 and found.json()["cache_hit"] is True, found.text
+
+
 def test_uncacheable_requests_bypass(client: openai.OpenAI, provider: FakeProvider) -> None:
     q = "What is the weather in Oslo?"
     tools = [{"type": "function", "function": {"name": "weather", "parameters": {

@@ -43,6 +43,8 @@ __all__ = ["SAMPLING_PARAMS", "CacheControl", "Gateway", "GatewayAnswer"]
 SAMPLING_PARAMS = ("temperature", "top_p", "top_k", "max_tokens", "max_completion_tokens",
                    "seed", "stop", "response_format", "presence_penalty",
                    "frequency_penalty", "logit_bias", "n", "reasoning_effort", "verbosity")
+#: sampling parameters that are real numbers, however a client spells them
+_REAL_PARAMS = ("temperature", "top_p", "presence_penalty", "frequency_penalty")
 #: request fields whose presence makes a request uncacheable
 _BYPASS_FIELDS = ("tools", "functions", "tool_choice", "function_call", "audio",
                   "web_search_options", "logprobs", "top_logprobs")
@@ -143,6 +145,9 @@ def _sampling(params: Mapping[str, Any]) -> dict[str, Any]:
     out = {k: params[k] for k in SAMPLING_PARAMS if params.get(k) is not None}
     if out.get("n") == 1:
         del out["n"]
+    for k in _REAL_PARAMS:  # `temperature: 0` and `0.0` (what the native API sends) are one
+        if type(out.get(k)) is int:
+            out[k] = float(out[k])
     return out
 
 
