@@ -15,14 +15,17 @@ precisely when the partition is small.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 import numpy.typing as npt
 
 from vectorcache.clock import utcnow
+from vectorcache.errors import ServiceUnavailable
 from vectorcache.models import NewEntry
 from vectorcache.store import codec
 from vectorcache.store.base import SearchResult
@@ -44,6 +47,18 @@ _SEARCH_INDEXED = f"{_NEAREST} ORDER BY distance LIMIT ?"
 _SEARCH_EXACT = f"SELECT * FROM ({_NEAREST} OFFSET 0) AS part ORDER BY distance LIMIT ?"
 
 
+def _redacted(url: str) -> str:
+    """The URL without its password (for messages)."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if parts.password:
+        netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
+    query = re.sub(r"(?i)(password=)[^&]*", r"\1***", parts.query)
+    if (netloc, query) == (parts.netloc, parts.query):
+        return url
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
 def _vector_text(vector: npt.NDArray[np.float32]) -> str:
     """pgvector's text form (``[0.1,0.2]``); float32 values print back exactly."""
     return "[" + ",".join(map(str, np.asarray(vector, dtype=np.float32).tolist())) + "]"
@@ -51,13 +66,19 @@ def _vector_text(vector: npt.NDArray[np.float32]) -> str:
 
 class PostgresStore(SqlRecords):
     def __init__(self, url: str, master_key: bytes, dims: int = 384) -> None:
+        self._url = url
         self._pg = PgDb(url, session=(f"SET hnsw.ef_search = {EF_SEARCH}",))
         super().__init__(self._pg, master_key)
         self._dims = dims
 
     # ---------------------------------------------------------------- lifecycle
     async def open(self) -> None:
-        await self._open_records()
+        try:
+            await self._open_records()
+        except ServiceUnavailable as exc:  # at start-up, say which database and why
+            reason = str(exc.__cause__ or exc).strip().splitlines()[0]
+            raise ServiceUnavailable(
+                f"Cannot open the PostgreSQL database {_redacted(self._url)}: {reason}") from exc
 
     def _migrate(self, conn: Conn) -> None:
         migrate(conn, self._dims)
