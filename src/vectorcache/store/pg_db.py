@@ -1,7 +1,7 @@
 """PostgreSQL plumbing: connections per worker thread, the shared SQL dialect, typed failures.
 
-Each worker thread keeps one psycopg connection (autocommit; ``write`` wraps the call in a
-transaction). Reads and writes run on separate small pools so a write waiting on a lock never
+Each worker thread keeps one psycopg connection (``store/threaded.py``; autocommit, and
+``write`` wraps the call in a transaction). Reads and writes run on separate small pools so a write waiting on a lock never
 holds up lookups. Statements are written in the dialect of ``store/sql.py`` (``?``
 placeholders) and translated once. Any database failure surfaces as ``ServiceUnavailable``
 (503, retryable), never a 500; a broken connection is dropped and the next call reconnects.
@@ -9,17 +9,14 @@ placeholders) and translated once. Any database failure surfaces as ``ServiceUna
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import psycopg
 
-from vectorcache.errors import ServiceUnavailable
 from vectorcache.store.sql import Conn
+from vectorcache.store.threaded import ThreadedDb
 
 __all__ = ["PgDb"]
 
@@ -68,30 +65,31 @@ class _PgConn:
         return cursor
 
 
-class PgDb:
+class PgDb(ThreadedDb[_PgConn]):
+    driver_error = psycopg.Error
+
     def __init__(self, url: str, *, readers: int = 4, writers: int = 2,
                  session: Sequence[str] = ()) -> None:
         """``session``: statements run once on each new connection (e.g. a search setting)."""
+        super().__init__(readers=readers, writers=writers, name="pg")
         self._url = url
         self._session = tuple(session)
-        self._local = threading.local()
-        self._conns: list[psycopg.Connection[Any]] = []
-        self._lock = threading.Lock()
-        self._readers = ThreadPoolExecutor(max_workers=readers, thread_name_prefix="pg-r")
-        self._writers = ThreadPoolExecutor(max_workers=writers, thread_name_prefix="pg-w")
 
-    def _connection(self) -> _PgConn:
-        conn: _PgConn | None = getattr(self._local, "conn", None)
-        if conn is not None and not conn.raw.closed:
-            return conn
+    def _connect(self) -> _PgConn:
         raw = psycopg.connect(self._url, autocommit=True, connect_timeout=10,
                               application_name="vectorcache")
         for statement in self._session:
             raw.execute(statement)
-        conn = self._local.conn = _PgConn(raw)
-        with self._lock:
-            self._conns.append(raw)
-        return conn
+        return _PgConn(raw)
+
+    def _usable(self, conn: _PgConn) -> bool:
+        return not conn.raw.closed
+
+    def _disconnect(self, conn: _PgConn) -> None:
+        try:
+            conn.raw.close()
+        except psycopg.Error:
+            pass
 
     def _call(self, fn: Callable[[Conn], T], transaction: bool) -> T:
         conn = self._connection()
@@ -105,28 +103,9 @@ class PgDb:
             raise
 
     async def read(self, fn: Callable[[Conn], T]) -> T:
-        return await self._run(self._readers, functools.partial(self._call, fn, False))
+        result: T = await self._run(self._reader_pool, functools.partial(self._call, fn, False))
+        return result
 
     async def write(self, fn: Callable[[Conn], T]) -> T:
-        return await self._run(self._writers, functools.partial(self._call, fn, True))
-
-    async def _run(self, pool: ThreadPoolExecutor, call: Callable[[], T]) -> T:
-        try:
-            return await asyncio.get_running_loop().run_in_executor(pool, call)
-        except psycopg.Error as exc:
-            raise ServiceUnavailable(
-                f"Service temporarily unavailable (storage: {type(exc).__name__})"
-            ) from exc
-        except RuntimeError as exc:  # pool shut down: the store is closing
-            raise ServiceUnavailable() from exc
-
-    def close(self) -> None:
-        self._writers.shutdown(wait=True)
-        self._readers.shutdown(wait=True)
-        with self._lock:
-            for conn in self._conns:
-                try:
-                    conn.close()
-                except psycopg.Error:
-                    pass
-            self._conns.clear()
+        result: T = await self._run(self._writer_pool, functools.partial(self._call, fn, True))
+        return result

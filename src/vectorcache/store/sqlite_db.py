@@ -7,15 +7,12 @@ committed state (WAL). Any SQLite failure surfaces as ``ServiceUnavailable`` (50
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-from vectorcache.errors import ServiceUnavailable
+from vectorcache.store.threaded import ThreadedDb
 
 __all__ = ["SqliteDb"]
 
@@ -30,26 +27,25 @@ _PRAGMAS = (
 )
 
 
-class SqliteDb:
-    def __init__(self, path: Path, readers: int = 2) -> None:
-        self.path = path
-        self._local = threading.local()
-        self._conns: list[sqlite3.Connection] = []
-        self._conns_lock = threading.Lock()
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-w")
-        self._readers = ThreadPoolExecutor(max_workers=readers, thread_name_prefix="sqlite-r")
+class SqliteDb(ThreadedDb[sqlite3.Connection]):
+    driver_error = sqlite3.Error
 
-    def _connection(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            conn.row_factory = sqlite3.Row
-            for pragma in _PRAGMAS:
-                conn.execute(pragma)
-            self._local.conn = conn
-            with self._conns_lock:
-                self._conns.append(conn)
+    def __init__(self, path: Path, readers: int = 2) -> None:
+        super().__init__(readers=readers, writers=1, name="sqlite")
+        self.path = path
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        for pragma in _PRAGMAS:
+            conn.execute(pragma)
         return conn
+
+    def _disconnect(self, conn: sqlite3.Connection) -> None:
+        try:
+            conn.close()
+        except sqlite3.Error:
+            pass
 
     def _in_transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         conn = self._connection()
@@ -63,28 +59,9 @@ class SqliteDb:
         return result
 
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        return await self._run(self._readers, lambda: fn(self._connection()))
+        result: T = await self._run(self._reader_pool, lambda: fn(self._connection()))
+        return result
 
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        return await self._run(self._writer, lambda: self._in_transaction(fn))
-
-    async def _run(self, pool: ThreadPoolExecutor, call: Callable[[], T]) -> T:
-        try:
-            return await asyncio.get_running_loop().run_in_executor(pool, call)
-        except sqlite3.Error as exc:
-            raise ServiceUnavailable(
-                f"Service temporarily unavailable (storage: {type(exc).__name__})"
-            ) from exc
-        except RuntimeError as exc:  # pool shut down: the store is closing
-            raise ServiceUnavailable() from exc
-
-    def close(self) -> None:
-        self._writer.shutdown(wait=True)
-        self._readers.shutdown(wait=True)
-        with self._conns_lock:
-            for conn in self._conns:
-                try:
-                    conn.close()
-                except sqlite3.Error:
-                    pass
-            self._conns.clear()
+        result: T = await self._run(self._writer_pool, lambda: self._in_transaction(fn))
+        return result
