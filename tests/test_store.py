@@ -6,10 +6,17 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+import numpy as np
+import pytest
 from conftest import settings_for
+from cryptography.fernet import Fernet
 
+from vectorcache.clock import utcnow
+from vectorcache.index import HybridIndex
+from vectorcache.models import NewEntry
 from vectorcache.runtime import Runtime
 from vectorcache.service.requests import CacheRequest, StoreRequest
+from vectorcache.store.sqlite import SqliteStore
 from vectorcache.store.sqlite_schema import SCHEMA_VERSION
 
 
@@ -163,5 +170,38 @@ def test_a_serving_process_catches_up_with_entries_added_elsewhere(tmp_path: Pat
             assert await server.store.catch_up() == 1  # the other one's entry, not our own
             assert (await server.cache.lookup(who, ask)).hit
             assert await server.store.catch_up() == 0
+
+    _run(main())
+
+
+def test_a_big_partition_scores_candidates_exactly(tmp_path: Path) -> None:
+    """Past its threshold a partition is searched over 8-bit codes (faiss IVF), whose scores
+    run ~1e-3 low; the store rescores the candidates with their float vectors, so a decision
+    sees the same cosine at 100k entries as at 100."""
+    rng = np.random.default_rng(5)
+    vectors = rng.normal(size=(400, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    query = vectors[7] + 0.3 * vectors[8]
+    query = (query / np.linalg.norm(query)).astype(np.float32)
+    index = HybridIndex(32, ann_threshold=100)
+
+    async def main() -> None:
+        store = SqliteStore(tmp_path / "v.db", Fernet.generate_key(), 32, index=index)
+        await store.open()
+        try:
+            project = await store.create_project("p")
+            for i, v in enumerate(vectors):
+                await store.insert_entry(NewEntry(project_id=project.id, partition="part",
+                                                  exact_key=str(i), model="m", prompt=str(i),
+                                                  response="r", embedding=v))
+            assert await asyncio.to_thread(index.wait_idle, 60)
+            assert index.partition_kinds() == {"part": "hnsw"}  # the approximate index
+            found = await store.search("part", query, 8, utcnow())
+            scores = [score for _, score in found]
+            exact = [float(vectors[int(e.prompt)] @ query) for e, _ in found]
+            assert scores == pytest.approx(exact, abs=1e-6)
+            assert scores == sorted(scores, reverse=True) and found[0][0].prompt == "7"
+        finally:
+            await store.close()
 
     _run(main())
