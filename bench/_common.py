@@ -5,6 +5,8 @@ and the real ``vectorcache serve`` as a subprocess.
 Nothing here is imported by the package; the fill path writes rows straight into SQLite (sealed
 with the store's own cipher, as ``insert_entry`` would) and builds the index snapshot with the
 package's own index, because inserting 1M entries one request at a time takes hours on 2 cores.
+Given a ``postgresql://`` URL it writes the same rows into PostgreSQL instead (batched INSERTs;
+pgvector maintains its HNSW index as they go in).
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -246,18 +250,25 @@ class Filled:
     provider_port: int
     entries: int
     fill_s: float
+    database_url: str | None = None  # None: the data dir's SQLite file
+
+    @property
+    def env(self) -> dict[str, str]:
+        """What the server needs besides the data dir (which keeps its master key and secret)."""
+        return {"VECTORCACHE_DATABASE_URL": self.database_url} if self.database_url else {}
 
 
-def _settings(data_dir: Path) -> Any:
+def _settings(data_dir: Path, database_url: str | None = None) -> Any:
     from vectorcache.settings import Settings
 
-    return Settings(data_dir=data_dir)
+    return Settings(data_dir=data_dir, database_url=database_url)
 
 
-async def _bootstrap(data_dir: Path, provider_port: int) -> tuple[str, Any]:
+async def _bootstrap(data_dir: Path, provider_port: int,
+                     database_url: str | None = None) -> tuple[str, Any]:
     from vectorcache.runtime import Runtime
 
-    async with Runtime.open(_settings(data_dir), with_embedder=False) as rt:
+    async with Runtime.open(_settings(data_dir, database_url), with_embedder=False) as rt:
         created = await rt.admin.bootstrap()
         assert created is not None, f"{data_dir} was not empty"
         project = await rt.admin.project("default")
@@ -306,11 +317,70 @@ def _save(index: Any, data_dir: Path) -> None:
     index.save(data_dir / "vectorcache.db.index")
 
 
-def fill(n: int, c: Corpus, *, reuse: bool = True) -> Filled:
-    """A data dir whose ``default`` project holds ``n`` entries (cached under .vectorcache)."""
-    data_dir = CACHE / f"filled-{n}-v{FILL_VERSION}"
+class _SqliteRows:
+    """Rows into the data dir's SQLite file, vectors into the index snapshot beside it."""
+
+    def __init__(self, data_dir: Path) -> None:
+        from vectorcache.index import HybridIndex
+
+        self.data_dir = data_dir
+        self.index = HybridIndex(384)
+        self.conn = sqlite3.connect(data_dir / "vectorcache.db", isolation_level=None)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=OFF")
+        self.rowid = 0
+
+    def write(self, rows: list[dict[str, Any]], partition: str, vectors: Vecs) -> None:
+        labels = list(range(self.rowid + 1, self.rowid + len(rows) + 1))
+        self.rowid += len(rows)
+        rows = [{**r, "rowid": label} for r, label in zip(rows, labels, strict=True)]
+        cols = list(rows[0])
+        self.conn.execute("BEGIN")
+        self.conn.executemany(f"INSERT INTO entries ({', '.join(cols)}) VALUES "
+                              f"({', '.join('?' * len(cols))})", [tuple(r.values()) for r in rows])
+        self.conn.execute("COMMIT")
+        self.index.add(partition, labels, vectors)
+
+    def close(self) -> None:
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.conn.close()
+        _save(self.index, self.data_dir)
+
+
+class _PostgresRows:
+    """Rows into PostgreSQL, one transaction per chunk (the HNSW index is updated per row)."""
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        self.conn = psycopg.connect(url, autocommit=True)
+
+    def write(self, rows: list[dict[str, Any]], partition: str, vectors: Vecs) -> None:
+        from vectorcache.store.postgres import _vector_text  # the store's own text form
+
+        rows = [{**r, "embedding": _vector_text(v)} for r, v in zip(rows, vectors, strict=True)]
+        cols = list(rows[0])
+        marks = ", ".join("%s::vector" if col == "embedding" else "%s" for col in cols)
+        with self.conn.transaction(), self.conn.cursor() as cur:
+            cur.executemany(f"INSERT INTO entries ({', '.join(cols)}) VALUES ({marks})",
+                            [tuple(r.values()) for r in rows])
+
+    def close(self) -> None:
+        self.conn.execute("VACUUM ANALYZE entries")  # as autovacuum would, soon after a load
+        self.conn.close()
+
+
+def fill(n: int, c: Corpus, *, reuse: bool = True, database_url: str | None = None,
+         data_dir: Path | None = None) -> Filled:
+    """A data dir whose ``default`` project holds ``n`` entries (cached under .vectorcache).
+
+    ``database_url`` (an empty PostgreSQL database) takes the rows instead of the data dir's
+    SQLite file; ``data_dir`` fills a fresh one there. Neither is cached."""
+    fresh = database_url is not None or data_dir is not None
+    data_dir = data_dir or (CACHE / "scratch" / f"pg-{n}" if database_url
+                            else CACHE / f"filled-{n}-v{FILL_VERSION}")
     marker = data_dir / "bench.json"
-    if reuse and marker.exists():
+    if reuse and not fresh and marker.exists():
         m = json.loads(marker.read_text())
         if m.get("index") != index_fingerprint():
             t = time.perf_counter()
@@ -323,20 +393,15 @@ def fill(n: int, c: Corpus, *, reuse: bool = True) -> Filled:
     shutil.rmtree(data_dir, ignore_errors=True)
     t0 = time.perf_counter()
     port = free_port()
-    from vectorcache.index import HybridIndex
     from vectorcache.models import NewEntry, Usage
     from vectorcache.store import codec
 
     # the runtime closes before rows are written; its cipher and hasher stay usable
-    key, (plan, cipher, project_id) = asyncio.run(_bootstrap(data_dir, port))
-    db = data_dir / "vectorcache.db"
-    index = HybridIndex(384)
-    conn = sqlite3.connect(db, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=OFF")
-    rowid = 0
+    key, (plan, cipher, project_id) = asyncio.run(_bootstrap(data_dir, port, database_url))
+    out: _SqliteRows | _PostgresRows = (_PostgresRows(database_url) if database_url
+                                         else _SqliteRows(data_dir))
     for start, texts, vectors in fill_chunks(c, n):
-        rows, labels, partition = [], [], ""
+        rows, partition = [], ""
         now = time.time()
         for text, vector in zip(texts, vectors, strict=True):
             p = plan(text)
@@ -345,24 +410,66 @@ def fill(n: int, c: Corpus, *, reuse: bool = True) -> Filled:
                 project_id=project_id, partition=p.partition, exact_key=p.exact_key,
                 model=MODEL, prompt=text, response=f"Answer to: {text}", embedding=vector,
                 usage=Usage(12, 30), provider="openai"))
-            rowid += 1
-            rows.append({**values, "rowid": rowid, "id": str(uuid.uuid4()), "created_at": now})
-            labels.append(rowid)
-        cols = list(rows[0])
-        conn.execute("BEGIN")
-        conn.executemany(f"INSERT INTO entries ({', '.join(cols)}) VALUES "
-                         f"({', '.join('?' * len(cols))})", [tuple(r.values()) for r in rows])
-        conn.execute("COMMIT")
-        index.add(partition, labels, vectors)
+            rows.append({**values, "id": str(uuid.uuid4()), "created_at": now})
+        out.write(rows, partition, vectors)
         print(f"  filled {start + len(texts):,}/{n:,} entries "
               f"({time.perf_counter() - t0:.0f} s)", flush=True)
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    conn.close()
-    _save(index, data_dir)
+    out.close()
     fill_s = time.perf_counter() - t0
     marker.write_text(json.dumps({"key": key, "provider_port": port, "fill_s": fill_s,
                                   "index": index_fingerprint()}))
-    return Filled(data_dir, key, port, n, fill_s)
+    return Filled(data_dir, key, port, n, fill_s, database_url)
+
+
+@contextmanager
+def postgres() -> Iterator[Callable[[], str]]:
+    """A throw-away PostgreSQL 16 with pgvector (the ``pgserver`` wheel, its default settings)
+    in a temporary directory, on a unix socket; yields a function making a fresh database."""
+    import pgserver
+    import psycopg
+
+    tmp = Path(tempfile.mkdtemp(prefix="vc-bench-pg-"))
+    server = pgserver.get_server(tmp / "data", cleanup_mode="stop")  # type: ignore[attr-defined]
+    made = 0
+
+    def new_database() -> str:
+        nonlocal made
+        made += 1
+        with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE bench_{made}")
+        return str(server.get_uri(database=f"bench_{made}"))
+
+    try:
+        yield new_database
+    finally:
+        server.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def pg_entry_scans(url: str) -> dict[str, int]:
+    """How often the ``entries`` table was read, by kind (cumulative; a backend's counts are
+    flushed by the time it disconnects): ``hnsw`` scans of its vector index, ``exact_key``
+    index scans, ``seq`` full scans."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        seq = conn.execute("SELECT seq_scan FROM pg_stat_user_tables "
+                           "WHERE relname = 'entries'").fetchone()
+        idx: dict[str, int] = dict(conn.execute("SELECT indexrelname, idx_scan FROM pg_stat_user_indexes "
+                                "WHERE relname = 'entries'").fetchall())
+    return {"hnsw": int(idx.get("entries_embedding", 0)),
+            "exact_key": int(idx.get("entries_exact", 0)), "seq": int(seq[0] if seq else 0)}
+
+
+def pg_versions(url: str) -> str:
+    """"PostgreSQL 16.2 + pgvector 0.6.2"."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        server = conn.execute("SHOW server_version").fetchone()
+        vector = conn.execute("SELECT extversion FROM pg_extension "
+                              "WHERE extname = 'vector'").fetchone()
+    return f"PostgreSQL {server[0] if server else '?'} + pgvector {vector[0] if vector else '?'}"
 
 
 # ---------------------------------------------------------------- the real server

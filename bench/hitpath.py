@@ -10,6 +10,9 @@ every one is a semantic hit through embed -> search -> decide) and word-for-word
     python bench/hitpath.py                 # 1k + 100k (~3 min once the fills are cached)
     python bench/hitpath.py --million       # adds 1M (first fill ~5 min, ~2 GB on disk)
     python bench/hitpath.py --write         # also update the "## bench/hitpath.py" section
+    python bench/hitpath.py --backend sqlite,postgres --write
+        # the same corpus and queries against SQLite and a fresh PostgreSQL + pgvector (pgserver,
+        # temp dir), both filled in this run; section "## bench/hitpath.py --backend postgres"
 """
 
 from __future__ import annotations
@@ -24,15 +27,28 @@ import httpx
 TITLE = "bench/hitpath.py"
 
 
-def measure(n: int, co: c.Corpus, rounds: int) -> dict[str, Any]:
-    filled = c.fill(n, co)
+def measure(n: int, co: c.Corpus, rounds: int, *, backend: str = "sqlite",
+            new_database: Any = None) -> dict[str, Any]:
+    """``backend`` "sqlite": the cached fill; "sqlite-fresh": filled again in this run;
+    "postgres": filled into a fresh database from ``new_database()``."""
+    if backend == "postgres":
+        filled = c.fill(n, co, database_url=new_database())
+    elif backend == "sqlite-fresh":
+        filled = c.fill(n, co, data_dir=c.CACHE / "scratch" / f"sqlite-{n}")
+    else:
+        filled = c.fill(n, co)
     provider = c.Provider(filled.provider_port)
     try:
-        with c.Server(filled.data_dir) as server:
+        scans = c.pg_entry_scans(filled.database_url) if filled.database_url else None
+        with c.Server(filled.data_dir, env=filled.env) as server:
             rss = server.rss_mb()
             out = _measure(server, filled, co, rounds)
             out.update(entries=n, start_s=server.start_s, rss_mb=rss[0], fill_s=filled.fill_s)
-            return out
+        if scans is not None:  # read after the server is gone: its counts are flushed
+            after = c.pg_entry_scans(str(filled.database_url))
+            out["scans"] = {k: after[k] - scans[k] for k in scans}
+            out["versions"] = c.pg_versions(str(filled.database_url))
+        return out
     finally:
         provider.stop()
 
@@ -43,10 +59,13 @@ def _measure(server: c.Server, filled: c.Filled, co: c.Corpus, rounds: int) -> d
     sem: dict[str, list[float]] = {k: [] for k in (*keys, "e2e_debug", "e2e", "count")}
     exact: dict[str, list[float]] = {"total_time_ms": [], "e2e": []}
     misses: set[str] = set()
+    answers: dict[str, str] = {}  # query -> the answer it was first served (which entry)
     asked = c.semantic_hits(server.base, filled.key, co.paraphrases)
+    searches = len(co.paraphrases)  # requests that went through the similarity search
     with httpx.Client(base_url=server.base, headers=h, timeout=60) as http:
         for q in asked[:30]:  # warm-up
             http.post("/v1/cache/query", json=c.query_body(q))
+        searches += len(asked[:30])
         for _ in range(rounds):
             for q in asked:
                 if q in misses:
@@ -54,10 +73,12 @@ def _measure(server: c.Server, filled: c.Filled, co: c.Corpus, rounds: int) -> d
                 t = time.perf_counter()
                 body = http.post("/v1/cache/query", json=c.query_body(q, debug=True)).json()
                 e2e = (time.perf_counter() - t) * 1e3
+                searches += 1
                 d = body.get("debug") or {}
                 if not body.get("cache_hit") or d.get("exact_match"):
                     misses.add(q)
                     continue
+                answers.setdefault(q, str(body.get("response")))
                 for k in keys:
                     sem[k].append(float(d[k]))
                 sem["e2e_debug"].append(e2e)
@@ -67,6 +88,7 @@ def _measure(server: c.Server, filled: c.Filled, co: c.Corpus, rounds: int) -> d
                 t = time.perf_counter()
                 body = http.post("/v1/cache/query", json=c.query_body(q)).json()
                 sem["e2e"].append((time.perf_counter() - t) * 1e3)
+                searches += 1
             for q in co.repeats:
                 body = http.post("/v1/cache/query", json=c.query_body(q, debug=True)).json()
                 exact["total_time_ms"].append(float(body["debug"]["total_time_ms"]))
@@ -77,7 +99,9 @@ def _measure(server: c.Server, filled: c.Filled, co: c.Corpus, rounds: int) -> d
     return {"semantic": {k: c.summary(v) for k, v in sem.items() if v},
             "exact": {k: c.summary(v) for k, v in exact.items()},
             "paraphrases": len(co.paraphrases), "asked": len(asked),
-            "not_semantic_hits": len(misses)}
+            "not_semantic_hits": len(misses), "hits": sorted(set(asked) - misses),
+            "answers": answers, "searches": searches,
+            "requests": searches + 2 * rounds * len(co.repeats)}
 
 
 def main() -> None:
@@ -85,9 +109,17 @@ def main() -> None:
     parser.add_argument("--sizes", default="1k,100k", help="entry counts (default 1k,100k)")
     parser.add_argument("--million", action="store_true", help="add 1M entries")
     parser.add_argument("--rounds", type=int, default=3, help="passes over the queries")
+    parser.add_argument("--backend", default="sqlite",
+                        help="sqlite (default), or sqlite,postgres: both, same corpus and "
+                             "queries, each filled in this run (PostgreSQL from pgserver)")
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
     sizes = c.sizes_arg(args.sizes) + ([1_000_000] if args.million else [])
+    backends = [b.strip() for b in args.backend.split(",")]
+    if backends != ["sqlite"]:
+        if sorted(backends) != ["postgres", "sqlite"]:
+            parser.error("--backend: sqlite, or sqlite,postgres")
+        return compare(sizes, args.rounds, args.write)
     co = c.corpus()
     print(f"sizes {[c.human(n) for n in sizes]}; {len(co.paraphrases)} paraphrase queries x "
           f"{args.rounds} rounds, {len(co.repeats)} repeats; {len(co.stored)} real prompts, "
@@ -151,6 +183,80 @@ Ratio = server-side semantic p50 / the {c.human(results[0]['entries'])} p50 of t
 {table}
 
 {verdict}
+""")
+
+
+def compare(sizes: list[int], rounds: int, write: bool) -> None:
+    """SQLite and PostgreSQL + pgvector, size by size, each filled in this run."""
+    co = c.corpus()
+    print(f"sizes {[c.human(n) for n in sizes]}, SQLite then PostgreSQL each; "
+          f"{len(co.paraphrases)} paraphrase queries x {rounds} rounds, {len(co.repeats)} "
+          "repeats", flush=True)
+    rows, checks, versions = [], [], ""
+    with c.postgres() as new_database:
+        for n in sizes:
+            r = {b: measure(n, co, rounds, backend=b, new_database=new_database)
+                 for b in ("sqlite-fresh", "postgres")}
+            sq, pg = r["sqlite-fresh"], r["postgres"]
+            figures = {}
+            for name, x in (("SQLite", sq), ("PostgreSQL", pg)):
+                s, e = x["semantic"], x["exact"]
+                figures[name] = [x["fill_s"], s["total_time_ms"]["p50"], s["total_time_ms"]["p95"],
+                                 s["search_time_ms"]["p50"], s["search_time_ms"]["p95"],
+                                 e["total_time_ms"]["p50"], s["e2e"]["p50"], e["e2e"]["p50"]]
+                rows.append(f"| {c.human(n)} | {name} | {figures[name][0]:.1f} | " + " | ".join(
+                    f"{v:.2f}" for v in figures[name][1:]) +
+                    f" | {len(x['hits'])}/{x['paraphrases']} | {int(s['total_time_ms']['n'])} |")
+                print(f"{c.human(n):>5} {name:<10}  fill {x['fill_s']:.1f} s  semantic server "
+                      f"{c.fmt(s['total_time_ms'])}  search {c.fmt(s['search_time_ms'])}  "
+                      f"exact server p50 {e['total_time_ms']['p50']:.2f}  e2e p50 "
+                      f"{s['e2e']['p50']:.2f} (exact {e['e2e']['p50']:.2f})  semantic hits "
+                      f"{len(x['hits'])}/{x['paraphrases']}  start {x['start_s']:.1f} s, "
+                      f"RSS {x['rss_mb']:.0f} MB", flush=True)
+            rows.append(f"| {c.human(n)} | ratio PG/SQLite | " + " | ".join(
+                f"{p / q:.2f}×" for p, q in zip(figures["PostgreSQL"], figures["SQLite"],
+                                               strict=True)) + " | | |")
+            lost = sorted(set(sq["hits"]) - set(pg["hits"]))
+            gained = set(pg["hits"]) - set(sq["hits"])
+            both = set(sq["answers"]) & set(pg["answers"])
+            other = sum(sq["answers"][q] != pg["answers"][q] for q in both)
+            sc, versions = pg["scans"], pg["versions"]
+            checks.append(
+                f"{c.human(n)}: **{len(lost)}** queries hit on SQLite but missed on PostgreSQL, "
+                f"{len(gained)} hit on PostgreSQL only; {other} of the {len(both)} hit on both "
+                f"were served another entry than on SQLite. `entries` scans on PostgreSQL: "
+                f"{sc['hnsw']:,} through the HNSW index for {pg['searches']:,} similarity "
+                f"searches, {sc['exact_key']:,} through (partition, exact_key) for "
+                f"{pg['requests']:,} requests, {sc['seq']:,} full.")
+            print("  " + checks[-1] + (f" lost: {lost[:5]}" if lost else ""), flush=True)
+    if write:
+        c.write_section(f"{TITLE} --backend postgres", f"""
+{c.header("hitpath.py")}
+
+The hit path of `bench/hitpath.py` (same corpus, queries and timings; see that section) on the
+two storage backends, both filled in this run: the embedded SQLite store (in-process
+`HybridIndex`) and {versions} (`pgserver` wheel in a temp dir, unix socket, its
+default settings: shared_buffers 128 MB), `VECTORCACHE_DATABASE_URL=postgresql://…`, HNSW index
+as the schema creates it (pgvector defaults m 16, ef_construction 64; ef_search 100 per
+session). PostgreSQL is filled with the same sealed rows by batched INSERTs (one transaction
+per 50k rows, the HNSW index updated row by row), then `VACUUM ANALYZE entries`; fill time
+includes the bootstrap (and for SQLite the index snapshot). One sequential client, so the
+server's database pools are never contended. Times in ms except fill (s); server = `debug.total_time_ms`;
+exact = word-for-word repeats (no embedding, no vector search); e2e = loopback httpx without
+`include_debug`; n = timed semantic hits.
+
+| entries | backend | fill s | semantic server p50 | p95 | search p50 | search p95 | exact server p50 | semantic e2e p50 | exact e2e p50 | semantic hits | n |
+|---|---|---|---|---|---|---|---|---|---|---|---|
+{chr(10).join(rows)}
+
+Same queries, hit by hit. Both searches are approximate at 100k (SQLite: faiss IVF over 8-bit
+codes past 8,192 entries, its candidates then rescored with their float vectors; PostgreSQL:
+HNSW over the float vectors), so neither is ground truth; a query lost on one side is a
+neighbour its index did not return, not a different score. Every request does one
+exact lookup through (partition, exact_key) and every semantic one an HNSW scan; the exact
+re-search would add a full or (partition, exact_key) scan (the debug entry count, every few
+seconds, reads the table too).
+{chr(10).join("- " + x for x in checks)}
 """)
 
 
