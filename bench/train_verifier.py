@@ -59,7 +59,7 @@ DEFAULT_TARGET = 0.01
 #: and the shipped model, fitted on all folds, is a little bolder than each fold's
 MARGIN_SD = 0.5
 GUARDS = ("negation", "number", "number_added", "operator", "unseen", "date", "antonym",
-          "entity_order", "substitution", "asks", "constraint")
+          "entity_order", "substitution", "asks", "constraint", "qualifier")
 GBM = {"n_estimators": 200, "max_depth": 3, "learning_rate": 0.05, "subsample": 0.8, "random_state": 0}
 OUT = ROOT / "src" / "vectorcache" / "decision" / "verifier.json"
 

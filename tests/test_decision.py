@@ -132,6 +132,22 @@ def test_a_different_instruction_on_the_answers_form() -> None:
         "constraint"]
 
 
+def test_a_question_narrowed_by_a_trailing_phrase() -> None:
+    for short, narrowed in (
+            ("What are the best dog breeds?", "What are the best dog breeds for a small flat?"),
+            ("How do I install Python?", "How do I install Python on Windows?"),
+            ("How do I cook rice?", "How do I cook rice without a rice cooker?"),
+            ("Who are the top app developers?", "Who are the top app developers in Boston?")):
+        assert flags(short, narrowed)["qualifier"] and flags(narrowed, short)["qualifier"]
+    # a phrase of manner narrows nothing; nor do words in the middle
+    for short, longer in (
+            ("How can I improve my writing?", "How can I improve my writing in an effective way?"),
+            ("How do I learn to code?", "How do I learn to code by myself?"),
+            ("How can I learn Spanish?", "How can I learn Spanish for free?"),
+            ("How do I cook rice?", "How do I quickly cook rice?")):
+        assert not flags(short, longer)["qualifier"], longer
+
+
 def test_antonyms_and_negating_prefixes() -> None:
     assert flags("How to enable dark mode in my editor?", "How to disable dark mode in my editor?")[
         "antonym"]

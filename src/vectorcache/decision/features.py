@@ -511,6 +511,31 @@ def _constraint_differs(a: Analysed, b: Analysed) -> bool:
     return unmatched(a, b) or unmatched(b, a)
 
 
+#: words that open a phrase narrowing a question ("for a small apartment", "on Windows")
+_QUALIFYING = frozenset(["for", "with", "without", "in", "on", "under", "near", "during",
+                         "after", "before", "using", "at", "from", "via", "within", "inside",
+                         "outside", "over", "by", "through", "against"])
+#: what such a phrase may add without narrowing it: manner, not subject ("in an effective
+#: way", "by myself", "on my own", "for free", "at home", "online")
+_MANNER = frozenset(["myself", "yourself", "himself", "herself",
+                     "itself", "ourselves", "yourselves", "themselves", "oneself", "own",
+                     "free", "home", "online", "quickly", "easily", "fast", "effectively",
+                     "efficiently", "properly", "possible", "general", "short", "detail"])
+
+
+def _qualified(longer: Analysed, shorter: Analysed) -> bool:
+    """``longer`` is ``shorter`` plus a trailing phrase that narrows it: "best dog breeds" /
+    "best dog breeds for a small apartment", "install Python" / "... on Windows"."""
+    n = len(shorter.tokens)
+    if len(longer.tokens) <= n or longer.tokens[:n] != shorter.tokens:
+        return False
+    tail = longer.tokens[n:]
+    if tail[0] not in _QUALIFYING or {"way", "ways", "manner"} & set(tail):  # "in a ... way"
+        return False
+    return any(
+        t not in STOPWORDS and t not in _MANNER and t not in shorter.tokens for t in tail[1:])
+
+
 def guard_flags(a: Analysed, b: Analysed) -> dict[str, bool]:
     """The hard lexical guards, by name (True = the guard fired, i.e. the pair looks different)."""
     if same_up_to_symmetric_swap(a, b):
@@ -534,6 +559,8 @@ def guard_flags(a: Analysed, b: Analysed) -> dict[str, bool]:
         # an instruction on the answer's form on one side only, or another one: "in one
         # sentence", "as a poem", "in JSON", "formally", "for beginners", "in French"
         "constraint": _constraint_differs(a, b),
+        # the same question narrowed by a trailing phrase: "... for a small apartment"
+        "qualifier": _qualified(a, b) or _qualified(b, a),
         # one content word swapped for another, the rest equal: "router" -> "modem"
         "substitution": len(only_a) == 1 and len(only_b) == 1 and len(a.content) >= 2,
     }
