@@ -22,6 +22,7 @@ import time
 from typing import Any
 
 import _common as c
+import _pg
 import httpx
 
 TITLE = "bench/hitpath.py"
@@ -39,15 +40,15 @@ def measure(n: int, co: c.Corpus, rounds: int, *, backend: str = "sqlite",
         filled = c.fill(n, co)
     provider = c.Provider(filled.provider_port)
     try:
-        scans = c.pg_entry_scans(filled.database_url) if filled.database_url else None
+        scans = _pg.pg_entry_scans(filled.database_url) if filled.database_url else None
         with c.Server(filled.data_dir, env=filled.env) as server:
             rss = server.rss_mb()
             out = _measure(server, filled, co, rounds)
             out.update(entries=n, start_s=server.start_s, rss_mb=rss[0], fill_s=filled.fill_s)
         if scans is not None:  # read after the server is gone: its counts are flushed
-            after = c.pg_entry_scans(str(filled.database_url))
+            after = _pg.pg_entry_scans(str(filled.database_url))
             out["scans"] = {k: after[k] - scans[k] for k in scans}
-            out["versions"] = c.pg_versions(str(filled.database_url))
+            out["versions"] = _pg.pg_versions(str(filled.database_url))
         return out
     finally:
         provider.stop()
@@ -193,7 +194,7 @@ def compare(sizes: list[int], rounds: int, write: bool) -> None:
           f"{len(co.paraphrases)} paraphrase queries x {rounds} rounds, {len(co.repeats)} "
           "repeats", flush=True)
     rows, checks, versions = [], [], ""
-    with c.postgres() as new_database:
+    with _pg.postgres() as new_database:
         for n in sizes:
             r = {b: measure(n, co, rounds, backend=b, new_database=new_database)
                  for b in ("sqlite-fresh", "postgres")}
