@@ -51,8 +51,9 @@ def _redacted(url: str) -> str:
     """The URL without its password (for messages)."""
     parts = urlsplit(url)
     netloc = parts.netloc
-    if parts.password:
-        netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
+    userinfo, at, host = netloc.rpartition("@")
+    if at and ":" in userinfo and parts.password:  # as typed, percent-escapes and all
+        netloc = f"{userinfo.split(':', 1)[0]}:***@{host}"
     query = re.sub(r"(?i)(password=)[^&]*", r"\1***", parts.query)
     if (netloc, query) == (parts.netloc, parts.query):
         return url
