@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from typing import Any
 
 from vectorcache.testing.loopback import free_port
 
-__all__ = ["REDIS", "fresh_database", "redis_server"]
+__all__ = ["REDIS", "fresh_database", "postgres_server", "redis_server"]
 
 REDIS = shutil.which("redis-server")
 
@@ -46,6 +47,24 @@ def redis_server(workdir: Path) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@contextmanager
+def postgres_server() -> Iterator[Any]:
+    """A PostgreSQL on a unix socket in a directory of its own, stopped and removed on exit.
+
+    Not under pytest's temporary root: pgserver runs the server as its own user when started
+    by root, and another pytest starting meanwhile makes that root private again (0700),
+    which takes the running server's data directory away from it."""
+    import pgserver
+
+    home = Path(tempfile.mkdtemp(prefix="vectorcache-test-pg-"))
+    server = pgserver.get_server(home / "data", cleanup_mode="stop")  # type: ignore[attr-defined]
+    try:
+        yield server
+    finally:
+        server.cleanup()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from backends import REDIS, fresh_database, redis_server
+from backends import REDIS, fresh_database, postgres_server, redis_server
 
 from vectorcache.api.app import create_app
 from vectorcache.embeddings import Encoder, build_encoder
@@ -143,15 +143,10 @@ def cli_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """One real PostgreSQL (16, with pgvector: the ``pgserver`` wheel) for the whole session,
-    listening on a unix socket in a temporary directory; stopped at the end."""
-    import pgserver
-
-    server = pgserver.get_server(  # type: ignore[attr-defined]
-        tmp_path_factory.mktemp("pg") / "data", cleanup_mode="stop")
-    yield server
-    server.cleanup()
+def pg_server() -> Iterator[Any]:
+    """One real PostgreSQL (16, with pgvector: the ``pgserver`` wheel) for the whole session."""
+    with postgres_server() as server:
+        yield server
 
 
 @pytest.fixture
