@@ -32,7 +32,7 @@ from vectorcache.store.base import SearchResult
 from vectorcache.store.pg_db import PgDb
 from vectorcache.store.pg_schema import migrate
 from vectorcache.store.records import ENTRY_COLUMNS, LIVE, SqlRecords
-from vectorcache.store.sql import Conn
+from vectorcache.store.sql import Conn, insert
 
 __all__ = ["PostgresStore"]
 
@@ -104,18 +104,15 @@ class PostgresStore(SqlRecords):
             # concurrent misses of one prompt, on any replica, store it once
             conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))",
                          (f"{entry.partition} {entry.exact_key}",))
-            same = conn.execute(
-                f"SELECT id FROM entries WHERE partition = ? AND exact_key = ? AND {LIVE}",
-                (entry.partition, entry.exact_key, now)).fetchone()
+            same = self._stored_live(conn, entry, now)
             if same is not None:
-                return str(same[0])
-            values = codec.seal_entry(self.cipher, entry)
-            values.update(id=str(uuid.uuid4()), created_at=now,
-                          embedding=_vector_text(entry.embedding))
-            marks = ", ".join("?::vector" if col == "embedding" else "?" for col in values)
-            conn.execute(f"INSERT INTO entries ({', '.join(values)}) VALUES ({marks})",
-                         tuple(values.values()))
-            return str(values["id"])
+                return same
+            entry_id = str(uuid.uuid4())
+            insert(conn, "entries", {**codec.seal_entry(self.cipher, entry), "id": entry_id,
+                                     "created_at": now,
+                                     "embedding": _vector_text(entry.embedding)},
+                   casts={"embedding": "vector"})
+            return entry_id
 
         return await self._sealed_write(run)
 

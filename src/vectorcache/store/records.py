@@ -24,6 +24,7 @@ from vectorcache.models import (
     AuditEvent,
     DataKeyInfo,
     Entry,
+    NewEntry,
     Project,
     ProjectStats,
     ProviderConfig,
@@ -153,9 +154,7 @@ class SqlRecords(ABC):
 
         def run(conn: Conn) -> None:
             # one statement, so that two replicas creating the same name cannot both succeed
-            cols, marks = ", ".join(values), ", ".join("?" * len(values))
-            cur = conn.execute(f"INSERT INTO projects ({cols}) VALUES ({marks})"
-                               " ON CONFLICT (name) DO NOTHING", tuple(values.values()))
+            cur = insert(conn, "projects", values, suffix=" ON CONFLICT (name) DO NOTHING")
             if cur.rowcount == 0:
                 raise ValidationFailed(f"Project {name!r} already exists", code="project_exists")
 
@@ -275,6 +274,14 @@ class SqlRecords(ABC):
             f"SELECT {ENTRY_COLUMNS} FROM entries WHERE {where} {tail}", tuple(args)).fetchall())
         await self._know_kids(rows)
         return [codec.open_entry(self.cipher, r) for r in rows]
+
+    @staticmethod
+    def _stored_live(conn: Conn, entry: NewEntry, now: float) -> str | None:
+        """The id of a live entry of this very prompt (a concurrent miss stored it first)."""
+        same = conn.execute(
+            f"SELECT id FROM entries WHERE partition = ? AND exact_key = ? AND {LIVE}",
+            (entry.partition, entry.exact_key, now)).fetchone()
+        return None if same is None else str(same[0])
 
     async def find_exact(self, partition: str, exact_key: str, now: datetime) -> Entry | None:
         found = await self._entries_where(f"partition = ? AND exact_key = ? AND {LIVE}",

@@ -33,10 +33,14 @@ class Conn(Protocol):
     def executemany(self, sql: str, seq_of_parameters: Iterable[Sequence[Any]], /) -> Any: ...
 
 
-def insert(conn: Conn, table: str, values: Mapping[str, Any]) -> None:
+def insert(conn: Conn, table: str, values: Mapping[str, Any], *, suffix: str = "",
+           casts: Mapping[str, str] | None = None) -> Any:
+    """One row; its cursor. ``suffix``: e.g. an ``ON CONFLICT`` clause; ``casts``: a column's
+    SQL type where the driver must be told (pgvector's ``vector``)."""
     cols = ", ".join(values)
-    marks = ", ".join("?" for _ in values)
-    conn.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})", tuple(values.values()))
+    marks = ", ".join(f"?::{casts[col]}" if casts and col in casts else "?" for col in values)
+    return conn.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks}){suffix}",
+                        tuple(values.values()))
 
 
 def update(conn: Conn, table: str, key: str, key_value: Any, values: Mapping[str, Any]) -> int:

@@ -25,8 +25,8 @@ from vectorcache.index import VectorIndex, build_index
 from vectorcache.models import NewEntry
 from vectorcache.store import codec
 from vectorcache.store.base import SearchResult
-from vectorcache.store.records import ENTRY_COLUMNS, LIVE, SqlRecords
-from vectorcache.store.sql import Conn
+from vectorcache.store.records import ENTRY_COLUMNS, SqlRecords
+from vectorcache.store.sql import Conn, insert
 from vectorcache.store.sqlite_db import SqliteDb
 from vectorcache.store.sqlite_schema import migrate
 
@@ -120,17 +120,12 @@ class SqliteStore(SqlRecords):
         now = utcnow().timestamp()
 
         def run(conn: Conn) -> tuple[str, int | None]:
-            values = codec.seal_entry(self.cipher, entry)
-            same = conn.execute(
-                f"SELECT id FROM entries WHERE partition = ? AND exact_key = ? AND {LIVE}",
-                (entry.partition, entry.exact_key, now)).fetchone()
-            if same is not None:  # a concurrent miss already stored this very prompt
-                return same[0], None
+            same = self._stored_live(conn, entry, now)
+            if same is not None:
+                return same, None
             entry_id = str(uuid.uuid4())
-            values.update(id=entry_id, created_at=now)
-            cur = conn.execute(f"INSERT INTO entries ({', '.join(values)}) VALUES"
-                               f" ({', '.join('?' * len(values))})", tuple(values.values()))
-            return entry_id, int(cur.lastrowid)
+            values = {**codec.seal_entry(self.cipher, entry), "id": entry_id, "created_at": now}
+            return entry_id, int(insert(conn, "entries", values).lastrowid)
 
         entry_id, rowid = await self._sealed_write(run)
         if rowid is not None:
