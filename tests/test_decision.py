@@ -22,6 +22,7 @@ from vectorcache.decision.features import (
     pair_features,
     same_up_to_symmetric_swap,
 )
+from vectorcache.decision.lexicon import lemmas, same_sense
 from vectorcache.decision.verifier import load_verifier
 from vectorcache.embeddings import Encoder
 
@@ -146,6 +147,32 @@ def test_a_question_narrowed_by_a_trailing_phrase() -> None:
             ("How can I learn Spanish?", "How can I learn Spanish for free?"),
             ("How do I cook rice?", "How do I quickly cook rice?")):
         assert not flags(short, longer)["qualifier"], longer
+
+
+def test_a_swapped_word_vetoes_unless_it_is_another_form_or_a_synonym() -> None:
+    # another thing of the same kind: a different question
+    for a, b in [("How do I reset my router?", "How do I reset my modem?"),
+                 ("What is the normal systolic blood pressure?",
+                  "What is the normal diastolic blood pressure?"),
+                 ("Print the total of the column", "Print the average of the column"),
+                 ("What is libel in defamation law?", "What is slander in defamation law?"),
+                 ("Traffic convictions in Ohio", "Traffic convictions in California")]:
+        assert flags(a, b)["substitution"], (a, b)
+    # the same word inflected, or a synonym in its commonest senses (WordNet): not a swap
+    for a, b in [("How is a septic tank emptied?", "How do you empty a septic tank?"),
+                 ("How do underwater tunnels get built?", "How are underwater tunnels constructed?"),
+                 ("How can I read someone's mind?", "How can I read someones mind?"),
+                 ("Which is easier, PTE or IELTS?", "Which is easy, PTE or IELTS?")]:
+        assert not flags(a, b)["substitution"], (a, b)
+
+
+def test_lexicon_knows_forms_and_synonyms_but_not_siblings() -> None:
+    assert lemmas("emptied") == {"empty"} and "build" in lemmas("built")
+    assert lemmas("world's") == {"world"} and lemmas("qwzx") == frozenset()
+    assert same_sense("constructed", "built") and same_sense("institutes", "institute")
+    assert not same_sense("router", "modem") and not same_sense("gold", "silver")
+    assert not same_sense("average", "total")  # hypernyms and siblings are not synonyms
+    assert not same_sense("qwzx", "qwzx")  # unknown words are never vouched for
 
 
 def test_antonyms_and_negating_prefixes() -> None:

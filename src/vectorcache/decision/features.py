@@ -22,7 +22,9 @@ from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
+from vectorcache.decision import lexicon
 from vectorcache.decision.instructions import read_instructions
+from vectorcache.decision.lexicon import same_sense
 
 __all__ = ["FEATURE_NAMES", "Analysed", "analyse", "guard_flags", "pair_features",
            "same_up_to_symmetric_swap", "warm_up"]
@@ -272,6 +274,7 @@ def warm_up() -> None:
     """Load the vocabulary and tokenizer now, not on the first request's event-loop turn."""
     _vocabulary()
     _model_tokenizer()
+    lexicon.warm_up()
 
 
 def _unseen(text: str) -> tuple[str, ...]:
@@ -505,9 +508,20 @@ def guard_flags(a: Analysed, b: Analysed) -> dict[str, bool]:
         "constraint": _constraint_differs(a, b),
         # the same question narrowed by a trailing phrase: "... for a small apartment"
         "qualifier": _qualified(a, b) or _qualified(b, a),
-        # one content word swapped for another, the rest equal: "router" -> "modem"
-        "substitution": len(only_a) == 1 and len(only_b) == 1 and len(a.content) >= 2,
+        # one content word swapped for another, the rest equal: "router" -> "modem", but not
+        # for another form or a synonym of it ("emptied" / "empty", "built" / "constructed")
+        "substitution": _substituted(a, b, only_a, only_b),
     }
+
+
+def _substituted(a: Analysed, b: Analysed, only_a: frozenset[str], only_b: frozenset[str]) -> bool:
+    if not (len(only_a) == 1 and len(only_b) == 1 and len(a.content) >= 2):
+        return False
+    return not same_sense(_word_of(a, next(iter(only_a))), _word_of(b, next(iter(only_b))))
+
+
+def _word_of(a: Analysed, stem: str) -> str:
+    return next(t for t, s in zip(a.tokens, a.stems) if s == stem)
 
 
 def pair_features(cosine: float, a: Analysed, b: Analysed) -> list[float]:
