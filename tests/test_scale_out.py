@@ -74,6 +74,9 @@ def test_an_answer_stored_by_one_replica_is_served_by_the_other(
     similar, headers = _ask(b, b.key, "What's the boiling point of water at sea level?")
     assert headers["x-vectorcache-cache"] == "hit" and similar == text
     assert provider.calls == before + 1
+    # readiness counts what pgvector can search, not what this process holds (nothing)
+    ready = httpx.get(f"{b.base}/health/ready", timeout=10).json()
+    assert ready["status"] == "ready" and ready["checks"]["index"]["vectors"] >= 1
 
 
 def test_a_key_revoked_on_one_replica_is_refused_by_the_other_at_once(

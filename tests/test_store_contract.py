@@ -246,6 +246,7 @@ def test_insert_is_idempotent_and_an_entry_round_trips(store: Backend) -> None:
             assert await s.insert_entry(replace(new, response="another answer")) == first
             assert await s.insert_entry(replace(new, partition="other")) != first
             assert await s.count_entries(p) == 2
+            assert (await s.index_status())["vectors"] >= 2  # both are searchable (any project)
             got = await s.get_entry(first)
             assert got is not None
             assert (got.id, got.project_id, got.partition, got.model, got.prompt, got.response,
@@ -605,7 +606,7 @@ def test_meta_ping_and_index_status(store: Backend) -> None:
             assert await s.get_meta("contract.k") == "v1"
             await s.set_meta("contract.k", "v2")
             assert await s.get_meta("contract.k") == "v2"
-            status = s.index_status()
+            status = await s.index_status()
             assert {"vectors", "building"} <= set(status)
             assert all(isinstance(v, int) for v in status.values())
         async with store.open() as s:

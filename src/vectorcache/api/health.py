@@ -29,7 +29,7 @@ async def ready(request: Request) -> JSONResponse:
         checks["storage"] = "ok"
         await rt.embedder.embed(["ready"])
         checks["model"] = "ok"
-        checks["index"] = rt.store.index_status()  # informational: a rebuild still serves
+        checks["index"] = await rt.store.index_status()  # informational: a rebuild still serves
     except Exception as exc:
         checks["error"] = type(exc).__name__
         return JSONResponse({"status": "not_ready", "checks": checks}, status_code=503,

@@ -41,8 +41,8 @@ class Store(Protocol):
     async def get_meta(self, key: str) -> str | None:
         """A setting of the database itself (e.g. which embedding made its vectors)."""
     async def set_meta(self, key: str, value: str) -> None: ...
-    def index_status(self) -> dict[str, int]:
-        """Vectors held and partitions being rebuilt (for readiness; pgvector reports zeros)."""
+    async def index_status(self) -> dict[str, int]:
+        """Vectors searchable and partitions being rebuilt (for readiness)."""
 
     # data keys (encryption at rest): rotation without downtime
     async def reload_keys(self) -> None: ...

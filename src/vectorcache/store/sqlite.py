@@ -111,7 +111,7 @@ class SqliteStore(SqlRecords):
         finally:
             self._sqlite.close()
 
-    def index_status(self) -> dict[str, int]:
+    async def index_status(self) -> dict[str, int]:
         """Vectors held, and partitions being (re)built in the background."""
         return {"vectors": len(self._index), "building": len(self._index.converting())}
 
