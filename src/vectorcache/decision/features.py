@@ -24,7 +24,6 @@ from typing import Any
 
 from vectorcache.decision import lexicon
 from vectorcache.decision.instructions import read_instructions
-from vectorcache.decision.lexicon import same_sense
 
 __all__ = ["FEATURE_NAMES", "Analysed", "analyse", "guard_flags", "pair_features",
            "same_up_to_symmetric_swap", "warm_up"]
@@ -517,7 +516,8 @@ def guard_flags(a: Analysed, b: Analysed) -> dict[str, bool]:
 def _substituted(a: Analysed, b: Analysed, only_a: frozenset[str], only_b: frozenset[str]) -> bool:
     if not (len(only_a) == 1 and len(only_b) == 1 and len(a.content) >= 2):
         return False
-    return not same_sense(_word_of(a, next(iter(only_a))), _word_of(b, next(iter(only_b))))
+    return not lexicon.same_sense(_word_of(a, next(iter(only_a))),
+                                  _word_of(b, next(iter(only_b))))
 
 
 def _word_of(a: Analysed, stem: str) -> str:
