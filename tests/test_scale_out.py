@@ -9,6 +9,7 @@ import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,77 @@ def test_an_answer_stored_by_one_replica_is_served_by_the_other(
     # readiness counts what pgvector can search, not what this process holds (nothing)
     ready = httpx.get(f"{b.base}/health/ready", timeout=10).json()
     assert ready["status"] == "ready" and ready["checks"]["index"]["vectors"] >= 1
+
+
+def _query(served: Served, question: str) -> tuple[str, bool, dict[str, Any]]:
+    response = httpx.post(f"{served.base}/v1/cache/query", timeout=60,
+                          headers={"Authorization": f"Bearer {served.key}"},
+                          json={"prompt": question, "model": "gpt-4o", "include_debug": True})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    return body["response"], body["cache_hit"], body["debug"]
+
+
+def _streamed(served: Served, question: str) -> tuple[str, httpx.Headers]:
+    client = openai.OpenAI(api_key=served.key, base_url=served.base + "/v1", max_retries=0)
+    with client, client.chat.completions.with_streaming_response.create(
+            model="gpt-4o", stream=True, messages=[{"role": "user", "content": question}]) as raw:
+        text = "".join(chunk.choices[0].delta.content or ""
+                       for chunk in raw.parse() if chunk.choices)
+        return text, raw.headers
+
+
+@pytest.mark.parametrize(("route", "question"), [
+    ("gateway", "Which river flows through Vienna?"),
+    ("gateway-stream", "Who painted the ceiling of the Sistine Chapel?"),
+    ("cache-query", "What is the chemical symbol for tungsten?"),
+])
+def test_identical_misses_on_two_replicas_make_one_provider_call(
+        replicas: tuple[Served, Served], provider: FakeProvider, route: str,
+        question: str) -> None:
+    """Replica a asks the provider (slowly); the same prompt reaching replica b meanwhile waits
+    for a's call, through the lease in the shared Redis, and is served the entry a stored."""
+    a, b = replicas
+    question += " [[sleep:1.5]]"
+
+    def ask(served: Served) -> tuple[str, bool]:
+        if route == "cache-query":
+            text, hit, debug = _query(served, question)
+            assert not hit or debug.get("coalesced") == "replica", debug
+            return text, hit
+        if route == "gateway-stream":
+            text, headers = _streamed(served, question)
+        else:
+            text, headers = _ask(served, served.key, question)
+        hit = headers["x-vectorcache-cache"] == "hit"
+        assert not hit or headers["x-vectorcache-coalesced"] == "true"
+        return text, hit
+
+    before = provider.calls
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(ask, a)
+        assert provider.wait_for_calls(before + 1), first.result()  # a is asking: holds the lease
+        second = pool.submit(ask, b)
+        (text_a, hit_a), (text_b, hit_b) = first.result(timeout=60), second.result(timeout=60)
+    assert (hit_a, hit_b) == (False, True)
+    assert text_b == text_a and text_a.startswith("Answer to: " + question[:20])
+    assert provider.calls == before + 1
+
+
+def test_an_answer_that_is_not_stored_lets_the_waiting_replica_ask_itself(
+        replicas: tuple[Served, Served], provider: FakeProvider) -> None:
+    """Nothing for b to serve (the answer was cut off, so not stored): once a's call has ended,
+    b asks the provider itself rather than failing or waiting again."""
+    a, b = replicas
+    question = "Write a very long poem about the sea [[sleep:1.0]] [[length]]"
+    before = provider.calls
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(_ask, a, a.key, question)
+        assert provider.wait_for_calls(before + 1)
+        second = pool.submit(_ask, b, b.key, question)
+        (_, headers_a), (_, headers_b) = first.result(timeout=60), second.result(timeout=60)
+    assert headers_a["x-vectorcache-cache"] == headers_b["x-vectorcache-cache"] == "miss"
+    assert provider.calls == before + 2
 
 
 def test_a_key_revoked_on_one_replica_is_refused_by_the_other_at_once(

@@ -1,5 +1,6 @@
 """SingleFlight: one run for concurrent identical work; a cancelled leader hands over.
-Broadcast: one stream, replayed to every listener; the last one out stops it."""
+Broadcast: one stream, replayed to every listener; the last one out stops it.
+ReplicaFlights: the same across processes, through a lease in a real Redis."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from collections.abc import Callable
 import pytest
 
 from vectorcache.service.broadcast import Abandoned, Broadcast
+from vectorcache.service.replica_flight import ReplicaFlights
 from vectorcache.service.singleflight import SingleFlight
+from vectorcache.testing.loopback import free_port
 
 
 def test_followers_share_the_leaders_result() -> None:
@@ -148,5 +151,56 @@ def test_broadcast_runs_on_while_anyone_listens_and_stops_when_all_left() -> Non
         follower.close()  # the last one left: the producer is cancelled
         await cancelled.wait()  # the producer's task ends in the same step it set this
         assert isinstance(chunks.error, Abandoned) and finished == ["done"]
+
+    asyncio.run(main())
+
+
+def test_a_replica_waits_for_the_lease_holder_and_goes_on_when_it_dies(redis_url: str) -> None:
+    """ReplicaFlights on a real Redis: one holder per key; the other waits until it is given
+    back (even by a cancelled holder), or until it expires when the holder never gives it back."""
+    async def main() -> None:
+        a, b = ReplicaFlights(redis_url, 30.0), ReplicaFlights(redis_url, 30.0)
+        holding, order = asyncio.Event(), []
+
+        async def leader() -> None:
+            async with a.lead_or_follow("k-release") as waited:
+                order.append(("a", waited))
+                holding.set()
+                await asyncio.Event().wait()  # until cancelled: its client went away
+
+        task = asyncio.create_task(leader())
+        await holding.wait()
+
+        async def follower() -> None:
+            async with b.lead_or_follow("k-release") as waited:
+                order.append(("b", waited))
+
+        waiting = asyncio.create_task(follower())
+        await asyncio.sleep(0.05)
+        assert order == [("a", False)]  # b is still waiting
+        task.cancel()
+        await waiting
+        assert order == [("a", False), ("b", True)]
+        async with a.lead_or_follow("k-release") as waited:
+            assert waited is False  # given back: the next one leads
+
+        short = ReplicaFlights(redis_url, 0.2)
+        dead = short.lead_or_follow("k-expire")
+        assert await dead.__aenter__() is False  # taken and never given back
+        async with b.lead_or_follow("k-expire") as waited:
+            assert waited is True  # released by expiry
+        for flights in (a, b, short):
+            await flights.close()
+
+    asyncio.run(main())
+
+
+def test_without_redis_a_replica_goes_on_alone() -> None:
+    async def main() -> None:
+        for flights in (ReplicaFlights(None, 30.0), ReplicaFlights("memory://", 30.0),
+                        ReplicaFlights(f"redis://127.0.0.1:{free_port()}", 30.0)):
+            async with flights.lead_or_follow("k") as waited:
+                assert waited is False
+            await flights.close()
 
     asyncio.run(main())

@@ -10,7 +10,8 @@ import os
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -28,6 +29,7 @@ from vectorcache.security import pii
 from vectorcache.service.auth import Principal
 from vectorcache.service.events import EventWriter
 from vectorcache.service.prompt import PromptView, resolve_prompt
+from vectorcache.service.replica_flight import ReplicaFlights
 from vectorcache.service.requests import CacheRequest, LookupResult, QueryResult, StoreRequest
 from vectorcache.service.singleflight import SingleFlight
 from vectorcache.settings import Settings
@@ -80,10 +82,22 @@ class Plan:
     pii_bypass: bool = False
 
 
+@dataclass(frozen=True)
+class _Missed:
+    """How a miss was answered: by the provider (and maybe stored), or, after waiting for
+    another replica asking the provider the same thing, by the entry it stored."""
+
+    completion: Completion | None = None
+    provider: str = ""
+    stored: str | None = None
+    timings: dict[str, float] | None = None
+    replica_hit: LookupResult | None = None
+
+
 class CacheService:
     def __init__(self, *, settings: Settings, store: Store, embedder: Embedder,
                  decider_for: Callable[[str], HitDecider], hasher: Hasher, events: EventWriter, pricing: Pricing,
-                 http: httpx.AsyncClient) -> None:
+                 http: httpx.AsyncClient, flights: ReplicaFlights | None = None) -> None:
         self._settings = settings
         self._store = store
         self._embedder = embedder
@@ -93,7 +107,8 @@ class CacheService:
         self._pricing = pricing
         self._http = http
         self._entry_counts: dict[str, tuple[float, int]] = {}
-        self._misses: SingleFlight[tuple[Completion, str, str | None, dict[str, float]]] = SingleFlight()
+        self._misses: SingleFlight[_Missed] = SingleFlight()
+        self._flights = flights or ReplicaFlights(None, 0.0)
 
     # ---------------------------------------------------------------- planning
     def plan(self, principal: Principal, *, prompt: str | None, messages: list[Any] | None,
@@ -272,10 +287,34 @@ class CacheService:
         request = ChatRequest(model=plan.model, messages=plan.view.messages, params=plan.params)
         return await upstream.complete(request), upstream.name
 
+    @asynccontextmanager
+    async def replica_turn(self, plan: Plan, *,
+                           include_debug: bool = False) -> AsyncIterator[LookupResult | None]:
+        """Around asking the provider on a miss: first waits for another replica asking it the
+        same prompt (``ReplicaFlights``), and yields the entry it stored, looked up again, as
+        a hit; otherwise yields None, and the provider is to be asked inside the block (the
+        other replicas wait for it to end)."""
+        if plan.pii_bypass:  # nothing would be stored for the others to find
+            yield None
+            return
+        async with self._flights.lead_or_follow(plan.exact_key) as waited:
+            again = await self.lookup_plan(plan, include_debug=include_debug) if waited else None
+            yield again if again is not None and again.hit else None
+
     async def _answer_and_store(
         self, principal: Principal, plan: Plan, req: CacheRequest, looked: LookupResult
-    ) -> tuple[Completion, str, str | None, dict[str, float]]:
-        """Ask the provider; store a complete answer unless told not to."""
+    ) -> _Missed:
+        """Ask the provider (after any other replica asking the same); store a complete
+        answer unless told not to."""
+        if req.no_lookup:  # a fresh answer was asked for: not another replica's
+            return await self._ask_and_store(principal, plan, req, looked)
+        async with self.replica_turn(plan, include_debug=req.include_debug) as hit:
+            if hit is not None:
+                return _Missed(replica_hit=hit)
+            return await self._ask_and_store(principal, plan, req, looked)
+
+    async def _ask_and_store(self, principal: Principal, plan: Plan, req: CacheRequest,
+                             looked: LookupResult) -> _Missed:
         t = time.perf_counter()
         completion, provider = await self.complete(plan)
         timings = {"llm_time_ms": _ms(t)}
@@ -287,7 +326,7 @@ class CacheService:
                 provider=provider, user=req.user, metadata=req.metadata, context=req.context,
                 ttl_seconds=req.ttl_seconds, vector=looked.vector)
             timings["store_time_ms"] = _ms(t)
-        return completion, provider, stored, timings
+        return _Missed(completion, provider, stored, timings)
 
     async def query(self, principal: Principal, req: CacheRequest) -> QueryResult:
         start = time.perf_counter()
@@ -301,27 +340,18 @@ class CacheService:
         if looked.hit:
             result.provider = "cache"
         else:
-            (completion, provider, stored, timings), shared = await self._misses.run(
+            missed, shared = await self._misses.run(
                 (plan.exact_key, req.no_store),
                 lambda: self._answer_and_store(principal, plan, req, looked))
-            if req.include_debug:
-                result.debug.update(timings, coalesced=shared)
-            result.response = completion.text
-            result.raw = completion.raw
-            result.entry_id = stored
-            if shared and stored is not None:
-                # answered by an identical request in flight: served from its new entry
-                result.hit, result.provider, result.similarity = True, "cache", 1.0
-                result.usage = completion.usage
-                result.cost_saved = self._pricing.cost(plan.model, completion.usage)
-            elif not shared:
-                result.provider = provider
-                result.tokens_used = completion.usage.total_tokens
-                result.estimated_cost = self._pricing.cost(plan.model, completion.usage)
+            if missed.replica_hit is not None:
+                # another replica asked the provider meanwhile: served from the entry it stored
+                debug = result.debug
+                result = QueryResult(**missed.replica_hit.__dict__)
+                result.query_id, result.provider = _query_id(), "cache"
+                if req.include_debug:
+                    result.debug = {**debug, **result.debug, "coalesced": "replica"}
             else:
-                result.provider = provider
-            if stored is None and completion.cacheable and not req.no_store:
-                result.bypass = result.bypass or "pii"
+                self._answered(result, plan, req, missed, shared)
         result.response_time_ms = _ms(start)
         if req.include_debug:
             result.debug["total_time_ms"] = result.response_time_ms
@@ -330,3 +360,28 @@ class CacheService:
         if req.include_debug:
             await self._count_entries(plan, result)
         return result
+
+    def _answered(self, result: QueryResult, plan: Plan, req: CacheRequest, missed: _Missed,
+                  shared: bool) -> None:
+        """Fill ``result`` with the provider's answer (its own, or shared with an identical
+        request in flight in this process)."""
+        completion = missed.completion
+        assert completion is not None
+        if req.include_debug:
+            result.debug.update(missed.timings or {}, coalesced=shared)
+        result.response = completion.text
+        result.raw = completion.raw
+        result.entry_id = missed.stored
+        if shared and missed.stored is not None:
+            # answered by an identical request in flight: served from its new entry
+            result.hit, result.provider, result.similarity = True, "cache", 1.0
+            result.usage = completion.usage
+            result.cost_saved = self._pricing.cost(plan.model, completion.usage)
+        elif not shared:
+            result.provider = missed.provider
+            result.tokens_used = completion.usage.total_tokens
+            result.estimated_cost = self._pricing.cost(plan.model, completion.usage)
+        else:
+            result.provider = missed.provider
+        if missed.stored is None and completion.cacheable and not req.no_store:
+            result.bypass = result.bypass or "pii"

@@ -9,7 +9,9 @@ A streamed miss is relayed chunk by chunk as it arrives and stored only once the
 finished it (``finish_reason: stop``, no tool call): a provider failure, or every client of it
 going away mid-stream, leaves nothing stored. Identical concurrent misses share one provider
 call: non-streaming ones through ``SingleFlight``, streamed ones through ``Broadcast`` (a late
-joiner is replayed the chunks it missed, then follows live).
+joiner is replayed the chunks it missed, then follows live); on replicas sharing a Redis, the
+others wait for the one asking the provider and serve the entry it stored
+(``CacheService.replica_turn``).
 """
 
 from __future__ import annotations
@@ -194,6 +196,9 @@ class _Answered:
     usage: Usage
     entry_id: str | None
     headers: dict[str, str]
+    #: served from the entry another replica stored while this one waited for it
+    from_replica: bool = False
+    similarity: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -273,7 +278,17 @@ class Gateway:
         if chat.stream:
             return await self._stream(chat, plan, headers, vector)
 
-        async def answer() -> _Answered:  # the provider config is read by the leader only
+        async def answer() -> _Answered:
+            if plan is None or chat.control.no_lookup:
+                return await ask()
+            async with self._cache.replica_turn(plan) as hit:
+                if hit is None:
+                    return await ask()
+            return _Answered(chat_completion(hit.response or "", chat.model), hit.usage,
+                             hit.entry_id, {}, from_replica=True,
+                             similarity=hit.similarity or 1.0)
+
+        async def ask() -> _Answered:  # the provider config is read by the leader only
             upstream = await self._upstream(chat)
             completion = await upstream.complete(ChatRequest(chat.model, chat.messages,
                                                              chat.params))
@@ -292,10 +307,10 @@ class Gateway:
         headers.update(done.headers)
         if done.entry_id:
             headers["X-Vectorcache-Entry-Id"] = done.entry_id
-        if shared:  # answered by an identical request already in flight
+        if shared or done.from_replica:  # answered by an identical request in flight
             headers.update({"X-Vectorcache-Cache": "hit", "X-Vectorcache-Coalesced": "true",
                             "X-Vectorcache-Tokens-Saved": str(done.usage.total_tokens)})
-            self._record(chat, "hit", entry_id=done.entry_id, similarity=1.0,
+            self._record(chat, "hit", entry_id=done.entry_id, similarity=done.similarity,
                          saved=self._pricing.cost(chat.model, done.usage),
                          tokens=done.usage.total_tokens)
         else:
@@ -350,6 +365,25 @@ class Gateway:
 
     async def _pump(self, chat: _Chat, plan: Plan | None, vector: Any, headers: dict[str, str],
                     emit: Callable[[dict[str, Any]], None]) -> _Streamed:
+        """The provider's stream (``_relay``), unless another replica was asking the provider
+        the same prompt: then, once it has, the entry it stored, replayed."""
+        if plan is None or chat.control.no_lookup:
+            return await self._relay(chat, plan, vector, headers, emit)
+        async with self._cache.replica_turn(plan) as hit:
+            if hit is None:
+                return await self._relay(chat, plan, vector, headers, emit)
+        headers.update({"X-Vectorcache-Cache": "hit", "X-Vectorcache-Coalesced": "true",
+                        "X-Vectorcache-Entry-Id": hit.entry_id or "",
+                        "X-Vectorcache-Tokens-Saved": str(hit.usage.total_tokens)})
+        for chunk in replay_chunks(hit.response or "", chat.model,
+                                   include_usage=chat.include_usage):
+            emit(chunk)
+        self._record(chat, "hit", entry_id=hit.entry_id, similarity=hit.similarity,
+                     saved=hit.cost_saved, tokens=hit.usage.total_tokens)
+        return _Streamed(hit.usage, hit.entry_id)
+
+    async def _relay(self, chat: _Chat, plan: Plan | None, vector: Any, headers: dict[str, str],
+                     emit: Callable[[dict[str, Any]], None]) -> _Streamed:
         """Reads the provider's stream to its end (whoever listens), then stores the answer."""
         upstream = await self._upstream(chat)
         params = {**chat.params, "stream_options": {"include_usage": True}}

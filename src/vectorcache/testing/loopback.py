@@ -41,7 +41,7 @@ class LoopbackServer(ABC):
         self.port = free_port()
         self.calls = 0
         self.requests: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._thread: threading.Thread | None = None
         self._server: _Server | None = None
 
@@ -53,6 +53,12 @@ class LoopbackServer(ABC):
         with self._lock:
             self.calls += 1
             self.requests.append(body)
+            self._lock.notify_all()
+
+    def wait_for_calls(self, calls: int, timeout: float = 30.0) -> bool:
+        """Blocks until the server has received ``calls`` requests in all (False on timeout)."""
+        with self._lock:
+            return self._lock.wait_for(lambda: self.calls >= calls, timeout)
 
     def reset(self) -> None:
         with self._lock:
