@@ -160,10 +160,10 @@ class Harness:
                 wrong_hits.append({"t": r["t"], "prompt": r["prompt"], "served_t": t,
                                    "served_prompt": prompt_of.get(t), "labelled": labelled})
         n, expected = len(rows), sum(bool(r.get("expected_hit")) for r in rows)
-        return {"n": n, "hit_rate": hits / n, "false_hit_rate": wrong / n,
+        return {"n": n, "hit_rate": _rate(hits, n), "false_hit_rate": _rate(wrong, n),
                 "hit_precision": correct / hits if hits else 1.0,
-                "recall": correct / expected if expected else None,
-                "labelled_false_hit_rate": labelled_wrong / n, "wrong_hits": wrong_hits}
+                "recall": _rate(correct, expected),
+                "labelled_false_hit_rate": _rate(labelled_wrong, n), "wrong_hits": wrong_hits}
 
     async def feedback(self, rows: list[dict[str, Any]], report: bool) -> dict[str, Any]:
         """The stream replayed twice in one project (popular prompts come back). With
@@ -193,7 +193,7 @@ class Harness:
                     await self.rt.feedback.report(principal, entry_id=self.last_entry_id,
                                                   correct=False, prompt=r["prompt"],
                                                   messages=None)
-            out[f"pass{n_pass}"] = {"wrong": wrong, "false_hit_rate": wrong / len(rows),
+            out[f"pass{n_pass}"] = {"wrong": wrong, "false_hit_rate": _rate(wrong, len(rows)),
                                     "correct_hits": correct, "repeated_wrong": repeated,
                                     "recall": correct / expected if n_pass == 1 else None}
         return out
@@ -347,8 +347,10 @@ def print_human(results: dict[str, Any], show_wrong: bool = False) -> None:
                     print(f"    sweep {mode:8s} {knob} {k:6s}: precision {_p(r['precision'])}  "
                           f"recall {_p(r['recall'])}  wrongly hit {_p(r['false_hit_rate'])}")
     meta = results["_meta"]
-    print(f"\ndecision time p50 {meta['decision_ms_p50']} ms, p95 {meta['decision_ms_p95']} ms;"
-          f" total {meta['total_s']}s (embedding {meta['embed_s']}s)")
+    p50, p95 = meta["decision_ms_p50"], meta["decision_ms_p95"]
+    timing = (f"decision time p50 {p50:.3f} ms, p95 {p95:.3f} ms" if p50 is not None
+              else "no decision timed")
+    print(f"\n{timing}; total {meta['total_s']}s (embedding {meta['embed_s']}s)")
 
 
 def compact(results: dict[str, Any]) -> dict[str, Any]:
