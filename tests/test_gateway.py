@@ -332,3 +332,35 @@ def test_identical_concurrent_misses_make_one_provider_call(served: Served,
     assert sorted(h["x-vectorcache-cache"] for h in headers) == ["hit"] * 5 + ["miss"]
     assert sum(h.get("x-vectorcache-coalesced") == "true" for h in headers) == 5
     assert len({h["x-vectorcache-entry-id"] for h in headers}) == 1
+
+
+def test_a_stream_and_a_plain_request_for_the_same_prompt_make_one_provider_call(
+        served: Served, provider: FakeProvider) -> None:
+    """They share no SingleFlight: the one that misses second waits for the first one's call
+    (the lease on the prompt's key) and is served the entry it stored."""
+    q = "Describe how a refrigerator keeps food cold [[sleep:0.5]]"
+
+    async def both() -> tuple[tuple[str, httpx.Headers], tuple[str, httpx.Headers]]:
+        async with openai.AsyncOpenAI(api_key=served.key, base_url=served.base + "/v1",
+                                      max_retries=0) as aclient:
+            async def streamed() -> tuple[str, httpx.Headers]:
+                raw = await aclient.chat.completions.with_raw_response.create(
+                    model=MODEL, stream=True, messages=[{"role": "user", "content": q}])
+                return "".join([c.choices[0].delta.content or ""
+                                async for c in raw.parse() if c.choices]), raw.headers
+
+            async def plain() -> tuple[str, httpx.Headers]:
+                raw = await aclient.chat.completions.with_raw_response.create(
+                    model=MODEL, messages=[{"role": "user", "content": q}])
+                return raw.parse().choices[0].message.content or "", raw.headers
+
+            return await asyncio.gather(streamed(), plain())
+
+    before = provider.calls
+    (text_s, headers_s), (text_p, headers_p) = asyncio.run(both())
+    assert provider.calls == before + 1
+    assert text_s == text_p == FakeProvider.answer_for([{"role": "user", "content": q}])
+    assert sorted([headers_s["x-vectorcache-cache"], headers_p["x-vectorcache-cache"]]) == [
+        "hit", "miss"]
+    waited = headers_s if headers_s["x-vectorcache-cache"] == "hit" else headers_p
+    assert waited["x-vectorcache-coalesced"] == "true"

@@ -114,7 +114,7 @@ def test_identical_misses_on_two_replicas_make_one_provider_call(
     def ask(served: Served) -> tuple[str, bool]:
         if route == "cache-query":
             text, hit, debug = _query(served, question)
-            assert not hit or debug.get("coalesced") == "replica", debug
+            assert not hit or debug.get("coalesced") == "waited", debug
             return text, hit
         if route == "gateway-stream":
             text, headers = _streamed(served, question)

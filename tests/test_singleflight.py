@@ -1,6 +1,6 @@
 """SingleFlight: one run for concurrent identical work; a cancelled leader hands over.
 Broadcast: one stream, replayed to every listener; the last one out stops it.
-ReplicaFlights: the same across processes, through a lease in a real Redis."""
+MissLeases: a lease per prompt, in this process or across processes through a real Redis."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from vectorcache.service.broadcast import Abandoned, Broadcast
-from vectorcache.service.replica_flight import ReplicaFlights
+from vectorcache.service.miss_lease import MissLeases
 from vectorcache.service.singleflight import SingleFlight
 from vectorcache.testing.loopback import free_port
 
@@ -156,10 +156,11 @@ def test_broadcast_runs_on_while_anyone_listens_and_stops_when_all_left() -> Non
 
 
 def test_a_replica_waits_for_the_lease_holder_and_goes_on_when_it_dies(redis_url: str) -> None:
-    """ReplicaFlights on a real Redis: one holder per key; the other waits until it is given
-    back (even by a cancelled holder), or until it expires when the holder never gives it back."""
+    """MissLeases on a real Redis (two instances: two replicas): one holder per key; the other
+    waits until it is given back (even by a cancelled holder), or until it expires when the
+    holder never gives it back."""
     async def main() -> None:
-        a, b = ReplicaFlights(redis_url, 30.0), ReplicaFlights(redis_url, 30.0)
+        a, b = MissLeases(redis_url, 30.0), MissLeases(redis_url, 30.0)
         holding, order = asyncio.Event(), []
 
         async def leader() -> None:
@@ -181,26 +182,43 @@ def test_a_replica_waits_for_the_lease_holder_and_goes_on_when_it_dies(redis_url
         task.cancel()
         await waiting
         assert order == [("a", False), ("b", True)]
+        await asyncio.gather(task, return_exceptions=True)  # a's own bookkeeping done
         async with a.lead_or_follow("k-release") as waited:
             assert waited is False  # given back: the next one leads
 
-        short = ReplicaFlights(redis_url, 0.2)
+        short = MissLeases(redis_url, 0.2)
         dead = short.lead_or_follow("k-expire")
         assert await dead.__aenter__() is False  # taken and never given back
         async with b.lead_or_follow("k-expire") as waited:
             assert waited is True  # released by expiry
-        for flights in (a, b, short):
-            await flights.close()
+        for leases in (a, b, short):
+            await leases.close()
 
     asyncio.run(main())
 
 
-def test_without_redis_a_replica_goes_on_alone() -> None:
+def test_without_redis_leases_hold_within_the_process() -> None:
+    """No Redis, or one that cannot be reached: the lease still holds between requests of this
+    process (a stream and a plain request for one prompt), and nothing fails."""
     async def main() -> None:
-        for flights in (ReplicaFlights(None, 30.0), ReplicaFlights("memory://", 30.0),
-                        ReplicaFlights(f"redis://127.0.0.1:{free_port()}", 30.0)):
-            async with flights.lead_or_follow("k") as waited:
+        for leases in (MissLeases(None, 30.0), MissLeases("memory://", 30.0),
+                       MissLeases(f"redis://127.0.0.1:{free_port()}", 30.0)):
+            entered: list[bool] = []
+
+            async def follower(leases: MissLeases = leases,
+                               entered: list[bool] = entered) -> None:
+                async with leases.lead_or_follow("k") as waited:
+                    entered.append(waited)
+
+            async with leases.lead_or_follow("k") as waited:
                 assert waited is False
-            await flights.close()
+                task = asyncio.create_task(follower())
+                await asyncio.sleep(0.01)
+                assert entered == []  # waiting for this holder
+            await task
+            assert entered == [True]
+            async with leases.lead_or_follow("k") as waited:
+                assert waited is False  # given back
+            await leases.close()
 
     asyncio.run(main())

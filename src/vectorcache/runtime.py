@@ -28,7 +28,7 @@ from vectorcache.service.cache import CacheService
 from vectorcache.service.entries import EntryService
 from vectorcache.service.events import EventWriter
 from vectorcache.service.feedback import FeedbackService
-from vectorcache.service.replica_flight import ReplicaFlights
+from vectorcache.service.miss_lease import MissLeases
 from vectorcache.settings import Settings
 from vectorcache.store import Store, open_store_for_url
 
@@ -161,14 +161,14 @@ class Runtime:
                 connect=settings.upstream_connect_timeout_seconds))
             stack.push_async_callback(http.aclose)
             # a lease lasts as long as a provider call may (then the others go on without it)
-            flights = ReplicaFlights(settings.rate_limit_storage_url,
-                                     settings.upstream_connect_timeout_seconds
-                                     + settings.upstream_timeout_seconds + 5.0)
-            stack.push_async_callback(flights.close)
+            leases = MissLeases(settings.rate_limit_storage_url,
+                                settings.upstream_connect_timeout_seconds
+                                + settings.upstream_timeout_seconds + 5.0)
+            stack.push_async_callback(leases.close)
             cache = CacheService(settings=settings, store=store, embedder=embedder,
                                  decider_for=_Deciders(), hasher=hasher, events=events,
                                  pricing=Pricing.from_file(settings.pricing_file), http=http,
-                                 flights=flights)
+                                 leases=leases)
             yield cls(settings=settings, store=store, embedder=embedder, hasher=hasher,
                       events=events, auth=Authenticator(store, hasher, events),
                       admin=AdminService(

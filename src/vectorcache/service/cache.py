@@ -28,8 +28,8 @@ from vectorcache.pricing import Pricing
 from vectorcache.security import pii
 from vectorcache.service.auth import Principal
 from vectorcache.service.events import EventWriter
+from vectorcache.service.miss_lease import MissLeases
 from vectorcache.service.prompt import PromptView, resolve_prompt
-from vectorcache.service.replica_flight import ReplicaFlights
 from vectorcache.service.requests import CacheRequest, LookupResult, QueryResult, StoreRequest
 from vectorcache.service.singleflight import SingleFlight
 from vectorcache.settings import Settings
@@ -85,19 +85,19 @@ class Plan:
 @dataclass(frozen=True)
 class _Missed:
     """How a miss was answered: by the provider (and maybe stored), or, after waiting for
-    another replica asking the provider the same thing, by the entry it stored."""
+    another request asking the provider the same thing, by the entry it stored."""
 
     completion: Completion | None = None
     provider: str = ""
     stored: str | None = None
     timings: dict[str, float] | None = None
-    replica_hit: LookupResult | None = None
+    waited_hit: LookupResult | None = None
 
 
 class CacheService:
     def __init__(self, *, settings: Settings, store: Store, embedder: Embedder,
                  decider_for: Callable[[str], HitDecider], hasher: Hasher, events: EventWriter, pricing: Pricing,
-                 http: httpx.AsyncClient, flights: ReplicaFlights | None = None) -> None:
+                 http: httpx.AsyncClient, leases: MissLeases) -> None:
         self._settings = settings
         self._store = store
         self._embedder = embedder
@@ -108,7 +108,7 @@ class CacheService:
         self._http = http
         self._entry_counts: dict[str, tuple[float, int]] = {}
         self._misses: SingleFlight[_Missed] = SingleFlight()
-        self._flights = flights or ReplicaFlights(None, 0.0)
+        self._leases = leases
 
     # ---------------------------------------------------------------- planning
     def plan(self, principal: Principal, *, prompt: str | None, messages: list[Any] | None,
@@ -288,29 +288,29 @@ class CacheService:
         return await upstream.complete(request), upstream.name
 
     @asynccontextmanager
-    async def replica_turn(self, plan: Plan, *,
-                           include_debug: bool = False) -> AsyncIterator[LookupResult | None]:
-        """Around asking the provider on a miss: first waits for another replica asking it the
-        same prompt (``ReplicaFlights``), and yields the entry it stored, looked up again, as
-        a hit; otherwise yields None, and the provider is to be asked inside the block (the
-        other replicas wait for it to end)."""
+    async def provider_turn(self, plan: Plan, *,
+                            include_debug: bool = False) -> AsyncIterator[LookupResult | None]:
+        """Around asking the provider on a miss. If another request (another kind, or on
+        another replica) is asking it the same prompt, waits for that call and yields the entry
+        it stored, looked up again, as a hit; otherwise yields None, and the provider is to be
+        asked inside the block while the others wait (``MissLeases``)."""
         if plan.pii_bypass:  # nothing would be stored for the others to find
             yield None
             return
-        async with self._flights.lead_or_follow(plan.exact_key) as waited:
+        async with self._leases.lead_or_follow(plan.exact_key) as waited:
             again = await self.lookup_plan(plan, include_debug=include_debug) if waited else None
             yield again if again is not None and again.hit else None
 
     async def _answer_and_store(
         self, principal: Principal, plan: Plan, req: CacheRequest, looked: LookupResult
     ) -> _Missed:
-        """Ask the provider (after any other replica asking the same); store a complete
-        answer unless told not to."""
-        if req.no_lookup:  # a fresh answer was asked for: not another replica's
+        """Ask the provider (unless another request asking the same stored an answer
+        meanwhile); store a complete answer unless told not to."""
+        if req.no_lookup:  # a fresh answer was asked for: not another request's
             return await self._ask_and_store(principal, plan, req, looked)
-        async with self.replica_turn(plan, include_debug=req.include_debug) as hit:
+        async with self.provider_turn(plan, include_debug=req.include_debug) as hit:
             if hit is not None:
-                return _Missed(replica_hit=hit)
+                return _Missed(waited_hit=hit)
             return await self._ask_and_store(principal, plan, req, looked)
 
     async def _ask_and_store(self, principal: Principal, plan: Plan, req: CacheRequest,
@@ -343,13 +343,13 @@ class CacheService:
             missed, shared = await self._misses.run(
                 (plan.exact_key, req.no_store),
                 lambda: self._answer_and_store(principal, plan, req, looked))
-            if missed.replica_hit is not None:
-                # another replica asked the provider meanwhile: served from the entry it stored
+            if missed.waited_hit is not None:
+                # another request asked the provider meanwhile: served from the entry it stored
                 debug = result.debug
-                result = QueryResult(**missed.replica_hit.__dict__)
+                result = QueryResult(**missed.waited_hit.__dict__)
                 result.query_id, result.provider = _query_id(), "cache"
                 if req.include_debug:
-                    result.debug = {**debug, **result.debug, "coalesced": "replica"}
+                    result.debug = {**debug, **result.debug, "coalesced": "waited"}
             else:
                 self._answered(result, plan, req, missed, shared)
         result.response_time_ms = _ms(start)

@@ -9,9 +9,9 @@ A streamed miss is relayed chunk by chunk as it arrives and stored only once the
 finished it (``finish_reason: stop``, no tool call): a provider failure, or every client of it
 going away mid-stream, leaves nothing stored. Identical concurrent misses share one provider
 call: non-streaming ones through ``SingleFlight``, streamed ones through ``Broadcast`` (a late
-joiner is replayed the chunks it missed, then follows live); on replicas sharing a Redis, the
-others wait for the one asking the provider and serve the entry it stored
-(``CacheService.replica_turn``).
+joiner is replayed the chunks it missed, then follows live); between the two kinds, and on
+replicas sharing a Redis, the others wait for the one asking the provider and serve the entry
+it stored (``CacheService.provider_turn``).
 """
 
 from __future__ import annotations
@@ -196,8 +196,8 @@ class _Answered:
     usage: Usage
     entry_id: str | None
     headers: dict[str, str]
-    #: served from the entry another replica stored while this one waited for it
-    from_replica: bool = False
+    #: served from the entry another request stored while this one waited for it
+    waited: bool = False
     similarity: float = 1.0
 
 
@@ -281,11 +281,11 @@ class Gateway:
         async def answer() -> _Answered:
             if plan is None or chat.control.no_lookup:
                 return await ask()
-            async with self._cache.replica_turn(plan) as hit:
+            async with self._cache.provider_turn(plan) as hit:
                 if hit is None:
                     return await ask()
             return _Answered(chat_completion(hit.response or "", chat.model), hit.usage,
-                             hit.entry_id, {}, from_replica=True,
+                             hit.entry_id, {}, waited=True,
                              similarity=hit.similarity or 1.0)
 
         async def ask() -> _Answered:  # the provider config is read by the leader only
@@ -307,7 +307,7 @@ class Gateway:
         headers.update(done.headers)
         if done.entry_id:
             headers["X-Vectorcache-Entry-Id"] = done.entry_id
-        if shared or done.from_replica:  # answered by an identical request in flight
+        if shared or done.waited:  # answered by an identical request in flight
             headers.update({"X-Vectorcache-Cache": "hit", "X-Vectorcache-Coalesced": "true",
                             "X-Vectorcache-Tokens-Saved": str(done.usage.total_tokens)})
             self._record(chat, "hit", entry_id=done.entry_id, similarity=done.similarity,
@@ -365,11 +365,11 @@ class Gateway:
 
     async def _pump(self, chat: _Chat, plan: Plan | None, vector: Any, headers: dict[str, str],
                     emit: Callable[[dict[str, Any]], None]) -> _Streamed:
-        """The provider's stream (``_relay``), unless another replica was asking the provider
+        """The provider's stream (``_relay``), unless another request was asking the provider
         the same prompt: then, once it has, the entry it stored, replayed."""
         if plan is None or chat.control.no_lookup:
             return await self._relay(chat, plan, vector, headers, emit)
-        async with self._cache.replica_turn(plan) as hit:
+        async with self._cache.provider_turn(plan) as hit:
             if hit is None:
                 return await self._relay(chat, plan, vector, headers, emit)
         headers.update({"X-Vectorcache-Cache": "hit", "X-Vectorcache-Coalesced": "true",

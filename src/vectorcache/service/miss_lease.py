@@ -1,18 +1,20 @@
-"""Identical misses on different replicas: one provider call across all of them.
+"""Identical misses that no one ``SingleFlight`` sees together: one provider call anyway.
 
-``SingleFlight`` coalesces identical concurrent misses inside one process. Replicas that share
-a Redis (``rate_limit_storage_url = redis://...``) also coalesce across processes:
+``SingleFlight`` coalesces identical concurrent misses of one kind in one process. A lease on
+the request's exact key (an HMAC of the partition and the normalised prompt: never the prompt
+text) covers the rest: streamed and non-streamed requests, ``/v1/cache/query`` and the gateway,
+and, on replicas that share a Redis (``rate_limit_storage_url = redis://...``), other
+processes.
 
-* the replica that misses first takes a lease on the request's exact key (an HMAC of the
-  partition and the normalised prompt: no prompt text reaches Redis) for as long as a provider
-  call may last, and gives it back when it has stored the answer (or failed);
-* a replica that finds the lease taken waits until it is given back (a pub/sub message) or
-  expires (its holder died), then looks the prompt up again: the answer the other replica
-  stored is served as a hit. It asks the provider itself only if nothing was stored (an
-  uncacheable answer, a provider error, a crash), without waiting a second time.
+* The request that misses first takes the lease for as long as a provider call may last, and
+  gives it back when it has stored the answer (or failed, or was cancelled).
+* One that finds the lease taken waits until it is given back (an event in this process, a
+  pub/sub message across processes) or expires (its holder died), then looks the prompt up
+  again: the stored answer is served as a hit. It asks the provider itself only if nothing was
+  stored (an uncacheable answer, a provider error, a crash), without waiting a second time.
 
-Redis failing costs the coalescing, never the request: the replica goes on as if alone.
-Without a Redis URL every call goes straight through.
+Redis failing costs the coalescing across replicas, never the request: each process goes on
+alone.
 """
 
 from __future__ import annotations
@@ -26,9 +28,9 @@ from contextlib import asynccontextmanager
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-__all__ = ["ReplicaFlights"]
+__all__ = ["MissLeases"]
 
-log = logging.getLogger("vectorcache.flights")
+log = logging.getLogger("vectorcache.leases")
 
 _PREFIX = "vectorcache:flight:"
 #: give the lease back only if it is still ours (it may have expired and been taken since)
@@ -43,15 +45,17 @@ return 0
 _REDIS_TIMEOUT_S = 2.0
 
 
-class ReplicaFlights:
-    """``async with flights.lead_or_follow(key) as waited``: ``waited`` is False for the replica
+class MissLeases:
+    """``async with leases.lead_or_follow(key) as waited``: ``waited`` is False for the request
     that asks the provider (it holds the lease until the block ends), True for one that waited
-    for another replica's call to end (it should look the prompt up again first)."""
+    for another's call to end (it should look the prompt up again first)."""
 
     def __init__(self, url: str | None, lease_seconds: float) -> None:
+        self._lease_s = lease_seconds
         self._lease_ms = max(int(lease_seconds * 1000), 1)
         self._redis: Redis | None = None
         self._warned = False
+        self._local: dict[str, asyncio.Event] = {}  # this process's leases, by key
         if url:
             url = url.removeprefix("async+")
             if url.startswith(("redis://", "rediss://", "unix://")):
@@ -60,7 +64,7 @@ class ReplicaFlights:
 
     @property
     def shared(self) -> bool:
-        """Whether misses are coalesced across replicas (a Redis is configured)."""
+        """Whether leases are shared with other processes (a Redis is configured)."""
         return self._redis is not None
 
     async def close(self) -> None:
@@ -69,6 +73,24 @@ class ReplicaFlights:
 
     @asynccontextmanager
     async def lead_or_follow(self, key: str) -> AsyncIterator[bool]:
+        held = self._local.get(key)
+        if held is not None:  # taken in this process: no need to ask Redis
+            try:
+                await asyncio.wait_for(held.wait(), self._lease_s)
+            except TimeoutError:
+                pass
+            yield True
+            return
+        released = self._local[key] = asyncio.Event()
+        try:
+            async with self._shared_lease(key) as waited:
+                yield waited
+        finally:
+            del self._local[key]
+            released.set()
+
+    @asynccontextmanager
+    async def _shared_lease(self, key: str) -> AsyncIterator[bool]:
         redis = self._redis
         if redis is None:
             yield False
