@@ -306,7 +306,7 @@ class CacheService:
     ) -> _Missed:
         """Ask the provider (unless another request asking the same stored an answer
         meanwhile); store a complete answer unless told not to."""
-        if req.no_lookup:  # a fresh answer was asked for: not another request's
+        if req.no_lookup or req.no_store:  # a fresh answer asked for; nothing to share
             return await self._ask_and_store(principal, plan, req, looked)
         async with self.provider_turn(plan, include_debug=req.include_debug) as hit:
             if hit is not None:

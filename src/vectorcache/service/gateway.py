@@ -105,6 +105,12 @@ class _Chat:
     metadata: dict[str, object] | None
     started: float = field(default_factory=time.perf_counter)
 
+    @property
+    def shares_misses(self) -> bool:
+        """Whether a miss waits for another request asking the provider the same, and makes
+        others wait for it: not when it wants a fresh answer or will store none."""
+        return self.can_store and not self.control.no_lookup and not self.control.no_store
+
 
 def _bypass_reason(body: Mapping[str, Any]) -> str | None:
     for name in _BYPASS_FIELDS:
@@ -279,7 +285,7 @@ class Gateway:
             return await self._stream(chat, plan, headers, vector)
 
         async def answer() -> _Answered:
-            if plan is None or chat.control.no_lookup:
+            if plan is None or not chat.shares_misses:
                 return await ask()
             async with self._cache.provider_turn(plan) as hit:
                 if hit is None:
@@ -367,7 +373,7 @@ class Gateway:
                     emit: Callable[[dict[str, Any]], None]) -> _Streamed:
         """The provider's stream (``_relay``), unless another request was asking the provider
         the same prompt: then, once it has, the entry it stored, replayed."""
-        if plan is None or chat.control.no_lookup:
+        if plan is None or not chat.shares_misses:
             return await self._relay(chat, plan, vector, headers, emit)
         async with self._cache.provider_turn(plan) as hit:
             if hit is None:
