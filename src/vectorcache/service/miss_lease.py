@@ -32,7 +32,7 @@ __all__ = ["MissLeases"]
 
 log = logging.getLogger("vectorcache.leases")
 
-_PREFIX = "vectorcache:flight:"
+_PREFIX = "vectorcache:lease:"
 #: give the lease back only if it is still ours (it may have expired and been taken since)
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then
@@ -52,7 +52,6 @@ class MissLeases:
 
     def __init__(self, url: str | None, lease_seconds: float) -> None:
         self._lease_s = lease_seconds
-        self._lease_ms = max(int(lease_seconds * 1000), 1)
         self._redis: Redis | None = None
         self._warned = False
         self._local: dict[str, asyncio.Event] = {}  # this process's leases, by key
@@ -61,11 +60,6 @@ class MissLeases:
             if url.startswith(("redis://", "rediss://", "unix://")):
                 self._redis = Redis.from_url(url, socket_timeout=_REDIS_TIMEOUT_S,
                                              socket_connect_timeout=_REDIS_TIMEOUT_S)
-
-    @property
-    def shared(self) -> bool:
-        """Whether leases are shared with other processes (a Redis is configured)."""
-        return self._redis is not None
 
     async def close(self) -> None:
         if self._redis is not None:
@@ -97,7 +91,8 @@ class MissLeases:
             return
         name, token = _PREFIX + key, secrets.token_hex(8)
         try:
-            leader = bool(await redis.set(name, token, nx=True, px=self._lease_ms))
+            leader = bool(await redis.set(name, token, nx=True,
+                                         px=max(int(self._lease_s * 1000), 1)))
         except (RedisError, OSError) as exc:
             self._alone(exc)
             yield False
