@@ -508,7 +508,8 @@ def write_report(results: dict[str, Any]) -> None:
               " Nor can MiniLM's own vectors for the two swapped words relax the substitution veto:"
               " they do not tell synonyms from siblings ('husband' / 'wife' 0.86, 'monday' / "
               "'tuesday' 0.85, 'systolic' / 'diastolic' 0.77 against 'improve' / 'enhance' 0.62, "
-              "'ability' / 'skill' 0.68)."),
+              "'ability' / 'skill' 0.68)."
+              " Per-entry thresholds learnt online from the provider's answers, in the spirit of vCache (`python bench/research_confirm.py`): a candidate in a band under the operating point (cosine from 0.85, the default similarity_threshold; probability from 0.3-0.7) is served only by an entry the provider has confirmed, that is, a miss near it (a probe, no extra call) got the entry's own answer, and only from that probe's cosine up; replayed with a provider that answers duplicates identically, the best case. Over six fold assignments it adds +1.6 points at 1 % (0 to +2.6), +1.3 at 0.5 %, +0.6 at 2 % (+2.1 at 1 % with a band from 0.80, which needs a lower threshold): within the folds' noise, and real providers, whose answers to one question differ in wording, would confirm less. The dev stream's clusters are small (1,384 of its 1,681 have one prompt), so few entries are asked about twice, which is where a per-entry threshold earns."),
              "",
              "Cross-validated operating points on the dev QQP replay stream:", "",
              ("| target error rate | cosine floor | verifier cutoff | CV false-hit rate | "
