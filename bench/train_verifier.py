@@ -30,6 +30,7 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -282,19 +283,29 @@ def main() -> None:
     print("recall bought by dropping each veto at the default target:", veto_cost)
     chosen_curve = qc["all"]
 
-    points = []
+    # per target, the best point for each lowest floor: a project's similarity_threshold caps
+    # the floor from below, so the server picks the best point whose floor is at least it
+    # (``Verifier.operating_point``) and its CV figures are what that project gets
+    points: list[dict[str, Any]] = []
     for target in TARGETS:
-        p = best_at(chosen_curve, target - MARGIN_SD * (target / len(ds.streams[qqp_name])) ** 0.5)
-        if p:
-            points.append({"target_error_rate": target, "cosine_floor": p["floor"],
-                           "cutoff": p["cutoff"], "cv_false_hit_rate": round(p["false_hit_rate"], 4),
-                           "cv_recall": round(p["recall"], 4)})
+        limit = target - MARGIN_SD * (target / len(ds.streams[qqp_name])) ** 0.5
+        for lowest in FLOORS:
+            p = best_at([q for q in chosen_curve if q["floor"] >= lowest], limit)
+            row = p and {"target_error_rate": target, "cosine_floor": p["floor"],
+                         "cutoff": p["cutoff"], "cv_false_hit_rate": round(p["false_hit_rate"], 4),
+                         "cv_recall": round(p["recall"], 4)}
+            if row and row not in points:
+                points.append(row)
+    table = Verifier({**export(models[0]), "operating_points": points,
+                      "default_target_error_rate": DEFAULT_TARGET})
+    threshold = Settings().default_similarity_threshold
+    defaults = [asdict(table.operating_point(t, threshold)) for t in TARGETS]
 
     # pair metrics at each operating point (out of fold), incl. the guards
     pair_idx = [k for k, m in enumerate(meta) if m["kind"] == "pair"]
     pair_flags = [guard_flags(analyse(r["b"]), analyse(r["a"])) for r in ds.pairs]
     pair_report: dict[str, Any] = {}
-    for p in points:
+    for p in defaults:
         rows: dict[str, list[int]] = {}
         for k, r, fl in zip(pair_idx, ds.pairs, pair_flags):
             hit = (r["a"].strip() == r["b"].strip()) or (
@@ -324,10 +335,11 @@ def main() -> None:
     ours = np.array([check.probability(x) for x in X[:500].tolist()])
     assert np.abs(ref - ours).max() < 1e-4, np.abs(ref - ours).max()
     args.out.write_text(json.dumps(spec, separators=(",", ":")) + "\n", encoding="utf-8")
-    report = {"vetoes": vetoes, "operating_points": points, "pairs": pair_report,
+    report = {"vetoes": vetoes, "operating_points": points,
+              "default_threshold_points": defaults, "pairs": pair_report,
               "curves": curves, "rows": len(y)}
     args.report.write_text(json.dumps(report, indent=1), encoding="utf-8")
-    print(json.dumps({"vetoes": vetoes, "operating_points": points,
+    print(json.dumps({"vetoes": vetoes, "operating_points": defaults,
                       "pairs_at_default": pair_report[str(DEFAULT_TARGET)]}, indent=1))
     print(f"wrote {args.out} ({args.out.stat().st_size} bytes), report {args.report}, "
           f"{time.time() - t0:.0f}s", file=sys.stderr)

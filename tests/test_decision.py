@@ -307,3 +307,19 @@ def test_hand_written_probes_with_the_real_model(encoder: Encoder) -> None:
     assert not wrong
     same = [hit for r, hit in served if r["same"]]
     assert sum(same) >= len(same) // 3, f"only {sum(same)} of {len(same)} paraphrases hit"
+
+
+def test_operating_point_respects_the_projects_threshold() -> None:
+    """A point's floor is never under the project's similarity_threshold, so its CV figures
+    are what the project gets; a lower threshold may reach a looser, measured point."""
+    v = load_verifier()
+    for target in (0.005, 0.01, 0.02, 0.03, 0.05):
+        for threshold in (0.8, 0.85, 0.9):
+            assert v.operating_point(target, threshold).cosine_floor >= threshold
+        low, default = v.operating_point(target, 0.8), v.operating_point(target, 0.85)
+        assert low.cv_recall >= default.cv_recall
+    above = v.operating_point(0.01, 0.99)  # nothing measured there: the strictest cutoff
+    assert above.cutoff == max(p.cutoff for p in v.operating_points
+                               if p.target_error_rate == above.target_error_rate)
+    policy = DecisionPolicy(threshold=0.85, target_error_rate=0.05)
+    assert VerifiedDecider().floor(policy) >= 0.85

@@ -364,3 +364,40 @@ def test_a_stream_and_a_plain_request_for_the_same_prompt_make_one_provider_call
         "hit", "miss"]
     waited = headers_s if headers_s["x-vectorcache-cache"] == "hit" else headers_p
     assert waited["x-vectorcache-coalesced"] == "true"
+
+
+def test_after_a_call_that_stored_nothing_the_waiting_requests_ask_one_at_a_time(
+        served: Served, provider: FakeProvider) -> None:
+    """A stream, a plain request and a /v1/cache/query for one prompt wait on one lease. The
+    answer is cut off by the length limit, so nothing is stored: the two that waited do not
+    both ask at once. One leads again and the other waits for it (three calls, one after
+    another, none overlapping)."""
+    q = "List every prime below one million [[length]] [[sleep:0.4]]"
+
+    async def three() -> None:
+        async with openai.AsyncOpenAI(api_key=served.key, base_url=served.base + "/v1",
+                                      max_retries=0) as aclient, httpx.AsyncClient() as http:
+            async def streamed() -> None:
+                stream = await aclient.chat.completions.create(
+                    model=MODEL, stream=True, messages=[{"role": "user", "content": q}])
+                async for _ in stream:
+                    pass
+
+            async def plain() -> None:
+                await aclient.chat.completions.create(
+                    model=MODEL, messages=[{"role": "user", "content": q}])
+
+            async def native() -> None:
+                r = await http.post(f"{served.base}/v1/cache/query", json={
+                    "prompt": q, "model": MODEL},
+                    headers={"Authorization": f"Bearer {served.key}"}, timeout=30)
+                assert r.status_code == 200, r.text
+
+            await asyncio.gather(streamed(), plain(), native())
+
+    before = provider.calls
+    asyncio.run(three())
+    assert provider.calls == before + 3  # nothing was stored: each asked in turn
+    starts = provider.arrivals[-3:]
+    gaps = [b - a for a, b in zip(starts, starts[1:])]
+    assert min(gaps) > 0.3, gaps  # each call began after the one before had answered

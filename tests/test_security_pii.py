@@ -19,7 +19,7 @@ SSNS = ["123-45-6789", "078-05-1120", "219 09 9999", "SSN: 123456789",
 EMAILS = ["jane.doe@example.com", "x+tag@sub.example.co.uk", "ADMIN@EXAMPLE.ORG"]
 PHONES = ["(415) 555-2671", "415-555-2671", "415.555.2671", "+1 415 555 2671",
           "+44 20 7946 0958", "+49 30 901820", "020 7946 0958", "07700 900123",
-          "call me at 4155552671", "+33 1 23 45 67 89"]
+          "call me at 4155552671", "+33 1 23 45 67 89", "1-800-555-0199", "(212) 555 0123"]
 
 LOOK_ALIKES = [
     "Order #A-12345-678 shipped", "order 4829104829 is delayed", "Invoice INV-2023-000123",
@@ -36,7 +36,7 @@ LOOK_ALIKES = [
     "call stack depth 1024", "user@localhost", "a @ b", "30 * 24 * 3600 = 2592000",
     "port 65535", "matrix 1920x1080", "ticket JIRA-12345", "lat 48.8566 lon 2.3522",
     "account balance 1,234,567.89", "build 20240115.3", "step 1-2-3",
-    "ratio 16:9", "SKU 100-200-3000",
+    "ratio 16:9", "SKU 100-200-3000", "part no. 100-555-2671", "route 123.456.7890",
 ]
 
 

@@ -5,9 +5,11 @@ MissLeases: a lease per prompt, in this process or across processes through a re
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 
 import pytest
+from redis.asyncio import Redis
 
 from vectorcache.service.broadcast import Abandoned, Broadcast
 from vectorcache.service.miss_lease import MissLeases
@@ -186,12 +188,15 @@ def test_a_replica_waits_for_the_lease_holder_and_goes_on_when_it_dies(redis_url
         async with a.lead_or_follow("k-release") as waited:
             assert waited is False  # given back: the next one leads
 
-        short = MissLeases(redis_url, 0.2)
-        dead = short.lead_or_follow("k-expire")
-        assert await dead.__aenter__() is False  # taken and never given back
+        # a replica that died holding a lease left it in Redis, no longer renewed
+        redis = Redis.from_url(redis_url)
+        await redis.set("vectorcache:lease:k-expire", "dead", px=200)
+        started = time.monotonic()
         async with b.lead_or_follow("k-expire") as waited:
             assert waited is True  # released by expiry
-        for leases in (a, b, short):
+        assert 0.1 < time.monotonic() - started < 5
+        await redis.aclose()
+        for leases in (a, b):
             await leases.close()
 
     asyncio.run(main())
@@ -219,6 +224,34 @@ def test_without_redis_leases_hold_within_the_process() -> None:
             assert entered == [True]
             async with leases.lead_or_follow("k") as waited:
                 assert waited is False  # given back
+            await leases.close()
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_a_call_longer_than_the_lease_keeps_it(redis_url: str, shared: bool) -> None:
+    """A holder renews its lease while it holds it (a long stream): the others wait for its
+    answer, not for the lease's first expiry, across replicas and within the process."""
+    async def main() -> None:
+        a = MissLeases(redis_url if shared else None, 0.15)
+        b = MissLeases(redis_url, 0.15) if shared else a
+        holding, released = asyncio.Event(), asyncio.Event()
+
+        async def leader() -> None:
+            async with a.lead_or_follow("k-long") as waited:
+                assert waited is False
+                holding.set()
+                await asyncio.sleep(0.6)  # four leases long
+                released.set()
+
+        task = asyncio.create_task(leader())
+        await holding.wait()
+        async with b.lead_or_follow("k-long") as waited:
+            assert waited is True
+            assert released.is_set()  # it waited for the answer, not for the first expiry
+        await task
+        for leases in {id(a): a, id(b): b}.values():
             await leases.close()
 
     asyncio.run(main())

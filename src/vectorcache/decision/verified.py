@@ -8,9 +8,11 @@ How a request's knobs map onto it:
 * The project's ``target_error_rate`` (default 1 %, ``DecisionPolicy.target_error_rate=None``)
   chooses the operating point: a row of the table shipped in ``verifier.json``, each row being
   the (cosine floor, verifier cutoff) that kept wrong answers within that rate, with the most
-  hits, on the dev QQP replay stream in grouped cross-validation (``bench/train_verifier.py``).
-  The effective floor is ``max(similarity_threshold, point.cosine_floor)``. To get more hits,
-  raise the target error rate; to get fewer, lower it or raise the threshold.
+  hits, on the dev QQP replay stream in grouped cross-validation (``bench/train_verifier.py``),
+  among the points whose floor is at least ``similarity_threshold`` (so what was measured is
+  what the project gets; the looser points at 3-5 % need a threshold of 0.80). The effective
+  floor is ``max(similarity_threshold, point.cosine_floor)``. To get more hits, raise the target
+  error rate (and lower the threshold); to get fewer, lower it or raise the threshold.
 
 Per candidate above the floor, in order of cosine: a prompt equal after normalisation is served
 outright; a candidate a hard guard fires on (``features.guard_flags``: a negation, date or
@@ -46,15 +48,15 @@ class VerifiedDecider:
         warm_up()
 
     def floor(self, policy: DecisionPolicy) -> float:
-        return max(policy.threshold,
-                   self._verifier.operating_point(policy.target_error_rate).cosine_floor)
+        point = self._verifier.operating_point(policy.target_error_rate, policy.threshold)
+        return max(policy.threshold, point.cosine_floor)
 
     def decide(
         self, prompt: str, candidates: Sequence[Candidate], policy: DecisionPolicy
     ) -> Decision:
         verifier = self._verifier
-        point = verifier.operating_point(policy.target_error_rate)
-        floor = self.floor(policy)
+        point = verifier.operating_point(policy.target_error_rate, policy.threshold)
+        floor = max(policy.threshold, point.cosine_floor)
         details: dict[str, object] = {
             "mode": "verified", "verifier": verifier.version,
             "target_error_rate": point.target_error_rate, "cosine_floor": round(floor, 4),

@@ -5,7 +5,8 @@ grouped cross-validation on the dev data) and shipped as ``verifier.json`` next 
 Scoring needs no scikit-learn: each tree is a few comparisons, the sum goes through a logistic.
 
 The JSON also holds the operating points measured in cross-validation: for a target
-wrong-answer rate, the cosine floor and probability cutoff that met it on the dev replay stream.
+wrong-answer rate, the cosine floor and probability cutoff that met it on the dev replay stream,
+one row per lowest floor a project's similarity_threshold allows.
 """
 
 from __future__ import annotations
@@ -82,14 +83,23 @@ class Verifier:
         z = self._init + self._rate * sum(t.predict(x) for t in self._trees)
         return 1.0 / (1.0 + math.exp(-z))
 
-    def operating_point(self, target_error_rate: float | None) -> OperatingPoint:
-        """The strictest measured point whose CV error rate is within the target."""
+    def operating_point(self, target_error_rate: float | None,
+                        threshold: float = 0.0) -> OperatingPoint:
+        """The measured point for the strictest target within ``target_error_rate``: of that
+        target's rows, the one with the most CV recall whose floor is at least ``threshold``
+        (the project's similarity_threshold, which caps the floor from below, so the point's
+        CV figures are what the project gets); for a threshold above every row's floor, nothing
+        was measured, and the strictest cutoff applies."""
         target = self.default_target_error_rate if target_error_rate is None else target_error_rate
-        chosen = self.operating_points[0]
+        chosen = self.operating_points[0].target_error_rate
         for point in self.operating_points:
             if point.target_error_rate <= target + 1e-12:
-                chosen = point
-        return chosen
+                chosen = point.target_error_rate
+        rows = [p for p in self.operating_points if p.target_error_rate == chosen]
+        fitting = [p for p in rows if p.cosine_floor >= threshold - 1e-9]
+        if fitting:
+            return max(fitting, key=lambda p: (p.cv_recall, -p.cv_false_hit_rate))
+        return max(rows, key=lambda p: (p.cutoff, p.cosine_floor))
 
 
 @lru_cache(maxsize=1)

@@ -66,6 +66,13 @@ def ssn_ok(area: str, group: str, serial: str) -> bool:
             and group != "00" and serial != "0000")
 
 
+def nanp_area_ok(digits: str) -> bool:
+    """A North American number's area code never starts with 0 or 1 ('SKU 100-200-3000' is no
+    phone number); ``digits`` is the number with or without its country code 1."""
+    area = digits[1:] if len(digits) == 11 and digits.startswith("1") else digits
+    return len(area) == 10 and area[0] not in "01"
+
+
 def _digits(text: str) -> str:
     return "".join(ch for ch in text if ch.isdigit())
 
@@ -89,7 +96,10 @@ def find_pii(text: str) -> list[Finding]:
         digits = _digits(m.group())
         if 13 <= len(digits) <= 19 and luhn_ok(digits):
             found.append(Finding("card", m.start(), m.end()))
-    for pattern in (_PHONE_NANP, _PHONE_INTL, _PHONE_TRUNK):
+    for m in _PHONE_NANP.finditer(text):
+        if nanp_area_ok(_digits(m.group())):
+            found.append(Finding("phone", m.start(), m.end()))
+    for pattern in (_PHONE_INTL, _PHONE_TRUNK):
         for m in pattern.finditer(text):
             if 7 <= len(_digits(m.group())) <= 15:
                 found.append(Finding("phone", m.start(), m.end()))

@@ -293,13 +293,21 @@ class CacheService:
         """Around asking the provider on a miss. If another request (another kind, or on
         another replica) is asking it the same prompt, waits for that call and yields the entry
         it stored, looked up again, as a hit; otherwise yields None, and the provider is to be
-        asked inside the block while the others wait (``MissLeases``)."""
+        asked inside the block while the others wait (``MissLeases``). If the call waited for
+        stored nothing, tries once more to lead, so that a third request waits for this one."""
         if plan.pii_bypass:  # nothing would be stored for the others to find
             yield None
             return
-        async with self._leases.lead_or_follow(plan.exact_key) as waited:
-            again = await self.lookup_plan(plan, include_debug=include_debug) if waited else None
-            yield again if again is not None and again.hit else None
+        for _ in range(2):
+            async with self._leases.lead_or_follow(plan.exact_key) as waited:
+                if not waited:
+                    yield None
+                    return
+                again = await self.lookup_plan(plan, include_debug=include_debug)
+                if again.hit:
+                    yield again
+                    return
+        yield None  # waited twice for calls that stored nothing: ask, without a lease
 
     async def _answer_and_store(
         self, principal: Principal, plan: Plan, req: CacheRequest, looked: LookupResult

@@ -7,11 +7,13 @@ and, on replicas that share a Redis (``rate_limit_storage_url = redis://...``), 
 processes.
 
 * The request that misses first takes the lease for as long as a provider call may last, and
-  gives it back when it has stored the answer (or failed, or was cancelled).
+  gives it back when it has stored the answer (or failed, or was cancelled). While it holds
+  the lease it renews it every third of that time, so a stream that outlasts it keeps it.
 * One that finds the lease taken waits until it is given back (an event in this process, a
-  pub/sub message across processes) or expires (its holder died), then looks the prompt up
-  again: the stored answer is served as a hit. It asks the provider itself only if nothing was
-  stored (an uncacheable answer, a provider error, a crash), without waiting a second time.
+  pub/sub message across processes) or expires (its holder died and stopped renewing it),
+  then looks the prompt up again: the stored answer is served as a hit. If nothing was stored
+  (an uncacheable answer, a provider error, a crash) it tries to lead once more
+  (``CacheService.provider_turn``), so a third request waits for it rather than asking too.
 
 Redis failing costs the coalescing across replicas, never the request: each process goes on
 alone.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -41,8 +44,23 @@ if redis.call('get', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
+#: push the lease's expiry back, only if it is still ours
+_RENEW = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('pexpire', KEYS[1], ARGV[2])
+end
+return 0
+"""
 #: how long to wait for Redis itself (connect, one command) before going on alone
 _REDIS_TIMEOUT_S = 2.0
+
+
+class _Held:
+    """A lease held in this process: set when given back; renewed until then."""
+
+    def __init__(self, until: float) -> None:
+        self.released = asyncio.Event()
+        self.until = until  # loop time
 
 
 class MissLeases:
@@ -54,7 +72,7 @@ class MissLeases:
         self._lease_s = lease_seconds
         self._redis: Redis | None = None
         self._warned = False
-        self._local: dict[str, asyncio.Event] = {}  # this process's leases, by key
+        self._local: dict[str, _Held] = {}  # this process's leases, by key
         if url:
             url = url.removeprefix("async+")
             if url.startswith(("redis://", "rediss://", "unix://")):
@@ -67,48 +85,67 @@ class MissLeases:
 
     @asynccontextmanager
     async def lead_or_follow(self, key: str) -> AsyncIterator[bool]:
+        loop = asyncio.get_running_loop()
         held = self._local.get(key)
         if held is not None:  # taken in this process: no need to ask Redis
-            try:
-                await asyncio.wait_for(held.wait(), self._lease_s)
-            except TimeoutError:
-                pass
+            while not held.released.is_set() and held.until > loop.time():
+                try:
+                    await asyncio.wait_for(held.released.wait(), held.until - loop.time())
+                except TimeoutError:
+                    pass  # renewed meanwhile, or run out: the loop's test says which
             yield True
             return
-        released = self._local[key] = asyncio.Event()
+        held = self._local[key] = _Held(loop.time() + self._lease_s)
         try:
-            async with self._shared_lease(key) as waited:
+            async with self._shared_lease(key, held) as waited:
                 yield waited
         finally:
             del self._local[key]
-            released.set()
+            held.released.set()
 
     @asynccontextmanager
-    async def _shared_lease(self, key: str) -> AsyncIterator[bool]:
+    async def _shared_lease(self, key: str, held: _Held) -> AsyncIterator[bool]:
         redis = self._redis
-        if redis is None:
-            yield False
-            return
         name, token = _PREFIX + key, secrets.token_hex(8)
-        try:
-            leader = bool(await redis.set(name, token, nx=True,
-                                         px=max(int(self._lease_s * 1000), 1)))
-        except (RedisError, OSError) as exc:
-            self._alone(exc)
-            yield False
-            return
-        if not leader:
-            await self._wait(redis, name)
-            yield True
-            return
+        if redis is not None:
+            try:
+                leader = bool(await redis.set(name, token, nx=True, px=self._lease_ms))
+            except (RedisError, OSError) as exc:
+                self._alone(exc)
+                redis = None
+            else:
+                if not leader:
+                    held.until = math.inf  # local followers wait as long as this one does
+                    await self._wait(redis, name)
+                    yield True
+                    return
+        renewing = asyncio.create_task(self._renew(held, redis, name, token))
         try:
             yield False
         finally:
-            try:
-                # shielded: a cancelled leader (its client left) still lets the others go on
-                await asyncio.shield(redis.eval(_RELEASE, 1, name, token))
-            except (RedisError, OSError) as exc:  # the lease expires by itself
-                self._alone(exc)
+            renewing.cancel()
+            if redis is not None:
+                try:
+                    # shielded: a cancelled leader (its client left) still lets the others on
+                    await asyncio.shield(redis.eval(_RELEASE, 1, name, token))
+                except (RedisError, OSError) as exc:  # the lease expires by itself
+                    self._alone(exc)
+
+    @property
+    def _lease_ms(self) -> int:
+        return max(int(self._lease_s * 1000), 1)
+
+    async def _renew(self, held: _Held, redis: Redis | None, name: str, token: str) -> None:
+        """Every third of the lease, push its end back (here, and in Redis if it is ours)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self._lease_s / 3)
+            held.until = loop.time() + self._lease_s
+            if redis is not None:
+                try:
+                    await redis.eval(_RENEW, 1, name, token, self._lease_ms)
+                except (RedisError, OSError) as exc:
+                    self._alone(exc)
 
     async def _wait(self, redis: Redis, name: str) -> None:
         """Until the lease on ``name`` is given back or expires (or Redis fails)."""
@@ -116,15 +153,17 @@ class MissLeases:
         try:
             await pubsub.subscribe(name)
             # subscribed before reading the lease: a release after this point is heard
-            remaining_ms = await redis.pttl(name)
-            if remaining_ms < 0:  # already given back (-2), or somehow without expiry (-1)
-                return
-            async with asyncio.timeout(remaining_ms / 1000 + 0.05):
-                while await pubsub.get_message(ignore_subscribe_messages=True,
-                                               timeout=None) is None:
+            while (remaining_ms := await redis.pttl(name)) >= 0:
+                # -2: given back; -1: somehow without expiry. Else wait for the release or
+                # the expiry read, then read it again: the holder may have renewed it
+                try:
+                    async with asyncio.timeout(remaining_ms / 1000 + 0.05):
+                        while await pubsub.get_message(ignore_subscribe_messages=True,
+                                                       timeout=None) is None:
+                            pass
+                    return
+                except TimeoutError:
                     pass
-        except TimeoutError:
-            pass  # the holder died: its lease ran out
         except (RedisError, OSError) as exc:
             self._alone(exc)
         finally:

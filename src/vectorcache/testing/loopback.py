@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from abc import ABC, abstractmethod
 from typing import Any, Self
 
@@ -41,6 +42,7 @@ class LoopbackServer(ABC):
         self.port = free_port()
         self.calls = 0
         self.requests: list[dict[str, Any]] = []
+        self.arrivals: list[float] = []  # time.monotonic() of each request
         self._lock = threading.Condition()
         self._thread: threading.Thread | None = None
         self._server: _Server | None = None
@@ -53,6 +55,7 @@ class LoopbackServer(ABC):
         with self._lock:
             self.calls += 1
             self.requests.append(body)
+            self.arrivals.append(time.monotonic())
             self._lock.notify_all()
 
     def wait_for_calls(self, calls: int, timeout: float = 30.0) -> bool:
@@ -64,6 +67,7 @@ class LoopbackServer(ABC):
         with self._lock:
             self.calls = 0
             self.requests.clear()
+            self.arrivals.clear()
 
     def start(self) -> Self:
         ready = threading.Event()
