@@ -60,3 +60,23 @@ def test_cli_create_and_update_operating_point(cli_run) -> None:
     assert row["decision_mode"] == "static" and row["similarity_threshold"] == 0.9
     bad = cli_run("projects", "update", "bot", "--target-error-rate", "0.9", ok=False)
     assert bad.exit_code != 0 and "Traceback" not in bad.output
+
+
+def test_the_project_shows_the_operating_point_its_settings_come_to(tenant: Tenant) -> None:
+    """The measured point a project gets: its floor never under the project's threshold, and
+    lowering the threshold can only reach a looser point with at least as much CV recall."""
+    path = f"/v1/cache/projects/{tenant.project.id}"
+    default = tenant.get(path).json()["operating_point"]
+    assert default["target_error_rate"] == 0.01 and default["cosine_floor"] >= 0.85
+    assert 0 < default["cv_false_hit_rate"] <= 0.01 and default["cv_recall"] > 0
+    points = {}
+    for threshold in (0.85, 0.8):
+        r = tenant.client.patch(path, json={"target_error_rate": 0.05,
+                                            "similarity_threshold": threshold},
+                                headers=tenant.headers)
+        assert r.status_code == 200, r.text
+        points[threshold] = r.json()["operating_point"]
+        assert points[threshold]["cosine_floor"] >= threshold
+    assert points[0.8]["cv_recall"] >= points[0.85]["cv_recall"]
+    static = tenant.client.patch(path, json={"decision_mode": "static"}, headers=tenant.headers)
+    assert static.json()["operating_point"] is None

@@ -14,6 +14,7 @@ from typing import Any
 
 from vectorcache.clock import to_iso
 from vectorcache.decision import DEFAULT_MODE, MODES
+from vectorcache.decision.verifier import load_verifier
 from vectorcache.errors import ValidationFailed
 from vectorcache.models import Project
 
@@ -63,8 +64,19 @@ def validate_project_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
 
 def project_view(p: Project) -> dict[str, Any]:
     """A project as the API and the CLI show it."""
+    mode = p.decision_mode or DEFAULT_MODE
     return {"id": p.id, "name": p.name, "created_at": to_iso(p.created_at),
             "default_model": p.default_model, "similarity_threshold": p.similarity_threshold,
-            "decision_mode": p.decision_mode or DEFAULT_MODE,
+            "decision_mode": mode,
             "target_error_rate": p.target_error_rate, "ttl_seconds": p.ttl_seconds,
-            "pii_policy": p.pii_policy, "allowed_models": list(p.allowed_models)}
+            "pii_policy": p.pii_policy, "allowed_models": list(p.allowed_models),
+            "operating_point": _operating_point(p) if mode == "verified" else None}
+
+
+def _operating_point(p: Project) -> dict[str, float]:
+    """What the two settings come to under the verified rule, with what it measured in
+    cross-validation on the dev QQP replay stream (``BENCHMARKS.md``, Hit correctness)."""
+    point = load_verifier().operating_point(p.target_error_rate, p.similarity_threshold)
+    return {"cosine_floor": max(p.similarity_threshold, point.cosine_floor),
+            "verifier_cutoff": point.cutoff, "target_error_rate": point.target_error_rate,
+            "cv_false_hit_rate": point.cv_false_hit_rate, "cv_recall": point.cv_recall}
