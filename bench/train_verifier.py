@@ -43,7 +43,7 @@ from functools import lru_cache
 
 from vectorcache.decision import features as _features
 from vectorcache.decision.features import FEATURE_NAMES, guard_flags, pair_features
-from vectorcache.decision.verifier import Verifier
+from vectorcache.decision.verifier import OperatingPoint, Verifier, choose_point
 from vectorcache.settings import Settings
 
 analyse = lru_cache(maxsize=None)(_features.analyse)  # the package does not memoise
@@ -285,7 +285,7 @@ def main() -> None:
 
     # per target, the best point for each lowest floor: a project's similarity_threshold caps
     # the floor from below, so the server picks the best point whose floor is at least it
-    # (``Verifier.operating_point``) and its CV figures are what that project gets
+    # (``verifier.choose_point``) and its CV figures are what that project gets
     points: list[dict[str, Any]] = []
     for target in TARGETS:
         limit = target - MARGIN_SD * (target / len(ds.streams[qqp_name])) ** 0.5
@@ -296,10 +296,9 @@ def main() -> None:
                          "cv_recall": round(p["recall"], 4)}
             if row and row not in points:
                 points.append(row)
-    table = Verifier({**export(models[0]), "operating_points": points,
-                      "default_target_error_rate": DEFAULT_TARGET})
     threshold = Settings().default_similarity_threshold
-    defaults = [asdict(table.operating_point(t, threshold)) for t in TARGETS]
+    table = [OperatingPoint(**p) for p in points]
+    defaults = [asdict(choose_point(table, t, threshold)) for t in TARGETS]
 
     # pair metrics at each operating point (out of fold), incl. the guards
     pair_idx = [k for k, m in enumerate(meta) if m["kind"] == "pair"]

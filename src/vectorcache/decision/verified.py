@@ -49,14 +49,14 @@ class VerifiedDecider:
 
     def floor(self, policy: DecisionPolicy) -> float:
         point = self._verifier.operating_point(policy.target_error_rate, policy.threshold)
-        return max(policy.threshold, point.cosine_floor)
+        return point.floor_for(policy.threshold)
 
     def decide(
         self, prompt: str, candidates: Sequence[Candidate], policy: DecisionPolicy
     ) -> Decision:
         verifier = self._verifier
         point = verifier.operating_point(policy.target_error_rate, policy.threshold)
-        floor = max(policy.threshold, point.cosine_floor)
+        floor = point.floor_for(policy.threshold)
         details: dict[str, object] = {
             "mode": "verified", "verifier": verifier.version,
             "target_error_rate": point.target_error_rate, "cosine_floor": round(floor, 4),

@@ -21,7 +21,7 @@ from typing import Any
 
 from vectorcache.decision.features import FEATURE_NAMES
 
-__all__ = ["WEIGHTS_FILE", "OperatingPoint", "Verifier", "load_verifier"]
+__all__ = ["WEIGHTS_FILE", "OperatingPoint", "Verifier", "choose_point", "load_verifier"]
 
 WEIGHTS_FILE = "verifier.json"
 
@@ -36,6 +36,10 @@ class OperatingPoint:
     #: measured in CV on the dev QQP replay stream, for the debug output and the docs
     cv_false_hit_rate: float
     cv_recall: float
+
+    def floor_for(self, threshold: float) -> float:
+        """The cosine floor served under a project's similarity_threshold."""
+        return max(threshold, self.cosine_floor)
 
 
 @dataclass(frozen=True)
@@ -85,21 +89,27 @@ class Verifier:
 
     def operating_point(self, target_error_rate: float | None,
                         threshold: float = 0.0) -> OperatingPoint:
-        """The measured point for the strictest target within ``target_error_rate``: of that
-        target's rows, the one with the most CV recall whose floor is at least ``threshold``
-        (the project's similarity_threshold, which caps the floor from below, so the point's
-        CV figures are what the project gets); for a threshold above every row's floor, nothing
-        was measured, and the strictest cutoff applies."""
         target = self.default_target_error_rate if target_error_rate is None else target_error_rate
-        chosen = self.operating_points[0].target_error_rate
-        for point in self.operating_points:
-            if point.target_error_rate <= target + 1e-12:
-                chosen = point.target_error_rate
-        rows = [p for p in self.operating_points if p.target_error_rate == chosen]
-        fitting = [p for p in rows if p.cosine_floor >= threshold - 1e-9]
-        if fitting:
-            return max(fitting, key=lambda p: (p.cv_recall, -p.cv_false_hit_rate))
-        return max(rows, key=lambda p: (p.cutoff, p.cosine_floor))
+        return choose_point(self.operating_points, target, threshold)
+
+
+def choose_point(points: Sequence[OperatingPoint], target: float,
+                 threshold: float) -> OperatingPoint:
+    """The measured point for the strictest target within ``target``: of that target's rows,
+    the one with the most CV recall whose floor is at least ``threshold`` (the project's
+    similarity_threshold, which caps the floor from below, so the point's CV figures are what
+    the project gets); for a threshold above every row's floor, nothing was measured, and the
+    strictest cutoff applies."""
+    ordered = sorted(points, key=lambda p: p.target_error_rate)
+    chosen = ordered[0].target_error_rate
+    for point in ordered:
+        if point.target_error_rate <= target + 1e-12:
+            chosen = point.target_error_rate
+    rows = [p for p in ordered if p.target_error_rate == chosen]
+    fitting = [p for p in rows if p.cosine_floor >= threshold - 1e-9]
+    if fitting:
+        return max(fitting, key=lambda p: (p.cv_recall, -p.cv_false_hit_rate))
+    return max(rows, key=lambda p: (p.cutoff, p.cosine_floor))
 
 
 @lru_cache(maxsize=1)

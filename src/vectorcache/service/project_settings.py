@@ -77,6 +77,6 @@ def _operating_point(p: Project) -> dict[str, float]:
     """What the two settings come to under the verified rule, with what it measured in
     cross-validation on the dev QQP replay stream (``BENCHMARKS.md``, Hit correctness)."""
     point = load_verifier().operating_point(p.target_error_rate, p.similarity_threshold)
-    return {"cosine_floor": max(p.similarity_threshold, point.cosine_floor),
+    return {"cosine_floor": point.floor_for(p.similarity_threshold),
             "verifier_cutoff": point.cutoff, "target_error_rate": point.target_error_rate,
             "cv_false_hit_rate": point.cv_false_hit_rate, "cv_recall": point.cv_recall}
