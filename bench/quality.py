@@ -60,9 +60,36 @@ STATIC_SWEEP = (0.80, 0.85, 0.90, 0.93, 0.95, 0.97)
 TARGET_SWEEP = (0.005, 0.01, 0.02, 0.03, 0.05)
 
 
-def load(path: Path) -> list[dict[str, Any]]:
-    with open(path, encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+#: the fields each kind of file must have on every row (others are optional)
+REQUIRED = {"stream": ("prompt", "cluster"), "pairs": ("a", "b", "same"),
+            "contextual": ("a", "b", "same", "a_context", "b_context")}
+
+
+class BadFile(ValueError):
+    """An evaluation file this harness cannot read: the message names the file and line."""
+
+
+def load(path: Path, kind: str) -> list[dict[str, Any]]:
+    """The rows of a JSONL file (a UTF-8 byte-order mark and CRLF line ends are fine)."""
+    rows = []
+    try:
+        with open(path, encoding="utf-8-sig") as fh:
+            for number, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise BadFile(f"{path}:{number}: not JSON ({exc.msg})") from None
+                missing = [k for k in REQUIRED[kind] if not isinstance(row, dict) or k not in row]
+                if missing:
+                    raise BadFile(f"{path}:{number}: a {kind} row needs {', '.join(missing)}")
+                if kind == "stream":
+                    row.setdefault("t", len(rows))  # its place in the replay, if unnamed
+                rows.append(row)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadFile(f"{path}: {exc}") from None
+    return rows
 
 
 class MemoEncoder:
@@ -248,9 +275,9 @@ def pair_metrics(outcomes: list[tuple[dict[str, Any], bool]]) -> dict[str, Any]:
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     files: list[tuple[str, Path, list[dict[str, Any]]]] = (
-        [("stream", p, load(p)) for p in args.stream]
-        + [("pairs", p, load(p)) for p in args.pairs]
-        + [("contextual", p, load(p)) for p in args.contextual])
+        [("stream", p, load(p, "stream")) for p in args.stream]
+        + [("pairs", p, load(p, "pairs")) for p in args.pairs]
+        + [("contextual", p, load(p, "contextual")) for p in args.contextual])
     texts: list[str] = []
     for kind, _, rows in files:
         texts += texts_of(kind, rows)
@@ -596,7 +623,10 @@ def main() -> None:
         args.stream = sorted(DATA.glob("stream_*.jsonl"))
         args.pairs = sorted(DATA.glob("pairs_*.jsonl"))
         args.contextual = sorted(DATA.glob("contextual_*.jsonl"))
-    results = asyncio.run(run(args))
+    try:
+        results = asyncio.run(run(args))
+    except BadFile as exc:
+        ap.exit(2, f"quality.py: {exc}\n")
     print_human(results, args.show_wrong)
     if args.dump:
         args.dump.write_text(json.dumps(results, indent=1))

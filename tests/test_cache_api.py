@@ -45,6 +45,18 @@ def test_exact_repeat_is_a_hit_with_similarity_one(tenant: Tenant) -> None:
     assert hit["debug"]["exact_match"] is True
 
 
+def test_a_repeat_without_its_question_mark_is_an_exact_hit(tenant: Tenant) -> None:
+    # the model alone puts the two at cosine 0.90, under the default point's floor
+    tenant.post(Q, {"prompt": "What is the capital of Australia?", "model": "gpt-4o"})
+    hit = tenant.post(Q, {"prompt": "what is the capital of australia", "model": "gpt-4o",
+                          "include_debug": True}).json()
+    assert hit["cache_hit"] is True and hit["debug"]["exact_match"] is True
+    tenant.post(Q, {"prompt": "What is 5!", "model": "gpt-4o"})  # a factorial, not a mark
+    other = tenant.post(Q, {"prompt": "What is 5", "model": "gpt-4o",
+                            "include_debug": True}).json()
+    assert other["cache_hit"] is False
+
+
 def test_unrelated_prompt_misses(tenant: Tenant) -> None:
     tenant.post(Q, {"prompt": "What is the capital of France?", "model": "gpt-4o"})
     other = tenant.post(Q, {"prompt": "How do I bake sourdough bread?", "model": "gpt-4o"})

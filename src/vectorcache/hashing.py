@@ -18,11 +18,16 @@ from vectorcache.apikeys import key_hash
 __all__ = ["Hasher", "normalize_prompt"]
 
 _SPACE = re.compile(r"\s+")
+#: sentence marks at the end ('What is X?' is 'what is x': the model's cosine for the pair is
+#: only 0.90). A '!' right after a digit is a factorial ('5!'), so it stays.
+_TRAILING_MARKS = re.compile(r"(?:[\s?.\u3002]|(?<!\d)!)+$")
 
 
 def normalize_prompt(text: str) -> str:
-    """The form two prompts must share to count as the same text (exact-match fast path)."""
-    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip().casefold()
+    """The form two prompts must share to count as the same text (exact-match fast path):
+    NFKC, runs of whitespace as one space, case folded, no sentence marks at the end."""
+    folded = _SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip().casefold()
+    return _TRAILING_MARKS.sub("", folded) or folded
 
 
 class Hasher:

@@ -62,7 +62,8 @@ def build_cipher(master_key: bytes, keys: Iterable[WrappedKey],
         except InvalidToken:
             raise ConfigurationError(
                 "The master key does not open this database's data keys. Check "
-                "VECTORCACHE_MASTER_KEY / VECTORCACHE_PASSPHRASE or the data dir's master.key."
+                "VECTORCACHE_MASTER_KEY, or VECTORCACHE_PASSPHRASE and the data dir's kdf.json "
+                "(its salt: every replica needs the same file), or the data dir's master.key."
             ) from None
         if key.active:
             active = key.kid

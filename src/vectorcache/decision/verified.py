@@ -31,15 +31,12 @@ from collections.abc import Sequence
 from vectorcache.decision.base import Candidate, Decision, DecisionPolicy
 from vectorcache.decision.features import analyse, guard_flags, pair_features, warm_up
 from vectorcache.decision.verifier import Verifier, load_verifier
+from vectorcache.hashing import normalize_prompt
 
 __all__ = ["VerifiedDecider"]
 
 #: how many examined candidates are listed in ``details`` (debug output)
 _SHOWN = 3
-
-
-def _normalised(text: str) -> str:
-    return " ".join(text.casefold().split()).strip(" ?!.")
 
 
 class VerifiedDecider:
@@ -66,14 +63,14 @@ class VerifiedDecider:
             return Decision(hit=False, reason="no candidate in partition", details=details)
         ordered = sorted(candidates, key=lambda c: c.similarity, reverse=True)
         query = analyse(prompt)
-        norm = _normalised(prompt)
+        norm = normalize_prompt(prompt)
         examined: list[dict[str, object]] = []
         best: tuple[float, Candidate] | None = None
         vetoed: list[str] = []
         for cand in ordered:
             if cand.similarity < floor:
                 break
-            if _normalised(cand.prompt) == norm:
+            if normalize_prompt(cand.prompt) == norm:
                 details["examined"] = examined
                 return Decision(
                     hit=True, candidate=cand, score=1.0, details=details,
