@@ -50,7 +50,7 @@ analyse = lru_cache(maxsize=None)(_features.analyse)  # the package does not mem
 REGION_FLOOR = 0.75
 FOLDS = 5
 TOP_K = 8
-FLOORS = (0.80, 0.85, 0.88, 0.90, 0.92, 0.94)
+FLOORS = (0.80, 0.85, 0.88, 0.90, 0.92, 0.94, 0.96)
 CUTOFFS = tuple(round(x, 3) for x in np.arange(0.50, 0.951, 0.025))
 TARGETS = (0.005, 0.01, 0.02, 0.03, 0.05)
 DEFAULT_TARGET = 0.01
@@ -59,6 +59,8 @@ DEFAULT_TARGET = 0.01
 #: the held-out rate scatters around the CV one (+-0.2 points at 1 % on a 2,000-prompt stream)
 #: and the shipped model, fitted on all folds, is a little bolder than each fold's
 MARGIN_SD = 0.5
+#: pair sources whose negatives are adversarial on purpose (see the data README)
+ADVERSARIAL_SOURCES = ("paws_wiki", "blindspots300")
 GUARDS = ("negation", "number", "number_added", "operator", "unseen", "date", "antonym",
           "entity_order", "substitution", "asks", "constraint", "qualifier")
 GBM = {"n_estimators": 200, "max_depth": 3, "learning_rate": 0.05, "subsample": 0.8, "random_state": 0}
@@ -72,18 +74,25 @@ def load_jsonl(path: Path) -> list[dict[str, Any]]:
 
 def embed_all(texts: list[str], cache: Path | None, backend: str,
               precision: str) -> dict[str, np.ndarray]:
-    embedder = f"{backend}/{precision}"
-    key = hashlib.sha256("\n".join([embedder, *texts]).encode()).hexdigest()[:16]
-    if cache and cache.exists():
-        data = np.load(cache, allow_pickle=False)
-        if str(data["key"]) == key:
-            return dict(zip(texts, data["vectors"]))
+    """The server's vectors for ``texts``. The cache is keyed by the texts and by what the
+    encoder makes of a few of them now, so vectors from an older export, quantisation or
+    batching (int8 vectors moved by up to 0.03 in cosine when that changed) are never reused."""
     from vectorcache.embeddings.factory import build_encoder
 
     encoder = build_encoder(Settings(embedding_backend=backend, embedding_precision=precision,
                                     data_dir=Path("/tmp/vc_train")))
-    vectors = np.concatenate([encoder.encode(texts[i:i + 256]) for i in range(0, len(texts), 256)])
-    encoder.close()
+    try:
+        probe = np.round(encoder.encode(texts[:8]), 4).tobytes()
+        key = hashlib.sha256(b"\n".join([f"{backend}/{precision}".encode(), probe,
+                                          *(t.encode() for t in texts)])).hexdigest()[:16]
+        if cache and cache.exists():
+            data = np.load(cache, allow_pickle=False)
+            if str(data["key"]) == key:
+                return dict(zip(texts, data["vectors"]))
+        vectors = np.concatenate([encoder.encode(texts[i:i + 256])
+                                  for i in range(0, len(texts), 256)])
+    finally:
+        encoder.close()
     if cache:
         np.savez(cache, key=np.array(key), vectors=vectors)
     return dict(zip(texts, vectors))
@@ -282,6 +291,21 @@ def main() -> None:
         veto_cost[g] = round(alt["recall"] - base["recall"], 4) if alt and base else None
     print("recall bought by dropping each veto at the default target:", veto_cost)
     chosen_curve = qc["all"]
+    pair_idx = [k for k, m in enumerate(meta) if m["kind"] == "pair"]
+    pair_flags = [guard_flags(analyse(r["b"]), analyse(r["a"])) for r in ds.pairs]
+
+    # the adversarial negatives (word swaps, negations, entity and number swaps), out of fold:
+    # a point for a target up to the default may serve no larger a share of them than its
+    # target, so a stricter target is stricter on them too (a 0.5 % point at floor 0.96 with
+    # cutoff 0.5 served 8 % of PAWS's, the 1 % point 1 %); looser targets trade some of them
+    # for recall (per category in BENCHMARKS), as the project asked
+    adversarial = [(k, fl) for k, r, fl in zip(pair_idx, ds.pairs, pair_flags)
+                   if r["source"] in ADVERSARIAL_SOURCES and not r["same"]]
+
+    def adversarial_rate(point: dict[str, float]) -> float:
+        served = sum(X[k, 0] >= point["floor"] and oof[k] >= point["cutoff"]
+                     and not any(fl[g] for g in vetoes) for k, fl in adversarial)
+        return served / len(adversarial) if adversarial else 0.0
 
     # per target, the best point for each lowest floor: a project's similarity_threshold caps
     # the floor from below, so the server picks the best point whose floor is at least it
@@ -290,7 +314,8 @@ def main() -> None:
     for target in TARGETS:
         limit = target - MARGIN_SD * (target / len(ds.streams[qqp_name])) ** 0.5
         for lowest in FLOORS:
-            p = best_at([q for q in chosen_curve if q["floor"] >= lowest], limit)
+            p = best_at([q for q in chosen_curve if q["floor"] >= lowest and (
+                target > DEFAULT_TARGET or adversarial_rate(q) <= target)], limit)
             row = p and {"target_error_rate": target, "cosine_floor": p["floor"],
                          "cutoff": p["cutoff"], "cv_false_hit_rate": round(p["false_hit_rate"], 4),
                          "cv_recall": round(p["recall"], 4)}
@@ -301,8 +326,6 @@ def main() -> None:
     defaults = [asdict(choose_point(table, t, threshold)) for t in TARGETS]
 
     # pair metrics at each operating point (out of fold), incl. the guards
-    pair_idx = [k for k, m in enumerate(meta) if m["kind"] == "pair"]
-    pair_flags = [guard_flags(analyse(r["b"]), analyse(r["a"])) for r in ds.pairs]
     pair_report: dict[str, Any] = {}
     for p in defaults:
         rows: dict[str, list[int]] = {}

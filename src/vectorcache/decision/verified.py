@@ -10,7 +10,7 @@ How a request's knobs map onto it:
   the (cosine floor, verifier cutoff) that kept wrong answers within that rate, with the most
   hits, on the dev QQP replay stream in grouped cross-validation (``bench/train_verifier.py``),
   among the points whose floor is at least ``similarity_threshold`` (so what was measured is
-  what the project gets; the looser points at 3-5 % need a threshold of 0.80). The effective
+  what the project gets; the loosest point, at 5 %, needs a threshold of 0.80). The effective
   floor is ``max(similarity_threshold, point.cosine_floor)``. To get more hits, raise the target
   error rate (and lower the threshold); to get fewer, lower it or raise the threshold.
 
