@@ -76,6 +76,18 @@ def test_an_answer_wrong_for_its_own_prompt_is_deleted(tenant: Tenant) -> None:
     assert fresh["cache_hit"] is False and tenant.provider.calls == calls + 1
 
 
+def test_a_wrong_exact_hit_without_its_question_mark_is_deleted(tenant: Tenant) -> None:
+    # the exact-match path serves it (cosine only 0.90), so a raised floor would not stop it
+    stored = ask(tenant, "What is the boiling point of ethanol?")
+    hit = ask(tenant, "what is the boiling point of ethanol")
+    assert hit["debug"]["exact_match"] is True
+    res = tenant.post(F, {"prompt": "what is the boiling point of ethanol",
+                          "cache_entry_id": stored["cache_entry_id"], "correct": False}).json()
+    assert res["deleted"] is True
+    again = ask(tenant, "what is the boiling point of ethanol")
+    assert again["cache_hit"] is False
+
+
 def test_gateway_hits_can_be_reported_with_their_messages(tenant: Tenant) -> None:
     chat = {"model": MODEL, "messages": [
         {"role": "system", "content": "You are terse."},

@@ -27,6 +27,7 @@ import numpy as np
 
 from vectorcache.embeddings import Embedder
 from vectorcache.errors import NotFound
+from vectorcache.hashing import normalize_prompt
 from vectorcache.models import Project
 from vectorcache.service.auth import Principal
 from vectorcache.service.prompt import PromptView
@@ -73,7 +74,9 @@ class FeedbackService:
         floor: float | None = None
         deleted = False
         if not correct:
-            if view.text == entry.prompt or similarity >= SAME_PROMPT:
+            # the entry's own prompt (the exact-match path serves it whatever the floor)
+            if (normalize_prompt(view.text) == normalize_prompt(entry.prompt)
+                    or similarity >= SAME_PROMPT):
                 deleted = bool(await self._store.delete_entries(principal.project.id, [entry_id]))
             else:
                 floor = await self._store.raise_entry_floor(entry_id,
