@@ -17,6 +17,9 @@ What it does, so the numbers it prints are honest:
   each costs in CV recall is printed.
 * Each target gets the point with the most CV recall whose CV error rate is at least half a
   standard deviation of sampling noise below it (``MARGIN_SD``): a margin for held-out data.
+* A point for a target up to the default must also serve, out of fold, no larger a share of
+  the adversarial pair negatives (``ADVERSARIAL_SOURCES``) than its target, so a stricter
+  target is stricter on them too.
 * The shipped model is refitted on all rows; the CV figures are what to quote.
 
 Needs scikit-learn (a bench dependency only; the server scores the JSON in plain Python).
