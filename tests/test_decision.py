@@ -22,6 +22,7 @@ from vectorcache.decision.features import (
     guard_flags,
     pair_features,
     same_up_to_symmetric_swap,
+    without_courtesy,
 )
 from vectorcache.decision.lexicon import lemmas, same_sense
 from vectorcache.decision.verifier import load_verifier
@@ -243,6 +244,28 @@ def test_near_identical_paraphrase_is_accepted_and_explained() -> None:
 def test_same_text_after_normalisation_hits() -> None:
     d = decide("how to boil an egg", "How to boil an egg?", 0.99)
     assert d.hit and d.score == 1.0  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("text", "core"), [
+    ("Hi, how do I cook rice?", "how do I cook rice?"),
+    ("Please explain TCP", "explain TCP"),
+    ("What is TCP? Thanks in advance!", "What is TCP?"),
+    ("Hello world in C", "Hello world in C"),  # no punctuation: not a greeting
+    ("How do I say thanks?", "How do I say thanks?"),  # the question itself
+    ("Thanks!", "Thanks!"),  # nothing would be left
+])
+def test_courtesy_around_a_request_is_not_read(text: str, core: str) -> None:
+    assert without_courtesy(text) == core
+
+
+def test_a_greeting_or_thanks_does_not_cost_the_hit(encoder: Encoder) -> None:
+    stored = "How can I enhance my English writing skills?"
+    decider = VerifiedDecider()
+    for asked in ("Hi, how can I enhance my English writing skills?",
+                  "How can I enhance my English writing skills? Thanks!"):
+        a, b = encoder.encode([asked, stored])
+        d = decider.decide(asked, [Candidate("a", float(a @ b), stored)], DecisionPolicy())
+        assert d.hit, d.reason  # both were misses at p 0.81-0.82 before
 
 
 def test_threshold_is_a_floor_that_only_tightens() -> None:

@@ -197,9 +197,28 @@ def _number_value(tok: str) -> str:
         return t
 
 
+#: greetings and thanks around a request say nothing about the answer ("Hi, how do I ...?",
+#: "... Thanks!", "Please explain ..."): the lexical features and guards read the request without
+#: them (the model still embeds the whole prompt). A greeting needs its punctuation, so
+#: "Hello world in C" keeps its "Hello"; thanks need a sentence mark or comma before them.
+_COURTESY_HEAD = re.compile(
+    r"^\s*(?:(?:hi|hello|hey|greetings|good (?:morning|afternoon|evening))(?: there)?\s*[,!.:;]+"
+    r"|please(?: answer| help)?\s*[,:]|please\b(?=\s+\w))\s*", re.IGNORECASE)
+_COURTESY_TAIL = re.compile(  # after a sentence mark or comma: "How do I say thanks?" stays
+    r"(?<=[.?!,])\s*(?:(?:many )?thanks|thank you|thx|cheers|please)(?: (?:so|very) much)?"
+    r"(?: in advance)?\s*[.!?]*\s*$", re.IGNORECASE)
+
+
+def without_courtesy(text: str) -> str:
+    """``text`` without a greeting or "please" in front and thanks at the end (unless that
+    would leave nothing)."""
+    core = _COURTESY_TAIL.sub("", _COURTESY_HEAD.sub("", text, count=1), count=1)
+    return core if any(ch.isalnum() for ch in core) else text
+
+
 def analyse(text: str) -> Analysed:
     """Tokenise once per request; deliberately not memoised (prompts are user data)."""
-    text = text.replace("’", "'")
+    text = without_courtesy(text.replace("’", "'"))
     matches = list(_TOKEN.finditer(text))
     tokens: list[str] = []
     entities: list[str] = []
