@@ -55,6 +55,11 @@ def test_a_repeat_without_its_question_mark_is_an_exact_hit(tenant: Tenant) -> N
     other = tenant.post(Q, {"prompt": "What is 5", "model": "gpt-4o",
                             "include_debug": True}).json()
     assert other["cache_hit"] is False
+    # in code every mark counts: a lazy quantifier is not a question mark
+    tenant.post(Q, {"prompt": r"Explain the regex \d+?", "model": "gpt-4o"})
+    greedy = tenant.post(Q, {"prompt": r"Explain the regex \d+", "model": "gpt-4o",
+                             "include_debug": True}).json()
+    assert greedy["debug"]["exact_match"] is False
 
 
 def test_unrelated_prompt_misses(tenant: Tenant) -> None:

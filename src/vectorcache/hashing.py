@@ -21,12 +21,18 @@ _SPACE = re.compile(r"\s+")
 #: sentence marks at the end ('What is X?' is 'what is x': the model's cosine for the pair is
 #: only 0.90). A '!' right after a digit is a factorial ('5!'), so it stays.
 _TRAILING_MARKS = re.compile(r"(?:[\s?.\u3002]|(?<!\d)!)+$")
+#: ...and in a prompt that reads as code or a formula, every mark stays: 'Explain the regex
+#: \d+?' ends in a lazy quantifier, not a question mark
+_CODE_SIGNS = re.compile(r"[`\\^$*+|\[\]{}<>=~]")
 
 
 def normalize_prompt(text: str) -> str:
     """The form two prompts must share to count as the same text (exact-match fast path):
-    NFKC, runs of whitespace as one space, case folded, no sentence marks at the end."""
+    NFKC, runs of whitespace as one space, case folded, no sentence marks at the end (unless
+    the prompt reads as code)."""
     folded = _SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip().casefold()
+    if _CODE_SIGNS.search(folded):
+        return folded
     return _TRAILING_MARKS.sub("", folded) or folded
 
 
