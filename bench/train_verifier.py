@@ -64,7 +64,7 @@ DEFAULT_TARGET = 0.01
 MARGIN_SD = 0.5
 #: pair sources whose negatives are adversarial on purpose (see the data README)
 ADVERSARIAL_SOURCES = ("paws_wiki", "blindspots300")
-GUARDS = ("negation", "number", "number_added", "operator", "unseen", "date", "antonym",
+GUARDS = ("negation", "number", "number_added", "operator", "code", "unseen", "date", "antonym",
           "entity_order", "substitution", "asks", "constraint", "qualifier")
 GBM = {"n_estimators": 200, "max_depth": 3, "learning_rate": 0.05, "subsample": 0.8, "random_state": 0}
 OUT = ROOT / "src" / "vectorcache" / "decision" / "verifier.json"

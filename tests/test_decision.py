@@ -258,6 +258,20 @@ def test_courtesy_around_a_request_is_not_read(text: str, core: str) -> None:
     assert without_courtesy(text) == core
 
 
+@pytest.mark.parametrize(("a", "b", "differs"), [
+    (r"Explain the regex \d+?", r"Explain the regex \d+", True),  # lazy, not a question mark
+    ("What is print(5 // 2)?", "What is print(5 / 2)?", True),
+    ("What does arr[1:] return?", "What does arr[:1] return?", True),
+    ("What does arr[1:] return in Python?", "In Python, what is returned by arr[1:]", False),
+    ("How to use std::vector in C++", "How do I use std::vector in C++?", False),
+    ("What is 2+2?", "What is 2 + 2?", False),
+    ("Use the `map()` method", "The map() method can be used", False),  # prose about code
+    ("Best TV under 500", "Best TV under $500", False),  # money is the number guards' business
+])
+def test_the_code_guard_reads_symbols_not_punctuation(a: str, b: str, differs: bool) -> None:
+    assert guard_flags(analyse(a), analyse(b))["code"] is differs
+
+
 def test_a_greeting_or_thanks_does_not_cost_the_hit(encoder: Encoder) -> None:
     stored = "How can I enhance my English writing skills?"
     decider = VerifiedDecider()

@@ -187,6 +187,8 @@ class Analysed:
     entities: tuple[str, ...]  # in order of appearance, lower-cased
     wh: str  # the question word or first token
     normalised: str
+    #: the chunks that read as code or a formula, sorted (``_code``): "arr[1:]", "5//2"
+    code: tuple[str, ...] = ()
 
 
 def _number_value(tok: str) -> str:
@@ -266,7 +268,32 @@ def analyse(text: str) -> Analysed:
         constraints=read_instructions(tokens), numbers=frozenset(figures), figures=tuple(figures),
         dates=frozenset(dates), entities=tuple(entities), wh=wh,
         normalised=" ".join(tokens),
+        code=_code(text, bool(tokens) and tokens[0].split("'")[0] in _WH | _AUX),
     )
+
+
+#: what makes a chunk of a prompt read as code or a formula: two prompts with the same words may
+#: differ only there ("\\d+?" / "\\d+", "5 // 2" / "5 / 2", "arr[1:]" / "arr[:1]"), which the
+#: tokens and the embedding barely see. Backticks and "name()" alone do not count: prose about
+#: code ("use the `map()` method") is paraphrased freely.
+_CODE_SIGN = re.compile(r"[\\^*+|\[\]{}<>=~]|//")  # not "$": "$500" is a number (guarded)
+_CHUNK_PUNCTUATION = re.compile(r"^[`'\"(]+|[`'\",;!.:)]+$")
+_SPACED_OPERATOR = re.compile(r"\s+([\^$*+|<>=~/-]+)\s+")  # "2 + 2" is "2+2"
+_AUX = frozenset(["is", "are", "was", "were", "do", "does", "did", "can", "could", "should",
+                  "would", "will", "has", "have", "may", "might", "must", "shall"])
+
+
+def _code(text: str, question: bool) -> tuple[str, ...]:
+    """The chunks of a prompt that read as code, sorted, without the sentence's punctuation
+    around them (quotes, backticks, a trailing comma or full stop, a question's final '?'; an
+    imperative's stays: "Explain the regex \\d+?")."""
+    if not _CODE_SIGN.search(text):
+        return ()
+    text = _SPACED_OPERATOR.sub(r"\1", text.strip())
+    if question:
+        text = text.rstrip("?").rstrip()
+    chunks = (_CHUNK_PUNCTUATION.sub("", chunk) for chunk in text.split())
+    return tuple(sorted(chunk for chunk in chunks if _CODE_SIGN.search(chunk)))
 
 
 _WH = frozenset(["what", "which", "who", "whom", "whose", "when", "where", "why", "how"])
@@ -514,6 +541,8 @@ def guard_flags(a: Analysed, b: Analysed) -> dict[str, bool]:
         # a figure on one side only: "3 star hotels" vs "star hotels", "lose 10 kg" vs "lose weight"
         "number_added": a.has_digit != b.has_digit,
         "operator": a.operators != b.operators,
+        # the same words around other code: "Explain the regex \\d+?" / "... \\d+"
+        "code": a.code != b.code,
         "asks": bool(a.asks and b.asks and a.asks != b.asks),
         # a difference the embedding cannot see (🍆 vs 🍑 embed the same): the cosine says nothing
         "unseen": a.unseen != b.unseen,

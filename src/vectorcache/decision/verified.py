@@ -16,7 +16,8 @@ How a request's knobs map onto it:
 
 Per candidate above the floor, in order of cosine: a prompt equal after normalisation is served
 outright; a candidate a hard guard fires on (``features.guard_flags``: a negation, date or
-opposite word on one side only, other numbers or operators, the same numbers in another order,
+opposite word on one side only, other numbers or operators, other code around the same
+words, the same numbers in another order,
 a figure on one side only, named entities in swapped order, one content word swapped, another
 instruction on the answer's form, a question narrowed by a trailing phrase, a difference the
 model cannot see) is rejected; the rest are
