@@ -140,7 +140,7 @@ def write_report(results: dict[str, Any]) -> None:
              "passed every guard), the same question narrowed by a trailing phrase ('How do I "
              "install Python?' / '... on Windows' was served at the 3 and 5 % points; 'for a "
              "small apartment', 'without a rice cooker'; a phrase of manner such as 'in an "
-             "effective way' does not count; no CV cost at 0.5-3 %, -0.2 points at 5 %). The sides of a symmetric comparison may swap ('difference "
+             "effective way' does not count; no CV cost at 0.5-3 %, -0.2 points at 5 %). Later, the same words around other code (a regex's '\\d+?' / '\\d+', '5 // 2' / '5 / 2', 'arr[1:]' / 'arr[:1]' were served at p 0.94: the tokens skip symbols and the model barely sees them): chunks with a code sign are compared as a multiset, without the sentence's punctuation or the spacing around operators, and backticks or 'name()' alone do not count, as prose about code is paraphrased freely (no CV cost; 4 of 1,241 dev positives vetoed). And a greeting, 'please' or thanks around a request is not read by the guards and the verifier: repeats wrapped so were served 95-121 of 150 (`bench/surface_variants.py`), now 147-149. The sides of a symmetric comparison may swap ('difference "
              "between TCP and UDP' / '... UDP and TCP' was vetoed as an entity-order swap): "
              "when one prompt is the other with 'X and/or/vs Y' turned into 'Y ... X' and a "
              "comparison word is present, the pair is scored as one text. Dropped: a veto on "
