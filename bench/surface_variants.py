@@ -34,6 +34,9 @@ VARIANTS: dict[str, Callable[[str], str]] = {
     "greeting in front": lambda p: "Hi, " + p[0].lower() + p[1:],
     "'please answer:' in front": lambda p: "Please answer: " + p,
     "thanks at the end": lambda p: p + " Thanks!",
+    "'can you tell me' in front": lambda p: "Can you tell me " + p[0].lower() + p[1:],
+    "'I want to know' in front": lambda p: "I want to know " + p[0].lower() + p[1:],
+    "'Question:' in front": lambda p: "Question: " + p,
     "lower case, no question mark": lambda p: p.rstrip("?").lower(),
     "doubled spaces": lambda p: p.replace(" ", "  "),
 }
@@ -78,7 +81,8 @@ def main() -> None:
         lines += ["", ("Before the guards and the verifier read prompts without greetings, "
                        "'please' and thanks (commit c65bf3b), the verified rule served 109, 121 "
                        "and 95 of these 150 for the first three variants (verifier p 0.81-0.85 "
-                       "against a cutoff of 0.85); before exact match dropped sentence marks at "
+                       "against a cutoff of 0.85), and 133, 126 and 110 for the three framings "
+                       "before they were read the same way; before exact match dropped marks at "
                        "the end (ce95c66), 'what is x' was a miss against 'What is X?' at cosine "
                        "0.90.")]
         _common.write_section(TITLE, "\n".join(lines))

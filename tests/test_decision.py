@@ -253,6 +253,10 @@ def test_same_text_after_normalisation_hits() -> None:
     ("Hello world in C", "Hello world in C"),  # no punctuation: not a greeting
     ("How do I say thanks?", "How do I say thanks?"),  # the question itself
     ("Thanks!", "Thanks!"),  # nothing would be left
+    ("Hi, can you tell me what X is?", "what X is?"),  # the request's framing
+    ("Question: what is X?", "what is X?"),
+    ("Tell me a joke", "Tell me a joke"),  # "tell me" goes only before a question word
+    ("Do you know the capital of France?", "Do you know the capital of France?"),
 ])
 def test_courtesy_around_a_request_is_not_read(text: str, core: str) -> None:
     assert without_courtesy(text) == core

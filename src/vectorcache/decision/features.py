@@ -199,21 +199,29 @@ def _number_value(tok: str) -> str:
         return t
 
 
-#: greetings and thanks around a request say nothing about the answer ("Hi, how do I ...?",
-#: "... Thanks!", "Please explain ..."): the lexical features and guards read the request without
-#: them (the model still embeds the whole prompt). A greeting needs its punctuation, so
-#: "Hello world in C" keeps its "Hello"; thanks need a sentence mark or comma before them.
+#: greetings, thanks and the request's framing say nothing about the answer ("Hi, how do I
+#: ...?", "... Thanks!", "Please explain ...", "Can you tell me ..."): the lexical features and
+#: guards read the request without them (the model still embeds the whole prompt). A greeting
+#: needs its punctuation, so "Hello world in C" keeps its "Hello"; thanks need a sentence mark
+#: or comma before them; "tell me" / "do you know" go only before a question word.
+_ASKING = r"(?=(?:what|who|whom|whose|when|where|why|how|which|if|whether)\b)"
 _COURTESY_HEAD = re.compile(
-    r"^\s*(?:(?:hi|hello|hey|greetings|good (?:morning|afternoon|evening))(?: there)?\s*[,!.:;]+"
-    r"|please(?: answer| help)?\s*[,:]|please\b(?=\s+\w))\s*", re.IGNORECASE)
+    r"^(?:\s*(?:"
+    r"(?:hi|hello|hey|greetings|good (?:morning|afternoon|evening))(?: there)?\s*[,!.:;]+"
+    r"|please(?: answer| help)?\s*[,:]|please\b(?=\s+\w)"
+    # the request's framing: "Can you tell me ...", "I want to know ...", "Question: ..."
+    r"|(?:can|could|would|will) you (?:please )?(?:tell me|let me know)\b"
+    r"|(?:please )?tell me\s+" + _ASKING + r"|do you know\s+" + _ASKING +
+    r"|i(?:'d| would)? (?:want|like|wish) to know\b|(?:quick )?question\s*:|q\s*:"
+    r"))+\s*", re.IGNORECASE)
 _COURTESY_TAIL = re.compile(  # after a sentence mark or comma: "How do I say thanks?" stays
     r"(?<=[.?!,])\s*(?:(?:many )?thanks|thank you|thx|cheers|please)(?: (?:so|very) much)?"
     r"(?: in advance)?\s*[.!?]*\s*$", re.IGNORECASE)
 
 
 def without_courtesy(text: str) -> str:
-    """``text`` without a greeting or "please" in front and thanks at the end (unless that
-    would leave nothing)."""
+    """``text`` without a greeting, "please" or framing in front and thanks at the end
+    (unless that would leave nothing)."""
     core = _COURTESY_TAIL.sub("", _COURTESY_HEAD.sub("", text, count=1), count=1)
     return core if any(ch.isalnum() for ch in core) else text
 
