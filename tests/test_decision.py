@@ -22,9 +22,9 @@ from vectorcache.decision.features import (
     guard_flags,
     pair_features,
     same_up_to_symmetric_swap,
-    without_courtesy,
 )
 from vectorcache.decision.lexicon import lemmas, same_sense
+from vectorcache.decision.reading import without_courtesy
 from vectorcache.decision.verifier import load_verifier
 from vectorcache.embeddings import Encoder
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from vectorcache.decision import lexicon
 from vectorcache.decision.instructions import read_instructions
+from vectorcache.decision.reading import AUXILIARIES, code_chunks, without_courtesy
 
 __all__ = ["FEATURE_NAMES", "Analysed", "analyse", "guard_flags", "pair_features",
            "same_up_to_symmetric_swap", "warm_up"]
@@ -199,33 +200,6 @@ def _number_value(tok: str) -> str:
         return t
 
 
-#: greetings, thanks and the request's framing say nothing about the answer ("Hi, how do I
-#: ...?", "... Thanks!", "Please explain ...", "Can you tell me ..."): the lexical features and
-#: guards read the request without them (the model still embeds the whole prompt). A greeting
-#: needs its punctuation, so "Hello world in C" keeps its "Hello"; thanks need a sentence mark
-#: or comma before them; "tell me" / "do you know" go only before a question word.
-_ASKING = r"(?=(?:what|who|whom|whose|when|where|why|how|which|if|whether)\b)"
-_COURTESY_HEAD = re.compile(
-    r"^(?:\s*(?:"
-    r"(?:hi|hello|hey|greetings|good (?:morning|afternoon|evening))(?: there)?\s*[,!.:;]+"
-    r"|please(?: answer| help)?\s*[,:]|please\b(?=\s+\w)"
-    # the request's framing: "Can you tell me ...", "I want to know ...", "Question: ..."
-    r"|(?:can|could|would|will) you (?:please )?(?:tell me|let me know)\b"
-    r"|(?:please )?tell me\s+" + _ASKING + r"|do you know\s+" + _ASKING +
-    r"|i(?:'d| would)? (?:want|like|wish) to know\b|(?:quick )?question\s*:|q\s*:"
-    r"))+\s*", re.IGNORECASE)
-_COURTESY_TAIL = re.compile(  # after a sentence mark or comma: "How do I say thanks?" stays
-    r"(?<=[.?!,])\s*(?:(?:many )?thanks|thank you|thx|cheers|please)(?: (?:so|very) much)?"
-    r"(?: in advance)?\s*[.!?]*\s*$", re.IGNORECASE)
-
-
-def without_courtesy(text: str) -> str:
-    """``text`` without a greeting, "please" or framing in front and thanks at the end
-    (unless that would leave nothing)."""
-    core = _COURTESY_TAIL.sub("", _COURTESY_HEAD.sub("", text, count=1), count=1)
-    return core if any(ch.isalnum() for ch in core) else text
-
-
 def analyse(text: str) -> Analysed:
     """Tokenise once per request; deliberately not memoised (prompts are user data)."""
     text = without_courtesy(text.replace("’", "'"))
@@ -276,32 +250,10 @@ def analyse(text: str) -> Analysed:
         constraints=read_instructions(tokens), numbers=frozenset(figures), figures=tuple(figures),
         dates=frozenset(dates), entities=tuple(entities), wh=wh,
         normalised=" ".join(tokens),
-        code=_code(text, bool(tokens) and tokens[0].split("'")[0] in _WH | _AUX),
+        code=code_chunks(text, bool(tokens) and tokens[0].split("'")[0] in _WH | AUXILIARIES),
     )
 
 
-#: what makes a chunk of a prompt read as code or a formula: two prompts with the same words may
-#: differ only there ("\\d+?" / "\\d+", "5 // 2" / "5 / 2", "arr[1:]" / "arr[:1]"), which the
-#: tokens and the embedding barely see. Backticks and "name()" alone do not count: prose about
-#: code ("use the `map()` method") is paraphrased freely.
-_CODE_SIGN = re.compile(r"[\\^*+|\[\]{}<>=~]|//")  # not "$": "$500" is a number (guarded)
-_CHUNK_PUNCTUATION = re.compile(r"^[`'\"(]+|[`'\",;!.:)]+$")
-_SPACED_OPERATOR = re.compile(r"\s+([\^$*+|<>=~/-]+)\s+")  # "2 + 2" is "2+2"
-_AUX = frozenset(["is", "are", "was", "were", "do", "does", "did", "can", "could", "should",
-                  "would", "will", "has", "have", "may", "might", "must", "shall"])
-
-
-def _code(text: str, question: bool) -> tuple[str, ...]:
-    """The chunks of a prompt that read as code, sorted, without the sentence's punctuation
-    around them (quotes, backticks, a trailing comma or full stop, a question's final '?'; an
-    imperative's stays: "Explain the regex \\d+?")."""
-    if not _CODE_SIGN.search(text):
-        return ()
-    text = _SPACED_OPERATOR.sub(r"\1", text.strip())
-    if question:
-        text = text.rstrip("?").rstrip()
-    chunks = (_CHUNK_PUNCTUATION.sub("", chunk) for chunk in text.split())
-    return tuple(sorted(chunk for chunk in chunks if _CODE_SIGN.search(chunk)))
 
 
 _WH = frozenset(["what", "which", "who", "whom", "whose", "when", "where", "why", "how"])
