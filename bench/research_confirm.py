@@ -80,12 +80,6 @@ def replay_confirmed(stream: list[dict[str, Any]], cands: tv.Cands, floor: float
     return {"false_hit_rate": wrong / len(stream), "recall": correct / expected}
 
 
-def best_at(curve: list[dict[str, float]], target: float, n: int) -> dict[str, float]:
-    limit = target - tv.MARGIN_SD * (target / n) ** 0.5
-    ok = [p for p in curve if p["false_hit_rate"] <= limit]
-    return max(ok, key=lambda p: (p["recall"], -p["false_hit_rate"]))
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=Path("/work/shared/data"))
@@ -113,7 +107,8 @@ def main() -> None:
                               for fl in tv.FLOORS for c in tv.CUTOFFS for bc in BAND_CUTOFFS
                               if band_floor < fl]
             for t in TARGETS:
-                a, b = best_at(plain, t, len(stream)), best_at(banded, t, len(stream))
+                a, b = tv.best_point(plain, t, len(stream)), tv.best_point(banded, t, len(stream))
+                assert a and b, f"no point meets {t:.1%}"
                 gains.setdefault(f"band {band_floor} at {t:.1%}", []).append(
                     b["recall"] - a["recall"])
                 line.append(f"band {band_floor} @{t:.1%}: {a['recall']:.1%} -> {b['recall']:.1%}"

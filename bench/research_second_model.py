@@ -122,12 +122,7 @@ def onnx_int8_ms(model_dir: str, texts: list[str], work: Path) -> tuple[float, f
 
 def best_points(curve: list[dict[str, float]], n: int) -> list[dict[str, float] | None]:
     """The best point per target, picked as the trainer picks (None: no point meets it)."""
-    out = []
-    for target in TARGETS:
-        limit = target - tv.MARGIN_SD * (target / n) ** 0.5
-        ok = [p for p in curve if p["false_hit_rate"] <= limit]
-        out.append(max(ok, key=lambda p: (p["recall"], -p["false_hit_rate"])) if ok else None)
-    return out
+    return [tv.best_point(curve, target, n) for target in TARGETS]
 
 
 def shown(points: list[dict[str, float] | None]) -> str:

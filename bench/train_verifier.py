@@ -238,6 +238,15 @@ def replay(stream: list[dict[str, Any]], cands: Cands, floor: float, cutoff: flo
             "recall": correct / expected if expected else 1.0}
 
 
+def best_point(curve: list[dict[str, float]], target: float,
+               n: int) -> dict[str, float] | None:
+    """The point with the most recall whose error stays ``MARGIN_SD`` sampling SDs under
+    ``target`` on a stream of ``n`` requests (None: no point meets it)."""
+    limit = target - MARGIN_SD * (target / n) ** 0.5
+    ok = [p for p in curve if p["false_hit_rate"] <= limit]
+    return max(ok, key=lambda p: (p["recall"], -p["false_hit_rate"])) if ok else None
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=Path("/work/shared/data"))

@@ -22,7 +22,9 @@ _SPACE = re.compile(r"\s+")
 #: only 0.90). A '!' right after a digit is a factorial ('5!'), so it stays.
 _TRAILING_MARKS = re.compile(r"(?:[\s?.\u3002]|(?<!\d)!)+$")
 #: ...and in a prompt that reads as code or a formula, every mark stays: 'Explain the regex
-#: \d+?' ends in a lazy quantifier, not a question mark
+#: \d+?' ends in a lazy quantifier, not a question mark. Wider on purpose than the code guard's
+#: signs (``decision/reading.py``, which leaves "$" to the number guards): taking prose for code
+#: here only costs the exact-match shortcut
 _CODE_SIGNS = re.compile(r"[`\\^$*+|\[\]{}<>=~]")
 
 

@@ -188,8 +188,8 @@ class Analysed:
     entities: tuple[str, ...]  # in order of appearance, lower-cased
     wh: str  # the question word or first token
     normalised: str
-    #: the chunks that read as code or a formula, sorted (``_code``): "arr[1:]", "5//2"
-    code: tuple[str, ...] = ()
+    #: the chunks that read as code or a formula, sorted (``reading.code_chunks``): "arr[1:]"
+    code: tuple[str, ...]
 
 
 def _number_value(tok: str) -> str:
@@ -250,13 +250,12 @@ def analyse(text: str) -> Analysed:
         constraints=read_instructions(tokens), numbers=frozenset(figures), figures=tuple(figures),
         dates=frozenset(dates), entities=tuple(entities), wh=wh,
         normalised=" ".join(tokens),
-        code=code_chunks(text, bool(tokens) and tokens[0].split("'")[0] in _WH | AUXILIARIES),
+        code=code_chunks(text, bool(tokens) and tokens[0].split("'")[0] in _QUESTION_OPENERS),
     )
 
 
-
-
 _WH = frozenset(["what", "which", "who", "whom", "whose", "when", "where", "why", "how"])
+_QUESTION_OPENERS = _WH | AUXILIARIES  # "What's ...", "Is ...": a final '?' is the question's
 
 
 @lru_cache(maxsize=1)
