@@ -1,5 +1,5 @@
 """Repeats in other clothes: is a prompt served its own answer when asked again with a greeting,
-thanks, another case, no question mark, or doubled spaces?
+thanks, another case, no question mark, doubled spaces or a slip of the keyboard?
 
     python bench/surface_variants.py [--n 150] [--write]
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -30,6 +31,35 @@ from vectorcache.embeddings import build_encoder
 from vectorcache.settings import Settings
 
 TITLE = "bench/surface_variants.py"
+#: QWERTY neighbours, for a letter replaced by the key next to it
+_NEAR = dict(zip("qwertyuiopasdfghjklzxcvbnm", ["wa", "qes", "wrd", "etf", "ryg", "tuh", "yij",
+                                                 "uok", "ipl", "ol", "qsz", "awdx", "sefc", "drgv",
+                                                 "fthb", "gyjn", "hukm", "jilm", "kop", "asx",
+                                                 "zsdc", "xdfv", "cfgb", "vghn", "bhjm", "njk"]))
+
+
+def misspelt(prompt: str, slips: int = 1) -> str:
+    """``prompt`` with ``slips`` of its lower-case words of 5+ letters mistyped once each (two
+    neighbours swapped, a letter dropped, doubled or replaced by a neighbouring key), chosen by
+    a generator seeded with the prompt, so a run is repeatable."""
+    rng = random.Random(prompt)
+    words = list(re.finditer(r"\b[a-z]{5,}\b", prompt))
+    out = prompt
+    for m in sorted(rng.sample(words, min(slips, len(words))), key=lambda m: -m.start()):
+        w, i = m.group(), rng.randrange(1, len(m.group()) - 1)
+        slip = rng.choice(("swap", "drop", "double", "near"))
+        if slip == "swap":
+            typed = w[:i] + w[i + 1] + w[i] + w[i + 2:]
+        elif slip == "drop":
+            typed = w[:i] + w[i + 1:]
+        elif slip == "double":
+            typed = w[:i] + w[i] + w[i:]
+        else:
+            typed = w[:i] + rng.choice(_NEAR[w[i]]) + w[i + 1:]
+        out = out[:m.start()] + typed + out[m.end():]
+    return out
+
+
 VARIANTS: dict[str, Callable[[str], str]] = {
     "greeting in front": lambda p: "Hi, " + p[0].lower() + p[1:],
     "'please answer:' in front": lambda p: "Please answer: " + p,
@@ -39,6 +69,8 @@ VARIANTS: dict[str, Callable[[str], str]] = {
     "'Question:' in front": lambda p: "Question: " + p,
     "lower case, no question mark": lambda p: p.rstrip("?").lower(),
     "doubled spaces": lambda p: p.replace(" ", "  "),
+    "one word mistyped": misspelt,
+    "two words mistyped": lambda p: misspelt(p, 2),
 }
 
 
@@ -55,36 +87,47 @@ def main() -> None:
     stored = encoder.encode(prompts)
     rows = []
     for name, make in VARIANTS.items():
-        asked = [make(p) for p in prompts]
-        vectors = encoder.encode(asked)
+        pairs = [(p, make(p), b) for p, b in zip(prompts, stored) if make(p) != p]
+        vectors = encoder.encode([asked for _, asked, _ in pairs])
         served = {"verified": 0, "static": 0}
         misses: Counter[str] = Counter()
-        for prompt, question, a, b in zip(prompts, asked, vectors, stored):
+        cosines = []
+        for (prompt, question, b), a in zip(pairs, vectors):
             cands = [Candidate("stored", float(a @ b), prompt)]
+            cosines.append(cands[0].similarity)
             d = verified.decide(question, cands, DecisionPolicy())
             served["verified"] += d.hit
             served["static"] += static.decide(question, cands, DecisionPolicy()).hit
             if not d.hit:
-                misses[d.reason.split(" for ")[0].split(" (")[0].split(";")[0][:40]] += 1
+                why = d.reason.split(" for ")[0].split(" (")[0].split(";")[0]
+                misses[re.sub(r"\d+\.\d+", "x", why)[:64]] += 1  # "cosine x < floor x"
         why = "; ".join(f"{k} ({v})" for k, v in misses.most_common(2)) or "-"
-        rows.append((name, served["verified"], served["static"], why))
-        print(f"{name:30s} verified {served['verified']}/{args.n}  static 0.85 "
-              f"{served['static']}/{args.n}  misses: {why}")
+        n, median = len(pairs), sorted(cosines)[len(cosines) // 2]
+        rows.append((name, n, served["verified"], served["static"], median, why))
+        print(f"{name:30s} verified {served['verified']}/{n}  static 0.85 "
+              f"{served['static']}/{n}  median cosine {median:.3f}  misses: {why}")
     encoder.close()
     if args.write:
         lines = [_common.header("surface_variants.py"), "",
                  (f"{args.n} dev QQP prompts, each asked again in other clothes against itself "
-                  "(the default verified rule, and the static threshold 0.85 for comparison):"),
-                 "", "| variant | verified serves | static 0.85 serves | verified misses, why |",
-                 "|---|---|---|---|"]
-        lines += [f"| {n} | {v}/{args.n} | {s}/{args.n} | {w} |" for n, v, s, w in rows]
+                  "(the default verified rule, and the static threshold 0.85 for comparison; a "
+                  "variant that leaves a prompt as it was is not asked, so a mistyped variant "
+                  "counts only the prompts with a lower-case word of 5+ letters to mistype):"),
+                 "", ("| variant | verified serves | static 0.85 serves | median cosine | "
+                      "verified misses, why |"), "|---|---|---|---|---|"]
+        lines += [f"| {name} | {v}/{n} | {s}/{n} | {m:.3f} | {w} |"
+                  for name, n, v, s, m, w in rows]
         lines += ["", ("Before the guards and the verifier read prompts without greetings, "
                        "'please' and thanks (commit c65bf3b), the verified rule served 109, 121 "
                        "and 95 of these 150 for the first three variants (verifier p 0.81-0.85 "
                        "against a cutoff of 0.85), and 133, 126 and 110 for the three framings "
                        "before they were read the same way; before exact match dropped marks at "
                        "the end (ce95c66), 'what is x' was a miss against 'What is X?' at cosine "
-                       "0.90.")]
+                       "0.90. Before the guards read a slip of the keyboard as the word it stands "
+                       "for (spelling.py), the mistyped variants were served 8 of 144 and 9 of "
+                       "146 (the substitution guard read the slip as another word); the rest "
+                       "now miss under the cosine floor, as the model cannot read through the "
+                       "slip.")]
         _common.write_section(TITLE, "\n".join(lines))
 
 

@@ -25,6 +25,7 @@ from vectorcache.decision.features import (
 )
 from vectorcache.decision.lexicon import lemmas, same_sense
 from vectorcache.decision.reading import without_courtesy
+from vectorcache.decision.spelling import one_edit, zipf
 from vectorcache.decision.verifier import load_verifier
 from vectorcache.embeddings import Encoder
 
@@ -49,6 +50,11 @@ def test_negation_guard_fires_on_one_sided_negation() -> None:
         "negation"]
     assert not flags("Why did my build fail?", "Why did my build not succeed?")["negation"]
     assert not flags("Why doesn't my kettle boil?", "Why does my kettle not boil?")["negation"]
+    # contractions typed without the apostrophe negate too (they were read as plain words)
+    assert flags("Why dont cats like water?", "Why do cats like water?")["negation"]
+    assert flags("Isnt it safe to eat raw mushrooms?", "Is it safe to eat raw mushrooms?")[
+        "negation"]
+    assert not flags("Why dont cats like water?", "Why don't cats like water?")["negation"]
 
 
 def test_guards_read_other_languages_and_scripts() -> None:
@@ -166,6 +172,57 @@ def test_a_swapped_word_vetoes_unless_it_is_another_form_or_a_synonym() -> None:
                  ("How can I read someone's mind?", "How can I read someones mind?"),
                  ("Which is easier, PTE or IELTS?", "Which is easy, PTE or IELTS?")]:
         assert not flags(a, b)["substitution"], (a, b)
+
+
+def test_one_edit_is_one_slip_of_the_keyboard() -> None:
+    for a, b in (("capital", "captial"), ("receive", "recieve"), ("english", "englsh"),
+                 ("status", "sttatus"), ("tasks", "tasls"), ("learn", "lern")):
+        assert one_edit(a, b) and one_edit(b, a), (a, b)
+    for a, b in (("capital", "capital"), ("capital", "cpaitla"), ("learn", "lea"),
+                 ("router", "modem")):
+        assert not one_edit(a, b), (a, b)
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("What is the capital of France?", "What is the captial of France?"),
+    ("How do I receive money on PayPal?", "How do I recieve money on PayPal?"),
+    ("Which is the best free antivirus, definitely?", "Which is the best free antivirus, definately?"),
+    ("What are the exact tasks of an IAS officer?", "What are the exact tasls of an IAS officer?"),
+])
+def test_a_misspelt_word_is_read_as_the_word(a: str, b: str) -> None:
+    assert not any(flags(a, b).values()), flags(a, b)
+    assert not any(flags(b, a).values())
+    d = decide(b, a, 0.9)
+    assert d.hit and "misspellings" in d.reason, d.reason  # type: ignore[attr-defined]
+    assert not decide(b, a, 0.85).hit  # still under the floor
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("How can I lose weight fast?", "How can I loose weight fast?"),  # a word for a word
+    ("Is a grinder safe?", "Is a grindr safe?"),  # a brand: common in its own right
+    ("How do I get a lift to the airport?", "How do I get a lyft to the airport?"),
+    ("Who founded Willow?", "Who founded Zillow?"),  # a name
+    ("What is the capital of Peru?", "What is the capitol of Peru?"),
+    ("What is a good diet for a horse?", "What is a good diet for a house?"),
+])
+def test_a_real_word_or_a_name_is_not_read_as_a_slip(a: str, b: str) -> None:
+    assert flags(a, b)["substitution"] or flags(a, b)["entity"], flags(a, b)
+
+
+def test_a_slip_is_rare_next_to_its_word() -> None:
+    assert zipf("receive") - zipf("recieve") >= 1.5
+    assert zipf("lift") - zipf("lyft") < 1.5 and zipf("tumbler") < zipf("tumblr")
+    assert zipf("qxzvbnwq") == 2.0  # unknown: as common as the table's floor, the most it can be
+
+
+def test_a_mistyped_repeat_is_served(encoder: Encoder) -> None:
+    decider = VerifiedDecider()
+    stored = "How do I receive money on PayPal from a friend?"
+    for asked in ("How do I recieve money on PayPal from a friend?",
+                  "How do I receive money on PayPal from a freind?"):
+        a, b = encoder.encode([asked, stored])
+        d = decider.decide(asked, [Candidate("a", float(a @ b), stored)], DecisionPolicy())
+        assert d.hit, d.reason  # the substitution guard vetoed both before
 
 
 def test_lexicon_knows_forms_and_synonyms_but_not_siblings() -> None:

@@ -15,7 +15,9 @@ How a request's knobs map onto it:
   error rate (and lower the threshold); to get fewer, lower it or raise the threshold.
 
 Per candidate above the floor, in order of cosine: a prompt equal after normalisation is served
-outright; a candidate a hard guard fires on (``features.guard_flags``: a negation, date or
+outright, and so is one that fires no guard and has the same words once misspellings are read as
+the words they stand for ("captial" / "capital": ``spelling.py`` says when a word is one); a
+candidate a hard guard fires on (``features.guard_flags``: a negation, date or
 opposite word on one side only, other numbers or operators, other code around the same
 words, the same numbers in another order,
 a figure on one side only, named entities in swapped order, one content word swapped, another
@@ -30,7 +32,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from vectorcache.decision.base import Candidate, Decision, DecisionPolicy
-from vectorcache.decision.features import analyse, guard_flags, pair_features, warm_up
+from vectorcache.decision.features import (
+    Analysed,
+    analyse,
+    guard_flags,
+    pair_features,
+    spelled_alike,
+    warm_up,
+)
 from vectorcache.decision.verifier import Verifier, load_verifier
 from vectorcache.hashing import normalize_prompt
 
@@ -38,6 +47,16 @@ __all__ = ["VerifiedDecider"]
 
 #: how many examined candidates are listed in ``details`` (debug output)
 _SHOWN = 3
+
+
+def _same_up_to_spelling(query: Analysed, stored: Analysed) -> bool:
+    """The same words once each side's misspellings of the other's are read as those words
+    ("What is the captial of France?" / "What is the capital of France"): the verifier, which
+    counts a misspelt word as a word the other side lacks, is not asked."""
+    if query.tokens == stored.tokens:
+        return False  # equal words without respelling: the verifier's to score
+    respelt_query, respelt_stored = spelled_alike(query, stored)
+    return respelt_query.tokens == respelt_stored.tokens
 
 
 class VerifiedDecider:
@@ -82,6 +101,14 @@ class VerifiedDecider:
                      if on and g in verifier.vetoes]
             row: dict[str, object] = {"entry_id": cand.entry_id,
                                       "cosine": round(cand.similarity, 4)}
+            if not fired and _same_up_to_spelling(query, stored):
+                examined.append(row)
+                details["examined"] = examined[:_SHOWN]
+                return Decision(
+                    hit=True, candidate=cand, score=1.0, details=details,
+                    reason=(f"same words up to misspellings (cosine {cand.similarity:.3f} >= "
+                            f"floor {floor:.3f}; guards passed)"),
+                )
             if fired:
                 row["vetoed_by"] = fired
                 vetoed.extend(fired)
