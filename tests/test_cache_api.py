@@ -62,6 +62,21 @@ def test_a_repeat_without_its_question_mark_is_an_exact_hit(tenant: Tenant) -> N
     assert greedy["debug"]["exact_match"] is False
 
 
+def test_a_mistyped_repeat_is_found_as_it_reads_without_the_slip(tenant: Tenant) -> None:
+    tenant.post(Q, {"prompt": "What is the capital of Australia?", "model": "gpt-4o"})
+    # the model puts "captial" at cosine ~0.77 from "capital": under the floor, found only by
+    # searching again with the slip read as the word it stands for
+    hit = tenant.post(Q, {"prompt": "What is the captial of Australia?", "model": "gpt-4o",
+                          "include_debug": True}).json()
+    assert hit["cache_hit"] is True, hit["debug"]["decision_reason"]
+    assert hit["debug"]["respelt"] is True and "misspellings" in hit["debug"]["decision_reason"]
+    # a miss without slips looks once; a real word typed for another is no slip
+    for prompt in ("How do I bake sourdough bread?", "What is the capitol of Australia?"):
+        other = tenant.post(Q, {"prompt": prompt, "model": "gpt-4o", "include_debug": True})
+        assert other.json()["cache_hit"] is False
+        assert "respelt_time_ms" not in other.json()["debug"]
+
+
 def test_unrelated_prompt_misses(tenant: Tenant) -> None:
     tenant.post(Q, {"prompt": "What is the capital of France?", "model": "gpt-4o"})
     other = tenant.post(Q, {"prompt": "How do I bake sourdough bread?", "model": "gpt-4o"})

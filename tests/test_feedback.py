@@ -46,6 +46,18 @@ def test_a_wrong_hit_reported_is_not_served_again(tenant: Tenant) -> None:
     assert "France" not in str(report.details)  # ids and figures, never the prompt
 
 
+def test_a_wrong_hit_found_without_its_slip_is_not_served_again(tenant: Tenant) -> None:
+    stored = ask(tenant, "Which vitamins should I take in the winter?")
+    asked = "Which vitamins should I take in the wintr?"  # found only without the slip
+    hit = ask(tenant, asked)
+    assert hit["cache_hit"] and hit["debug"]["respelt"] is True
+    out = tenant.post(F, {"prompt": asked, "cache_entry_id": stored["cache_entry_id"],
+                          "correct": False}).json()
+    # measured as near as the search that served it (the prompt as typed is far farther)
+    assert out["similarity"] == pytest.approx(hit["similarity_score"], abs=1e-3)
+    assert ask(tenant, asked)["cache_hit"] is False
+
+
 def test_a_floor_is_only_ever_raised(tenant: Tenant) -> None:
     stored = ask(tenant, "What are good exercises for lower back pain?")
     first = tenant.post(F, {"prompt": "What are some good exercises for lower back pain?",

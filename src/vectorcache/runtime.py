@@ -175,4 +175,5 @@ class Runtime:
                           store, hasher,
                           default_threshold=settings.default_similarity_threshold), cache=cache,
                       entries=EntryService(store),
-                      feedback=FeedbackService(store, embedder, cache.matched_view), http=http)
+                      feedback=FeedbackService(store, embedder, cache.matched_view,
+                                               cache.searched_as), http=http)

@@ -227,8 +227,8 @@ def import_(source: IO[str], project_ref: str, batch_size: int, as_json: bool) -
                         message = exc.detail if isinstance(exc, VectorcacheError) \
                             else exc.message
                         result.errors.append({"line": number, "error": message})
-                vectors: Any = await rt.embedder.embed([p.view.text for _, p in batch]) \
-                    if batch else []
+                texts = [rt.cache.stored_as(project, p.view.text) for _, p in batch]
+                vectors: Any = await rt.embedder.embed(texts) if batch else []
                 for (record, plan), vector in zip(batch, vectors, strict=True):
                     usage = record.get("usage") or {}
                     ttl = record.get("ttl_seconds")

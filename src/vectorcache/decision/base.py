@@ -52,3 +52,8 @@ class HitDecider(Protocol):
     def floor(self, policy: DecisionPolicy) -> float:
         """No candidate below this similarity can be served (the store need not decrypt it)."""
         ...
+
+    def respelt(self, prompt: str) -> str | None:
+        """Another text to search with when ``prompt`` missed (the prompt without its slips of
+        the keyboard), or None. The decision still reads ``prompt`` itself."""
+        ...

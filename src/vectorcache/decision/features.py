@@ -25,6 +25,16 @@ from typing import Any
 from vectorcache.decision import lexicon, spelling
 from vectorcache.decision.instructions import read_instructions
 from vectorcache.decision.reading import AUXILIARIES, code_chunks, without_courtesy
+from vectorcache.decision.words import (
+    ANTONYM_PAIRS,
+    CONTRACTIONS,
+    FOREIGN_NEGATION_MARKS,
+    FOREIGN_NEGATIONS,
+    MONTHS,
+    NEGATIONS,
+    NUMBER_WORDS,
+    STOPWORDS,
+)
 
 __all__ = [
     "FEATURE_NAMES",
@@ -44,112 +54,10 @@ _LETTER = rf"[^\W\d_{_CJK}]"  # a letter of any other script
 _TOKEN = re.compile(rf"[{_CJK}]|{_LETTER}[^\W_{_CJK}]*(?:[.'’]{_LETTER}+)*"
                     rf"|\d+(?:[.,:/-]\d+)*{_LETTER}*")
 
-_CONTRACTIONS = {
-    "can't": ("can", "not"), "cannot": ("can", "not"), "won't": ("will", "not"),
-    "shan't": ("shall", "not"), "ain't": ("is", "not"),
-    # typed without the apostrophe, as people do: "Why dont cats like water?" is a negation
-    "cant": ("can", "not"), "wont": ("will", "not"), "shant": ("shall", "not"),
-    "aint": ("is", "not"),
-    **{verb + "nt": (verb, "not") for verb in (
-        "do", "does", "did", "is", "are", "was", "were", "has", "have", "had", "could",
-        "would", "should", "must", "need", "might")},
-}
-
-NEGATIONS = frozenset(
-    ["not", "no", "never", "none", "nobody", "nothing", "nowhere", "neither", "nor", "without", "cannot",
-     # verbs and adverbs that negate what follows: "lack side effects", "refuse to start"
-     "lack", "lacks", "lacking", "fail", "fails", "failed", "failing", "refuse", "refuses",
-     "refused", "hardly", "barely", "scarcely"]
-)
-
 #: comparison and arithmetic operators, currency, percent and degree signs, read from what is
 #: left once words and numbers are taken out ("x > 5" vs "x < 5", "$100" vs "€100", "5%" vs
 #: "5"); a lone "-" or "/" is punctuation as often
 _OPERATOR = re.compile(r"==|!=|<=|>=|<>|=>|->|&&|\|\||<<|>>|[<>=+*%^&|~$€£¥₹₽₩°]")
-
-#: negation in other languages: counted as present or not (several languages stack negations:
-#: "no ... nada", "ne ... pas"), never by parity. Words, then characters and endings for
-#: scripts without spaces (Chinese, Japanese, Korean).
-FOREIGN_NEGATIONS = frozenset([
-    "nicht", "kein", "keine", "keinen", "keinem", "keiner", "keines", "nie", "niemals", "nichts",
-    "niemand", "ohne",  # de
-    "pas", "jamais", "rien", "aucun", "aucune", "sans",  # fr
-    "nunca", "jamás", "ningún", "ninguno", "ninguna", "nada", "nadie", "sin", "tampoco",  # es
-    "non", "mai", "nessuno", "nessuna", "niente", "nulla", "senza",  # it
-    "não", "nao", "nenhum", "nenhuma", "ninguém", "sem",  # pt
-    "niet", "geen", "nooit", "niets", "zonder",  # nl
-    "inte", "ikke", "ej", "aldrig", "aldri", "utan", "uden", "uten",  # sv / da / no
-    "bez", "nigdy",  # pl ("nie" above)
-    "не", "нет", "никогда", "ничего", "никто", "без",  # ru
-    "δεν", "μην", "όχι", "ποτέ", "χωρίς",  # el
-    "değil", "yok", "asla",  # tr
-    "لا", "لم", "لن", "ليس", "ليست", "بدون",  # ar
-    "안",  # ko (a word before the verb)
-])
-_FOREIGN_NEGATION_MARKS = ("不", "没", "沒", "别", "別", "无", "無", "未", "非", "勿",  # zh / ja
-                           "ない", "ません", "なかった",  # ja endings
-                           "않", "못", "없")  # ko
-
-STOPWORDS = frozenset(
-    ["a", "an", "the", "of", "to", "in", "on", "at", "for", "from", "by", "with", "about", "as", "into", "onto", "over", "under", "and", "or", "but", "if", "then", "so", "than", "that", "this", "these", "those", "there", "here", "it", "its", "it's", "is", "are", "was", "were", "be", "been", "being", "am", "do", "does", "did", "doing", "done", "have", "has", "had", "having", "i", "me", "my", "mine", "we", "us", "our", "you", "your", "yours", "he", "him", "his", "she", "her", "they", "them", "their", "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "can", "could", "would", "should", "will", "shall", "may", "might", "must", "some", "any", "all", "each", "every", "much", "many", "more", "most", "very", "just", "also", "too", "get", "got", "one", "ones", "s", "t", "up", "out", "way", "ways", "thing", "things", "someone", "something", "anyone", "anything", "please", "tell", "explain", "know", "need", "want", "like", "good", "best"]
-)
-
-_NUMBER_WORDS = {
-    "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
-    "seven": "7", "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12",
-    "twenty": "20", "thirty": "30", "forty": "40", "fifty": "50", "hundred": "100",
-    "thousand": "1000", "million": "1000000", "billion": "1000000000",
-    "first": "1st", "second": "2nd", "third": "3rd", "fourth": "4th", "fifth": "5th",
-    "half": "0.5", "quarter": "0.25", "dozen": "12",
-}
-
-_MONTHS = frozenset(
-    ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-)
-
-#: generic opposites; "one side says X where the other says its opposite" means no hit
-_ANTONYM_PAIRS = [
-    ("enable", "disable"), ("allow", "block"), ("allow", "deny"), ("allow", "prohibit"),
-    ("allow", "forbid"), ("grant", "revoke"), ("grant", "block"), ("grant", "deny"),
-    ("public", "private"), ("with", "without"), ("increase", "decrease"),
-    ("increase", "reduce"), ("high", "low"), ("higher", "lower"), ("more", "less"),
-    ("more", "fewer"), ("before", "after"), ("add", "remove"), ("add", "delete"),
-    ("create", "delete"), ("create", "drop"), ("include", "exclude"), ("legal", "illegal"),
-    ("safe", "dangerous"), ("safe", "unsafe"), ("true", "false"), ("yes", "no"),
-    ("start", "stop"), ("open", "close"), ("buy", "sell"), ("import", "export"),
-    ("install", "uninstall"), ("encrypt", "decrypt"), ("push", "pull"),
-    ("upload", "download"), ("min", "max"), ("minimum", "maximum"), ("best", "worst"),
-    ("pros", "cons"), ("advantage", "disadvantage"), ("positive", "negative"),
-    ("good", "bad"), ("hot", "cold"), ("fast", "slow"), ("win", "lose"), ("gain", "lose"),
-    ("gain", "loss"), ("profit", "loss"), ("improve", "hurt"), ("improve", "worsen"),
-    ("help", "hurt"), ("mandatory", "optional"), ("required", "optional"),
-    ("taxable", "exempt"), ("cause", "prevent"), ("love", "hate"), ("like", "dislike"),
-    ("agree", "disagree"), ("accept", "reject"), ("approve", "reject"), ("rich", "poor"),
-    ("big", "small"), ("large", "small"), ("long", "short"), ("old", "new"), ("old", "young"),
-    ("early", "late"), ("first", "last"), ("top", "bottom"), ("up", "down"), ("in", "out"),
-    ("inside", "outside"), ("north", "south"), ("east", "west"), ("left", "right"),
-    ("male", "female"), ("men", "women"), ("boy", "girl"), ("husband", "wife"),
-    ("adult", "child"), ("send", "receive"), ("borrow", "lend"), ("debit", "credit"),
-    ("import", "export"), ("win", "loss"), ("success", "failure"), ("always", "never"),
-    ("everyone", "nobody"), ("all", "none"), ("lock", "unlock"), ("hide", "show"),
-    ("visible", "hidden"), ("on", "off"), ("online", "offline"), ("light", "dark"),
-    ("light", "heavy"), ("cheap", "expensive"), ("easy", "hard"), ("easy", "difficult"),
-    ("strong", "weak"), ("wet", "dry"), ("full", "empty"), ("attack", "defend"),
-    ("healthy", "unhealthy"), ("cure", "cause"), ("bypass", "enable"), ("bypass", "use"),
-    # function words that flip a question: compared over every word, not only content words
-    ("over", "under"), ("above", "below"), ("many", "few"), ("most", "least"), ("all", "some"),
-    ("some", "none"), ("every", "some"), ("always", "sometimes"), ("next", "last"),
-    ("next", "previous"), ("into", "out"), ("maximum", "minimum"), ("more", "fewer"),
-    ("this", "next"), ("this", "last"), ("current", "former"), ("current", "previous"),
-    ("past", "future"), ("yesterday", "today"), ("yesterday", "tomorrow"), ("today", "tomorrow"),
-    # who the answer is for
-    ("junior", "senior"), ("beginner", "advanced"), ("beginner", "expert"), ("basic", "advanced"),
-    ("simple", "complex"), ("brief", "detailed"), ("kid", "adult"), ("parent", "child"),
-    ("student", "teacher"), ("employee", "employer"), ("buyer", "seller"),
-    ("landlord", "tenant"), ("school", "university"), ("undergraduate", "graduate"),
-    # whose: another person's ("he" / "she") is another question
-    ("he", "she"), ("his", "her"), ("him", "her"), ("himself", "herself"), ("my", "your"),
-]
 
 
 def _stem(word: str) -> str:
@@ -167,7 +75,7 @@ def _stem(word: str) -> str:
 
 def _antonym_table() -> dict[str, frozenset[str]]:
     table: dict[str, set[str]] = {}
-    for a, b in _ANTONYM_PAIRS:
+    for a, b in ANTONYM_PAIRS:
         for x, y in ((a, b), (b, a)):
             table.setdefault(_stem(x), set()).add(_stem(y))
     return {k: frozenset(v) for k, v in table.items()}
@@ -226,14 +134,14 @@ def analyse(text: str) -> Analysed:
     figures: list[str] = []
     dates: set[str] = set()
     negations = 0
-    foreign = any(mark in text for mark in _FOREIGN_NEGATION_MARKS)
+    foreign = any(mark in text for mark in FOREIGN_NEGATION_MARKS)
     for m in matches:
         tok = m.group()
         before = text[: m.start()].rstrip(" \t\"'(")
         sentence_start = not before or before[-1] in ".?!:\n"
         low = tok.lower()
-        if low in _CONTRACTIONS:
-            parts: tuple[str, ...] = _CONTRACTIONS[low]
+        if low in CONTRACTIONS:
+            parts: tuple[str, ...] = CONTRACTIONS[low]
         elif low.endswith("n't"):
             parts = (low[:-3], "not")
         else:
@@ -245,9 +153,9 @@ def analyse(text: str) -> Analysed:
                 foreign = True  # "non-profit" is English
         if tok[0].isdigit():
             figures.append(_number_value(tok))
-        elif low in _NUMBER_WORDS:
-            figures.append(_NUMBER_WORDS[low])
-        if low in _MONTHS and (tok[0].isupper() or low not in {"may", "march"}):
+        elif low in NUMBER_WORDS:
+            figures.append(NUMBER_WORDS[low])
+        if low in MONTHS and (tok[0].isupper() or low not in {"may", "march"}):
             dates.add(low[:3])
         is_entity = (
             (tok[0].isupper() and not sentence_start and low not in STOPWORDS)
@@ -522,10 +430,30 @@ def spelled_alike(a: Analysed, b: Analysed) -> tuple[Analysed, Analysed]:
 
 
 def _respelt(a: Analysed, fixes: dict[str, str]) -> Analysed:
-    if not fixes:
-        return a
+    return analyse(_replaced(a.text, fixes)) if fixes else a
+
+
+def _replaced(text: str, fixes: dict[str, str]) -> str:
     pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, fixes)) + r")\b", re.IGNORECASE)
-    return analyse(pattern.sub(lambda m: fixes[m.group().lower()], a.text))
+    return pattern.sub(lambda m: fixes[m.group().lower()], text)
+
+
+RESPELL_MAX_CHARS = 600
+
+
+def respelt_text(text: str) -> str | None:
+    """``text`` with each slip of the keyboard replaced by the word it most likely stands for
+    (``spelling.likely_word``; names are left alone), or None if it has none. What the model
+    embeds to find the prompts a mistyped one repeats: it cannot read through a slip. Only
+    for prompts of up to ``RESPELL_MAX_CHARS``: in a longer one a slip barely moves the
+    embedding, and the look-up's cost grows with the rare words (code, names) it holds."""
+    if len(text) > RESPELL_MAX_CHARS:
+        return None
+    a = analyse(text)
+    names = frozenset(a.entities)
+    fixes = {w: right for w in set(a.tokens) - names
+             if (right := spelling.likely_word(w, dictionary_word)) is not None}
+    return _replaced(text, fixes) if fixes else None
 
 
 def guard_flags(a: Analysed, b: Analysed) -> dict[str, bool]:

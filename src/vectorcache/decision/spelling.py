@@ -10,16 +10,21 @@ read as a misspelling of the other side's word only when all of these hold:
 * it is not a dictionary word (the embedding model's vocabulary, WordNet), while the other side's
   word is one, or is common: a real word typed for another ("form" for "from", "loose" for
   "lose", "fiend" for "friend") is another question as far as anyone can tell;
-* it is rare next to that word: at least ``FREQUENCY_GAP`` (1.5) orders of magnitude rarer in
-  running text (``word_frequencies.txt.gz``, from wordfreq). Slips are rare ("recieve" 2.75 on
-  the Zipf scale, "receive" 4.85; "captial" 1.61, "capital" 5.01), while names and brands written
-  in lower case are common words of their own that dictionaries lack ("lyft" 3.14 / "lift" 4.50,
+* it is rare, and rare next to that word: under ``COMMON`` (once per million words) and at
+  least ``FREQUENCY_GAP`` (1.5) orders of magnitude rarer than that word in running text
+  (``word_frequencies.txt.gz``, from wordfreq). Slips are rare ("recieve" 2.75 on the Zipf
+  scale, "receive" 4.85; "captial" 1.61, "capital" 5.01), while names and brands written in
+  lower case are common words of their own that dictionaries lack ("lyft" 3.14 / "lift" 4.50,
   "tumblr" 3.74 / "tumbler" 2.85, "grindr" 2.70 / "grinder" 3.32);
 * both are plain words of at least ``MIN_LENGTH`` ASCII letters, and neither is read as a name
   (capitalised in mid-sentence, in capitals, or with digits).
 
-The embedding model still sees the misspelling, so the cosine floor still applies. Nothing here
-looks at anything but the two prompts and the shipped frequency table.
+The embedding model cannot read through a slip ("captial" / "capital": cosine 0.77), so a
+mistyped prompt that missed is searched for again as it reads with each slip replaced by the word
+it most likely stands for (``likely_word``: the most common word one edit away that it could be
+a slip for, by a clear margin over the next); the candidates found must still pass the floor,
+the guards and the verifier against the prompt as typed. Nothing here looks at anything but
+the prompts and the shipped frequency table.
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ from collections.abc import Callable, Collection
 from functools import lru_cache
 from importlib import resources
 
-__all__ = ["FREQUENCY_GAP", "MIN_LENGTH", "corrections", "one_edit", "warm_up", "zipf"]
+__all__ = ["FREQUENCY_GAP", "MIN_LENGTH", "corrections", "likely_word", "one_edit", "warm_up",
+           "zipf"]
 
 TABLE = "word_frequencies.txt.gz"
 #: shorter words are too often other real words or abbreviations one edit apart
@@ -39,8 +45,12 @@ FREQUENCY_GAP = 1.5
 #: the table lists words from this Zipf frequency up (once per ten million words): a word it
 #: lacks is taken to be that common, the most it can be
 TABLE_FLOOR = 2.0
-#: a word this common counts as a word even if no dictionary has it ("spotify", "reddit")
+#: a word this common counts as a word even if no dictionary has it ("spotify", "reddit",
+#: "lyft"): it is never a slip
 COMMON = 3.0
+#: with no other prompt to go by, a slip stands for its most common neighbour only if that is
+#: more than this much (Zipf) more common than the next ("wich": "which" 6.3 or "with" 6.8?)
+AMBIGUOUS = 0.5
 
 
 def one_edit(a: str, b: str) -> bool:
@@ -76,13 +86,43 @@ def corrections(
     found: dict[str, str] = {}
     for wrong in only_a:
         near = {right for right in only_b if one_edit(wrong, right)}
-        if len(near) != 1:
-            continue
-        right = near.pop()
-        if (zipf(right) - zipf(wrong) >= FREQUENCY_GAP and not dictionary(wrong)
-                and (dictionary(right) or zipf(right) >= COMMON)):
-            found[wrong] = right
+        if len(near) == 1:
+            right = near.pop()
+            if _slip_for(wrong, right, dictionary):
+                found[wrong] = right
     return found
+
+
+def likely_word(wrong: str, dictionary: Callable[[str], bool]) -> str | None:
+    """The word a slip most likely stands for, with no other prompt to go by: of the words one
+    edit from ``wrong`` that it could be a slip for (``corrections``' rules), the most common,
+    if no other is as common; None for a word, a name or a slip of nothing known."""
+    if not _plain(wrong) or dictionary(wrong):
+        return None
+    table = _frequencies()
+    near = [w for w in _one_edit_words(wrong) if w in table and _slip_for(wrong, w, dictionary)]
+    if not near:
+        return None
+    near.sort(key=lambda w: -table[w])
+    if len(near) > 1 and table[near[0]] - table[near[1]] <= AMBIGUOUS * 10:
+        return None  # "wich": "which" or "with"
+    return near[0]
+
+
+def _slip_for(wrong: str, right: str, dictionary: Callable[[str], bool]) -> bool:
+    return (zipf(right) - zipf(wrong) >= FREQUENCY_GAP and zipf(wrong) < COMMON
+            and not dictionary(wrong) and (dictionary(right) or zipf(right) >= COMMON))
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _one_edit_words(word: str) -> set[str]:
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    return ({a + b[1:] for a, b in splits if b}
+            | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+            | {a + c + b[1:] for a, b in splits if b for c in _LETTERS}
+            | {a + c + b for a, b in splits for c in _LETTERS}) - {word}
 
 
 def zipf(word: str) -> float:

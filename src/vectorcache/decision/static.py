@@ -13,6 +13,9 @@ class StaticThresholdDecider:
     def floor(self, policy: DecisionPolicy) -> float:
         return policy.threshold
 
+    def respelt(self, prompt: str) -> str | None:
+        return None  # the peers' rule reads nothing but the cosine
+
     def decide(
         self, prompt: str, candidates: Sequence[Candidate], policy: DecisionPolicy
     ) -> Decision:

@@ -37,6 +37,7 @@ from vectorcache.decision.features import (
     analyse,
     guard_flags,
     pair_features,
+    respelt_text,
     spelled_alike,
     warm_up,
 )
@@ -67,6 +68,9 @@ class VerifiedDecider:
     def floor(self, policy: DecisionPolicy) -> float:
         point = self._verifier.operating_point(policy.target_error_rate, policy.threshold)
         return point.floor_for(policy.threshold)
+
+    def respelt(self, prompt: str) -> str | None:
+        return respelt_text(prompt)
 
     def decide(
         self, prompt: str, candidates: Sequence[Candidate], policy: DecisionPolicy

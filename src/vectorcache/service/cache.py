@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from vectorcache.clock import utcnow
-from vectorcache.decision import Candidate, DecisionPolicy, HitDecider
+from vectorcache.decision import Candidate, Decision, DecisionPolicy, HitDecider
 from vectorcache.embeddings import Embedder
 from vectorcache.errors import NotCacheable, ValidationFailed
 from vectorcache.hashing import Hasher
@@ -61,6 +61,16 @@ def _query_id() -> str:
 
 
 _COUNT_TTL_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class _Nearest:
+    """One search of a partition and the decision on what it found."""
+
+    found: list[tuple[Entry, float]]
+    candidates: int  # servable: not reported wrong for a prompt as far
+    skipped: int
+    decision: Decision
 
 
 def _ms(start: float) -> float:
@@ -142,6 +152,18 @@ class CacheService:
         text, ok = pii.screen(view.text, project.pii_policy)
         return replace(view, text=text or view.text), ok
 
+    def searched_as(self, project: Project, text: str) -> list[str]:
+        """The texts a lookup of ``text`` searches with: the text and, under a rule that reads
+        past slips of the keyboard, the text without them."""
+        decider = self._decider_for(project.decision_mode or DecisionPolicy().mode)
+        respelt = decider.respelt(text)
+        return [text] if respelt is None else [text, respelt]
+
+    def stored_as(self, project: Project, text: str) -> str:
+        """The text whose vector an entry for ``text`` is stored under: the last one a lookup
+        searches with, so the prompt asked without its slips finds it."""
+        return self.searched_as(project, text)[-1]
+
     def _plan_request(self, principal: Principal, req: CacheRequest) -> Plan:
         return self.plan(principal, prompt=req.prompt, messages=req.messages, model=req.model,
                          context=req.context, params=req.params,
@@ -164,28 +186,32 @@ class CacheService:
             t = time.perf_counter()
             vector = (await self._embedder.embed([plan.view.text]))[0]
             debug["embedding_time_ms"] = _ms(t)
-            t = time.perf_counter()
             decider = self._decider_for(plan.policy.mode)
-            found = await self._store.search(plan.partition, vector,
-                                             self._settings.search_candidates, now,
-                                             min_score=decider.floor(plan.policy))
-            debug["search_time_ms"] = _ms(t)
-            t = time.perf_counter()
-            # an entry reported wrong for a prompt this far away serves only closer ones
-            servable = [(e, s) for e, s in found if s >= e.min_similarity]
-            candidates = [Candidate(e.id, score, e.prompt) for e, score in servable]
-            decision = decider.decide(plan.view.text, candidates, plan.policy)
-            reason, skipped = decision.reason, len(found) - len(servable)
-            if skipped:
-                reason += (f"; {skipped} entr{'y' if skipped == 1 else 'ies'} skipped, reported "
-                           "wrong for a prompt as far")
-            debug.update(exact_match=False, decision_time_ms=_ms(t), decision_reason=reason,
-                         candidates=len(candidates),
+            near = await self._nearest(plan, decider, vector, now, debug)
+            # a mistyped prompt ("captial") embeds far from what it repeats: look again as it
+            # reads without its slips; the decision still reads the prompt as it was typed
+            respelt = None if near.decision.hit else decider.respelt(plan.view.text)
+            if respelt is not None:
+                t = time.perf_counter()
+                vector = (await self._embedder.embed([respelt]))[0]
+                again = await self._nearest(plan, decider, vector, now, {})
+                debug["respelt_time_ms"] = _ms(t)
+                if again.decision.hit:
+                    near = again
+                    debug["respelt"] = True
+            decision, reason = near.decision, near.decision.reason
+            if near.skipped:
+                reason += (f"; {near.skipped} entr{'y' if near.skipped == 1 else 'ies'} skipped, "
+                           "reported wrong for a prompt as far")
+            debug.update(exact_match=False, decision_reason=reason, candidates=near.candidates,
                          **({"decision": decision.details} if decision.details else {}))
             if decision.hit and decision.candidate is not None:
-                chosen = next(e for e, _ in found if e.id == decision.candidate.entry_id)
+                chosen = next(e for e, _ in near.found if e.id == decision.candidate.entry_id)
                 result = self._hit(plan, chosen, decision.candidate.similarity)
             else:
+                # a miss is stored under the vector of the prompt as it reads without its
+                # slips, so the prompt asked without them finds it (a repeat with the same
+                # slip is an exact match)
                 result = LookupResult(hit=False, model=plan.model, vector=vector)
         if include_debug:
             debug["total_time_ms"] = _ms(start)
@@ -193,6 +219,21 @@ class CacheService:
             debug["similarity_threshold"] = plan.policy.threshold
             result.debug = debug
         return result
+
+    async def _nearest(self, plan: Plan, decider: HitDecider, vector: Any, now: Any,
+                       debug: dict[str, Any]) -> _Nearest:
+        """Search the partition near ``vector`` and decide; timings go into ``debug``."""
+        t = time.perf_counter()
+        found = await self._store.search(plan.partition, vector, self._settings.search_candidates,
+                                         now, min_score=decider.floor(plan.policy))
+        debug["search_time_ms"] = _ms(t)
+        t = time.perf_counter()
+        # an entry reported wrong for a prompt this far away serves only closer ones
+        servable = [(e, s) for e, s in found if s >= e.min_similarity]
+        candidates = [Candidate(e.id, score, e.prompt) for e, score in servable]
+        decision = decider.decide(plan.view.text, candidates, plan.policy)
+        debug["decision_time_ms"] = _ms(t)
+        return _Nearest(found, len(candidates), len(found) - len(servable), decision)
 
     def _hit(self, plan: Plan, entry: Entry, similarity: float) -> LookupResult:
         return LookupResult(
@@ -251,7 +292,8 @@ class CacheService:
         response = screened
         metadata = kept if isinstance(kept, dict) else metadata
         if vector is None:
-            vector = (await self._embedder.embed([plan.view.text]))[0]
+            vector = (await self._embedder.embed([self.stored_as(plan.project,
+                                                                 plan.view.text)]))[0]
         ttl = ttl_seconds or plan.project.ttl_seconds or self._settings.default_ttl_seconds
         return await self._store.insert_entry(NewEntry(
             project_id=plan.project.id, partition=plan.partition, exact_key=plan.exact_key,

@@ -57,10 +57,12 @@ class FeedbackOutcome:
 class FeedbackService:
     def __init__(self, store: Store, embedder: Embedder,
                  matched_view: Callable[[Project, str | None, list[Any] | None],
-                                        tuple[PromptView, bool]]) -> None:
+                                        tuple[PromptView, bool]],
+                 searched_as: Callable[[Project, str], list[str]]) -> None:
         self._store = store
         self._embedder = embedder
         self._matched_view = matched_view  # CacheService.matched_view: what a lookup embeds
+        self._searched_as = searched_as  # CacheService.searched_as: the texts it searches with
 
     async def report(self, principal: Principal, *, entry_id: str, correct: bool,
                      prompt: str | None, messages: list[Any] | None) -> FeedbackOutcome:
@@ -69,8 +71,11 @@ class FeedbackService:
         if entry is None or entry.project_id != principal.project.id:
             raise NotFound(f"Cache entry {entry_id} not found")
         stored = await self._store.entry_vector(entry_id)
-        query = (await self._embedder.embed([view.text]))[0]
-        similarity = round(float(np.dot(stored, query)), 6) if stored is not None else 0.0
+        # as near as the lookup that served it saw it: a mistyped prompt is also searched for
+        # without its slips, and the floor must keep the entry from that search too
+        queries = await self._embedder.embed(self._searched_as(principal.project, view.text))
+        similarity = (round(max(float(np.dot(stored, q)) for q in queries), 6)
+                      if stored is not None else 0.0)
         floor: float | None = None
         deleted = False
         if not correct:
