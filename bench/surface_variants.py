@@ -19,6 +19,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -26,7 +27,13 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import _common
 
-from vectorcache.decision import Candidate, DecisionPolicy, StaticThresholdDecider, VerifiedDecider
+from vectorcache.decision import (
+    RESPELT_MIN_COSINE,
+    Candidate,
+    DecisionPolicy,
+    StaticThresholdDecider,
+    VerifiedDecider,
+)
 from vectorcache.embeddings import build_encoder
 from vectorcache.settings import Settings
 
@@ -88,16 +95,21 @@ def main() -> None:
     verified, static = VerifiedDecider(), StaticThresholdDecider()
     stored = encoder.encode(prompts)
     rows = []
-    def as_stored(text: str) -> str:  # as CacheService.stored_as: without slips
-        return verified.respelt(text) or text
+    def respelt_vector(text: str, typed: Any) -> Any | None:  # as CacheService.respelt_vector
+        respelt = verified.respelt(text)
+        vector = None if respelt is None else encoder.encode([respelt])[0]
+        return vector if vector is not None and float(typed @ vector) >= RESPELT_MIN_COSINE \
+            else None
 
     for name, make in VARIANTS.items():
         # (stored prompt, question, its vector here, its vector in a cache that embeds it as is)
         pairs = [(p, make(p), b, b) for p, b in zip(prompts, stored) if make(p) != p]
         if name == REVERSED:  # the slip in the stored prompt, the question without it
             typed = [t for _, t, _, _ in pairs]
-            pairs = list(zip(typed, [p for p, *_ in pairs],
-                             encoder.encode([as_stored(t) for t in typed]), encoder.encode(typed)))
+            as_typed = encoder.encode(typed)
+            stored_as = [v if (r := respelt_vector(t, v)) is None else r
+                         for t, v in zip(typed, as_typed)]
+            pairs = list(zip(typed, [p for p, *_ in pairs], stored_as, as_typed))
         vectors = encoder.encode([asked for _, asked, _, _ in pairs])
         served = {"verified": 0, "static": 0}
         misses: Counter[str] = Counter()
@@ -106,9 +118,9 @@ def main() -> None:
             cands = [Candidate("stored", float(a @ b), prompt)]
             cosines.append(float(a @ b_as_typed))
             d = verified.decide(question, cands, DecisionPolicy())
-            respelt = None if d.hit else verified.respelt(question)
+            respelt = None if d.hit else respelt_vector(question, a)
             if respelt is not None:  # as CacheService.lookup_plan: look again without slips
-                again = [Candidate("stored", float(encoder.encode([respelt])[0] @ b), prompt)]
+                again = [Candidate("stored", float(respelt @ b), prompt)]
                 d2 = verified.decide(question, again, DecisionPolicy())
                 d = d2 if d2.hit else d
             served["verified"] += d.hit

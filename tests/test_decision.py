@@ -10,6 +10,7 @@ import pytest
 from conftest import dev_data
 
 from vectorcache.decision import (
+    RESPELT_MIN_COSINE,
     Candidate,
     DecisionPolicy,
     StaticThresholdDecider,
@@ -403,8 +404,10 @@ def test_hand_written_probes_with_the_real_model(encoder: Encoder) -> None:
         d = decider.decide(r["b"], [Candidate("a", cosine, r["a"])], DecisionPolicy())
         respelt = None if d.hit else decider.respelt(r["b"])
         if respelt is not None:  # the server's second look, the slips read as words
-            cosine = float(encoder.encode([respelt])[0] @ vectors[2 * k])
-            d = decider.decide(r["b"], [Candidate("a", cosine, r["a"])], DecisionPolicy())
+            again = encoder.encode([respelt])[0]
+            if float(again @ vectors[2 * k + 1]) >= RESPELT_MIN_COSINE:
+                cosine = float(again @ vectors[2 * k])
+                d = decider.decide(r["b"], [Candidate("a", cosine, r["a"])], DecisionPolicy())
         served.append((r, d.hit))
         # a stricter target than the default is stricter on these too
         strict = decider.decide(r["b"], [Candidate("a", cosine, r["a"])],

@@ -176,4 +176,4 @@ class Runtime:
                           default_threshold=settings.default_similarity_threshold), cache=cache,
                       entries=EntryService(store),
                       feedback=FeedbackService(store, embedder, cache.matched_view,
-                                               cache.searched_as), http=http)
+                                               cache.respelt_vector), http=http)

@@ -227,9 +227,12 @@ def import_(source: IO[str], project_ref: str, batch_size: int, as_json: bool) -
                         message = exc.detail if isinstance(exc, VectorcacheError) \
                             else exc.message
                         result.errors.append({"line": number, "error": message})
-                texts = [rt.cache.stored_as(project, p.view.text) for _, p in batch]
-                vectors: Any = await rt.embedder.embed(texts) if batch else []
-                for (record, plan), vector in zip(batch, vectors, strict=True):
+                vectors: Any = await rt.embedder.embed([p.view.text for _, p in batch]) \
+                    if batch else []
+                for (record, plan), typed in zip(batch, vectors, strict=True):
+                    # stored as a lookup's miss is: without slips of the keyboard
+                    respelt = await rt.cache.respelt_vector(project, plan.view.text, typed)
+                    vector = typed if respelt is None else respelt
                     usage = record.get("usage") or {}
                     ttl = record.get("ttl_seconds")
                     entry_id = await rt.cache.store_answer(

@@ -8,12 +8,14 @@ see ``vectorcache.decision.verified`` for how ``similarity_threshold`` and the p
 from collections.abc import Callable
 
 from vectorcache.decision.base import Candidate, Decision, DecisionPolicy, HitDecider
+from vectorcache.decision.spelling import RESPELT_MIN_COSINE
 from vectorcache.decision.static import StaticThresholdDecider
 from vectorcache.decision.verified import VerifiedDecider
 
 __all__ = [
     "DEFAULT_MODE",
     "MODES",
+    "RESPELT_MIN_COSINE",
     "Candidate",
     "Decision",
     "DecisionPolicy",

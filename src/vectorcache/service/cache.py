@@ -17,9 +17,16 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import numpy as np
 
 from vectorcache.clock import utcnow
-from vectorcache.decision import Candidate, Decision, DecisionPolicy, HitDecider
+from vectorcache.decision import (
+    RESPELT_MIN_COSINE,
+    Candidate,
+    Decision,
+    DecisionPolicy,
+    HitDecider,
+)
 from vectorcache.embeddings import Embedder
 from vectorcache.errors import NotCacheable, ValidationFailed
 from vectorcache.hashing import Hasher
@@ -152,17 +159,18 @@ class CacheService:
         text, ok = pii.screen(view.text, project.pii_policy)
         return replace(view, text=text or view.text), ok
 
-    def searched_as(self, project: Project, text: str) -> list[str]:
-        """The texts a lookup of ``text`` searches with: the text and, under a rule that reads
-        past slips of the keyboard, the text without them."""
+    async def respelt_vector(self, project: Project, text: str, typed: Any) -> Any | None:
+        """The vector of ``text`` as it reads without its slips of the keyboard ("captial"),
+        which the prompt as typed embeds far from, or None: when the project's rule reads no
+        slips, the text has none, or the model moves the reading too far from the prompt as
+        typed (``RESPELT_MIN_COSINE``): then the "slip" was a word it knows, a name or a
+        product ("cuda" is not "cuba", "canva" not "canvas"), not noise it could not read."""
         decider = self._decider_for(project.decision_mode or DecisionPolicy().mode)
         respelt = decider.respelt(text)
-        return [text] if respelt is None else [text, respelt]
-
-    def stored_as(self, project: Project, text: str) -> str:
-        """The text whose vector an entry for ``text`` is stored under: the last one a lookup
-        searches with, so the prompt asked without its slips finds it."""
-        return self.searched_as(project, text)[-1]
+        if respelt is None:
+            return None
+        vector = (await self._embedder.embed([respelt]))[0]
+        return vector if float(np.dot(typed, vector)) >= RESPELT_MIN_COSINE else None
 
     def _plan_request(self, principal: Principal, req: CacheRequest) -> Plan:
         return self.plan(principal, prompt=req.prompt, messages=req.messages, model=req.model,
@@ -190,10 +198,11 @@ class CacheService:
             near = await self._nearest(plan, decider, vector, now, debug)
             # a mistyped prompt ("captial") embeds far from what it repeats: look again as it
             # reads without its slips; the decision still reads the prompt as it was typed
-            respelt = None if near.decision.hit else decider.respelt(plan.view.text)
+            t = time.perf_counter()
+            respelt = (None if near.decision.hit
+                       else await self.respelt_vector(plan.project, plan.view.text, vector))
             if respelt is not None:
-                t = time.perf_counter()
-                vector = (await self._embedder.embed([respelt]))[0]
+                vector = respelt
                 again = await self._nearest(plan, decider, vector, now, {})
                 debug["respelt_time_ms"] = _ms(t)
                 if again.decision.hit:
@@ -291,9 +300,10 @@ class CacheService:
             return None
         response = screened
         metadata = kept if isinstance(kept, dict) else metadata
-        if vector is None:
-            vector = (await self._embedder.embed([self.stored_as(plan.project,
-                                                                 plan.view.text)]))[0]
+        if vector is None:  # as a lookup would store it: without slips of the keyboard
+            typed = (await self._embedder.embed([plan.view.text]))[0]
+            respelt = await self.respelt_vector(plan.project, plan.view.text, typed)
+            vector = typed if respelt is None else respelt
         ttl = ttl_seconds or plan.project.ttl_seconds or self._settings.default_ttl_seconds
         return await self._store.insert_entry(NewEntry(
             project_id=plan.project.id, partition=plan.partition, exact_key=plan.exact_key,

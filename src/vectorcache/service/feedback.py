@@ -19,7 +19,7 @@ project. With ``s`` the cosine between the prompt and the entry's:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,11 +58,12 @@ class FeedbackService:
     def __init__(self, store: Store, embedder: Embedder,
                  matched_view: Callable[[Project, str | None, list[Any] | None],
                                         tuple[PromptView, bool]],
-                 searched_as: Callable[[Project, str], list[str]]) -> None:
+                 respelt_vector: Callable[[Project, str, Any], Awaitable[Any | None]]) -> None:
         self._store = store
         self._embedder = embedder
         self._matched_view = matched_view  # CacheService.matched_view: what a lookup embeds
-        self._searched_as = searched_as  # CacheService.searched_as: the texts it searches with
+        # CacheService.respelt_vector: what a lookup searches with once more, for slips
+        self._respelt_vector = respelt_vector
 
     async def report(self, principal: Principal, *, entry_id: str, correct: bool,
                      prompt: str | None, messages: list[Any] | None) -> FeedbackOutcome:
@@ -73,7 +74,9 @@ class FeedbackService:
         stored = await self._store.entry_vector(entry_id)
         # as near as the lookup that served it saw it: a mistyped prompt is also searched for
         # without its slips, and the floor must keep the entry from that search too
-        queries = await self._embedder.embed(self._searched_as(principal.project, view.text))
+        typed = (await self._embedder.embed([view.text]))[0]
+        respelt = await self._respelt_vector(principal.project, view.text, typed)
+        queries = [typed] if respelt is None else [typed, respelt]
         similarity = (round(max(float(np.dot(stored, q)) for q in queries), 6)
                       if stored is not None else 0.0)
         floor: float | None = None
