@@ -261,6 +261,17 @@ def test_questions_asking_for_different_kinds_of_answer() -> None:
     assert not flags("When did the war end?", "In what year did the war end?")["asks"]
 
 
+def test_a_question_about_another_time() -> None:
+    assert flags("Who is the CEO of Apple?", "Who was the CEO of Apple?")["tense"]
+    assert flags("Is Pluto a planet?", "Was Pluto a planet?")["tense"]
+    assert flags("When did the store open?", "When does the store open?")["tense"]
+    # present and future are asked alike, and an auxiliary inside the sentence is not read
+    assert not flags("When is the new iPhone coming out?",
+                     "When will the new iPhone come out?")["tense"]
+    assert not flags("How do you fix an iPod that won't turn on?",
+                     "How do I fix an iPod that didn't turn on?")["tense"]
+
+
 def test_paraphrase_fires_no_guard() -> None:
     f = flags("How do I reset my router password?", "How can I reset the password of my router?")
     assert not any(f.values())

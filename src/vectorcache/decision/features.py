@@ -101,6 +101,8 @@ class Analysed:
     unseen: tuple[str, ...]
     #: the kinds of answer a question asks for (``_ASKS``; empty for "what" / "how")
     asks: frozenset[str]
+    #: whether the question asks about the past (``_tense``): "past", "present" or ""
+    tense: str
     has_digit: bool
     #: instructions on the answer's form (``instructions.py``: "length:sentence", "lang:french")
     constraints: frozenset[str]
@@ -171,7 +173,7 @@ def analyse(text: str) -> Analysed:
     return Analysed(
         tokens=tuple(tokens), stems=stems, content=content, negations=negations,
         foreign_negation=foreign, operators=_operators(text, matches), unseen=_unseen(text),
-        asks=_asks(tokens), has_digit=any(t[0].isdigit() for t in tokens),
+        asks=_asks(tokens), tense=_tense(tokens), has_digit=any(t[0].isdigit() for t in tokens),
         constraints=read_instructions(tokens), numbers=frozenset(figures), figures=tuple(figures),
         dates=frozenset(dates), entities=tuple(entities), wh=wh,
         normalised=" ".join(tokens),
@@ -345,6 +347,19 @@ def _asks(tokens: list[str]) -> frozenset[str]:
     return frozenset(kinds)
 
 
+_PAST = frozenset(["was", "were", "did"])
+_NOT_PAST = frozenset(["is", "are", "am", "do", "does", "will", "shall"])
+
+
+def _tense(tokens: list[str]) -> str:
+    """Whether a question asks about the past: "past" or "present" from the auxiliary that
+    opens it or follows its question word ("Who was ...", "Was ...", "When did ..."); "" when
+    none does. Present and future are one ("When will it be out?" / "When is it coming
+    out?"), and so are the perfect and the past ("What has been" / "What was")."""
+    head = tokens[1] if len(tokens) > 1 and tokens[0] in _WH else (tokens[0] if tokens else "")
+    return "past" if head in _PAST else "present" if head in _NOT_PAST else ""
+
+
 #: words that make a relation symmetric: "the difference between A and B" asks the same as
 #: "... between B and A"; "flights from A to B" has none of them and stays directional
 _SYMMETRIC_CUES = frozenset(["between", "vs", "versus", "compare", "compared", "comparing",
@@ -473,6 +488,9 @@ def guard_flags(a: Analysed, b: Analysed) -> dict[str, bool]:
         # the same words around other code: "Explain the regex \\d+?" / "... \\d+"
         "code": a.code != b.code,
         "asks": bool(a.asks and b.asks and a.asks != b.asks),
+        # another time: "Who is the CEO of Apple?" / "Who was ...", "Is Pluto a planet?" /
+        # "Was Pluto a planet?", "Who won ..." / "Who will win ..."
+        "tense": bool(a.tense and b.tense and a.tense != b.tense),
         # a difference the embedding cannot see (🍆 vs 🍑 embed the same): the cosine says nothing
         "unseen": a.unseen != b.unseen,
         "date": bool(a.dates and b.dates and a.dates != b.dates),

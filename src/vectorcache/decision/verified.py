@@ -21,8 +21,8 @@ candidate a hard guard fires on (``features.guard_flags``: a negation, date or
 opposite word on one side only, other numbers or operators, other code around the same
 words, the same numbers in another order,
 a figure on one side only, named entities in swapped order, one content word swapped, another
-instruction on the answer's form, a question narrowed by a trailing phrase, a difference the
-model cannot see) is rejected; the rest are
+instruction on the answer's form, a question narrowed by a trailing phrase or asked about
+another time, a difference the model cannot see) is rejected; the rest are
 scored by the verifier and the most probable one is served if its probability reaches the
 cutoff. The two sides of a symmetric comparison ("the difference between A and B") may swap.
 """
