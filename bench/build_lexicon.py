@@ -12,7 +12,9 @@ WordNet at run time:
 * every single-word lemma of WordNet's index files, with the synsets of its first ``SENSES``
   senses (per part of speech; WordNet orders senses by frequency, so rare senses such as
   "java" = coffee do not make two words synonyms); a synset no other word shares is left out;
-* WordNet's irregular inflections (``*.exc``: "built" -> "build", "better" -> "good").
+* WordNet's irregular inflections (``*.exc``: "built" -> "build", "better" -> "good");
+* WordNet's direct antonyms (the ``!`` pointers of ``data.*``: "rise" / "fall", "increase" /
+  "decrease", "friendly" / "hostile"), for the opposite-word guard.
 
 Two words count as the same word when they share a lemma, and as synonyms when they share one of
 those synsets. Hypernyms are deliberately not used: "average" / "total" and "libel" / "slander"
@@ -77,6 +79,34 @@ def read_exceptions(wordnet: Path, known: set[str]) -> dict[str, set[str]]:
     return out
 
 
+def read_antonyms(wordnet: Path) -> dict[str, set[str]]:
+    """Each single-word lemma's direct antonyms (lexical ``!`` pointers, both ways)."""
+    words: dict[tuple[str, str], list[str]] = {}
+    pointers: list[tuple[tuple[str, str], int, tuple[str, str], int]] = []
+    for name in POS.values():
+        for line in (wordnet / f"data.{name}").read_text("latin-1").splitlines():
+            if line.startswith(" "):  # the licence header
+                continue
+            f = line.split(" | ")[0].split()
+            key = (f[0], "a" if f[2] == "s" else f[2])  # satellites point as adjectives
+            n = int(f[3], 16)
+            words[key] = [re.sub(r"\(.*\)$", "", f[4 + 2 * i].lower()) for i in range(n)]
+            i = 4 + 2 * n
+            for k in range(int(f[i])):
+                symbol, offset, pos, ends = f[i + 1 + 4 * k: i + 5 + 4 * k]
+                if symbol == "!":
+                    target = (offset, "a" if pos == "s" else pos)
+                    source, end = divmod(int(ends, 16), 256)  # "0102": word 1 -> word 2
+                    pointers.append((key, source, target, end))
+    out: dict[str, set[str]] = defaultdict(set)
+    for key, source, target, end in pointers:
+        a, b = words[key][source - 1], words[target][end - 1]
+        if _WORD.match(a) and _WORD.match(b):
+            out[a].add(b)
+            out[b].add(a)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--wordnet", type=Path, help="WordNet 3.0's dict directory")
@@ -84,6 +114,7 @@ def main() -> None:
     wordnet = args.wordnet or default_wordnet()
     senses = read_senses(wordnet)
     exceptions = read_exceptions(wordnet, set(senses))
+    antonyms = read_antonyms(wordnet)
     users: dict[str, int] = defaultdict(int)
     for ids in senses.values():
         for s in set(ids):
@@ -92,19 +123,23 @@ def main() -> None:
     number = {s: i for i, s in enumerate(shared)}
     header = (f"# WordNet 3.0 (c) 2006 Princeton University; see WORDNET_LICENSE. "
               f"Built by bench/build_lexicon.py: lemma, then the synsets of its first {SENSES} "
-              f"senses per part of speech that another lemma shares; '!' lines: irregular forms.")
+              f"senses per part of speech that another lemma shares; '!' lines: irregular forms; "
+              f"'~' lines: direct antonyms.")
     lines = [header]
     for lemma in sorted(senses):
         ids = sorted({number[s] for s in senses[lemma] if s in number})
         lines.append(lemma + ("\t" + ",".join(map(str, ids)) if ids else ""))
     for inflected in sorted(exceptions):
         lines.append(f"!{inflected}\t" + ",".join(sorted(exceptions[inflected])))
+    for lemma in sorted(antonyms):
+        lines.append(f"~{lemma}\t" + ",".join(sorted(antonyms[lemma])))
     # mtime 0 in the gzip header keeps rebuilds byte-identical
     OUT.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode("utf-8"), compresslevel=9,
                                   mtime=0))
     shutil.copyfile(wordnet / "LICENSE", OUT_DIR / "WORDNET_LICENSE")
     print(f"wrote {OUT} ({OUT.stat().st_size} bytes): {len(senses)} lemmas, "
-          f"{len(shared)} shared synsets, {len(exceptions)} irregular forms")
+          f"{len(shared)} shared synsets, {len(exceptions)} irregular forms, "
+          f"{len(antonyms)} lemmas with antonyms")
 
 
 if __name__ == "__main__":

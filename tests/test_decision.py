@@ -24,7 +24,7 @@ from vectorcache.decision.features import (
     pair_features,
     same_up_to_symmetric_swap,
 )
-from vectorcache.decision.lexicon import lemmas, same_sense
+from vectorcache.decision.lexicon import antonyms, lemmas, same_sense
 from vectorcache.decision.reading import without_courtesy
 from vectorcache.decision.spelling import one_edit, zipf
 from vectorcache.decision.verifier import load_verifier
@@ -250,6 +250,17 @@ def test_antonyms_and_negating_prefixes() -> None:
     assert flags("What's your favorite color?", "What's my favorite color?")["antonym"]
     assert flags("What did he say about the budget?", "What did she say about the budget?")[
         "antonym"]
+
+
+def test_wordnet_antonyms_are_opposites_too() -> None:
+    assert lemmas("rose") >= {"rise"} and "fall" in antonyms("rose")
+    assert flags("Why did bitcoin prices rise today?", "Why did bitcoin prices fall today?")[
+        "antonym"]
+    assert flags("Is a friendly takeover good for shareholders?",
+                 "Is a hostile takeover good for shareholders?")["antonym"]
+    # both words on both sides, or neither: no opposite on one side only
+    assert not flags("What are the pros and cons of rising and falling rates?",
+                     "What are the pros and cons of falling and rising rates?")["antonym"]
 
 
 def test_questions_asking_for_different_kinds_of_answer() -> None:

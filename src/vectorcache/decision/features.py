@@ -279,7 +279,17 @@ def _antonym(a: Analysed, b: Analysed) -> bool:
     ("zoom in" / "zoom out", "over 140" / "under 140"), over content words for prefixes."""
     only_a, only_b = frozenset(a.stems) - frozenset(b.stems), frozenset(b.stems) - frozenset(a.stems)
     return (_antonym_hits(only_a, only_b) > 0
-            or _prefix_negated(a.content - b.content, b.content - a.content) > 0)
+            or _prefix_negated(a.content - b.content, b.content - a.content) > 0
+            or _wordnet_opposite(a, a.content - b.content, b.content - a.content))
+
+
+def _wordnet_opposite(a: Analysed, only_a: frozenset[str], only_b: frozenset[str]) -> bool:
+    """A content word on one side whose WordNet antonym is on the other only ("prices rose" /
+    "prices fell", "a friendly dog" / "a hostile dog"); antonymy is symmetric, so one side's
+    words are enough."""
+    return bool(only_b) and any(
+        _stem(x) in only_b for t, s in zip(a.tokens, a.stems) if s in only_a
+        for x in lexicon.antonyms(t))
 
 
 def _prefix_negated(only_a: frozenset[str], only_b: frozenset[str]) -> int:

@@ -1,4 +1,5 @@
-"""Is one word another's inflection or synonym? WordNet 3.0, read from a table shipped here.
+"""Is one word another's inflection, synonym or antonym? WordNet 3.0, read from a table shipped
+here.
 
 ``wordnet_senses.txt.gz`` is built by ``bench/build_lexicon.py`` (its docstring says what it holds
 and why hypernyms are left out). WordNet 3.0 is (c) 2006 Princeton University: see
@@ -11,7 +12,7 @@ import gzip
 from functools import lru_cache
 from importlib import resources
 
-__all__ = ["lemmas", "same_sense"]
+__all__ = ["antonyms", "lemmas", "same_sense"]
 
 TABLE = "wordnet_senses.txt.gz"
 
@@ -31,6 +32,7 @@ class _Table:
         #: numbers are interned once, so the table costs a few MB, not tens
         self.senses: dict[str, tuple[int, ...]] = {}
         self.irregular: dict[str, tuple[str, ...]] = {}
+        self.antonyms: dict[str, tuple[str, ...]] = {}
         numbers: dict[str, int] = {}
         for line in text.splitlines():
             if not line or line.startswith("#"):
@@ -38,6 +40,8 @@ class _Table:
             word, _, rest = line.partition("\t")
             if word.startswith("!"):
                 self.irregular[word[1:]] = tuple(rest.split(","))
+            elif word.startswith("~"):
+                self.antonyms[word[1:]] = tuple(rest.split(","))
             else:
                 self.senses[word] = tuple(numbers.setdefault(x, int(x))
                                           for x in rest.split(",") if x)
@@ -73,6 +77,13 @@ def same_sense(a: str, b: str) -> bool:
     table = _table()
     senses_a = {s for x in la for s in table.senses[x]}
     return any(s in senses_a for x in lb for s in table.senses[x])
+
+
+def antonyms(word: str) -> frozenset[str]:
+    """WordNet's direct antonyms of the lemmas ``word`` may be a form of ("rose" -> {"fall",
+    "set"}); empty if none."""
+    table = _table()
+    return frozenset(x for lemma in lemmas(word) for x in table.antonyms.get(lemma, ()))
 
 
 def warm_up() -> None:
