@@ -171,7 +171,7 @@ def write_report(results: dict[str, Any]) -> None:
              "that missed is now searched for again as it reads without it, and a miss is "
              "stored under that reading, unless the model puts that reading under cosine 0.7 "
              "from the prompt as typed (the 'slip' was a word it knows: 'what is cuda' / 'what "
-             "is cuba' 0.11, 'is canva free' / 'is canvas free' 0.33; typos: median 0.90): 104 "
+             "is cuba' 0.11, 'is canva free' / 'is canvas free' 0.33; typos: median 0.90): 105 "
              "of 144 (either way round), 77 of 146 with two slips (118 and 108 without that "
              "check). On the dev QQP stream the stored reading found 2 more expected hits and 1 "
              "more wrong answer (an unlabelled pair: writing and speaking skills served the "
@@ -193,7 +193,9 @@ def write_report(results: dict[str, Any]) -> None:
              "not read. WordNet's 3,300 direct antonym pairs as opposites too ('prices rose' / "
              "'prices fell', 'friendly' / 'hostile'; the hand-written list had 150): they fire on "
              "8 dev pairs, 7 of which another guard vetoes already; CV at 1 % 27.2 % at 0.80 % "
-             "(26.9 % at 0.84 % without), 0.5 % point 12.4 % (9.9 %)."),
+             "(26.9 % at 0.84 % without), 0.5 % point 12.4 % (9.9 %). A yes/no question opened by "
+             "another modal ('May I pay taxes on gifts?' / 'Must I ...' was served at p 0.90; "
+             "can / could / may / might, must, should): no CV cost, it fires on one dev pair."),
              "",
              ('Tried in a later session and dropped (grouped CV, QQP recall at 0.5/1/2/3/5 %): the '
               'spread from how groups fall into folds alone, with the same model, is about +-2 '

@@ -65,7 +65,8 @@ MARGIN_SD = 0.5
 #: pair sources whose negatives are adversarial on purpose (see the data README)
 ADVERSARIAL_SOURCES = ("paws_wiki", "blindspots300")
 GUARDS = ("negation", "number", "number_added", "operator", "code", "unseen", "date", "antonym",
-          "entity_order", "substitution", "asks", "constraint", "qualifier", "tense")
+          "entity_order", "substitution", "asks", "constraint", "qualifier", "tense",
+          "modality")
 GBM = {"n_estimators": 200, "max_depth": 3, "learning_rate": 0.05, "subsample": 0.8, "random_state": 0}
 #: models in the shipped ensemble (``SeedEnsemble``), each with its own subsample seed
 SEEDS = 5

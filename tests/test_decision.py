@@ -283,6 +283,13 @@ def test_a_question_about_another_time() -> None:
                      "How do I fix an iPod that didn't turn on?")["tense"]
 
 
+def test_a_yes_no_question_asking_whether_one_may_must_or_should() -> None:
+    assert flags("Must I pay taxes on gifts?", "May I pay taxes on gifts?")["modality"]
+    assert flags("Can I eat raw eggs?", "Should I eat raw eggs?")["modality"]
+    assert not flags("Can I eat raw eggs?", "Could I eat raw eggs?")["modality"]
+    assert not flags("How can I lose weight?", "How should I lose weight?")["modality"]
+
+
 def test_paraphrase_fires_no_guard() -> None:
     f = flags("How do I reset my router password?", "How can I reset the password of my router?")
     assert not any(f.values())

@@ -103,6 +103,9 @@ class Analysed:
     asks: frozenset[str]
     #: whether the question asks about the past (``_tense``): "past", "present" or ""
     tense: str
+    #: what a yes/no question opened by a modal asks (``_modality``): "possible", "required",
+    #: "advised" or ""
+    modality: str
     has_digit: bool
     #: instructions on the answer's form (``instructions.py``: "length:sentence", "lang:french")
     constraints: frozenset[str]
@@ -173,7 +176,8 @@ def analyse(text: str) -> Analysed:
     return Analysed(
         tokens=tuple(tokens), stems=stems, content=content, negations=negations,
         foreign_negation=foreign, operators=_operators(text, matches), unseen=_unseen(text),
-        asks=_asks(tokens), tense=_tense(tokens), has_digit=any(t[0].isdigit() for t in tokens),
+        asks=_asks(tokens), tense=_tense(tokens),
+        modality=_MODALITY.get(tokens[0], "") if tokens else "", has_digit=any(t[0].isdigit() for t in tokens),
         constraints=read_instructions(tokens), numbers=frozenset(figures), figures=tuple(figures),
         dates=frozenset(dates), entities=tuple(entities), wh=wh,
         normalised=" ".join(tokens),
@@ -357,6 +361,9 @@ def _asks(tokens: list[str]) -> frozenset[str]:
     return frozenset(kinds)
 
 
+#: the modal that opens a yes/no question, by what it asks
+_MODALITY = {"can": "possible", "could": "possible", "may": "possible", "might": "possible",
+             "must": "required", "should": "advised", "shall": "advised"}
 _PAST = frozenset(["was", "were", "did"])
 _NOT_PAST = frozenset(["is", "are", "am", "do", "does", "will", "shall"])
 
@@ -501,6 +508,9 @@ def guard_flags(a: Analysed, b: Analysed) -> dict[str, bool]:
         # another time: "Who is the CEO of Apple?" / "Who was ...", "Is Pluto a planet?" /
         # "Was Pluto a planet?", "Who won ..." / "Who will win ..."
         "tense": bool(a.tense and b.tense and a.tense != b.tense),
+        # a yes/no question asking whether one may, must or should: "May I pay taxes on
+        # gifts?" / "Must I ...", "Can I eat eggs raw?" / "Should I ..."
+        "modality": bool(a.modality and b.modality and a.modality != b.modality),
         # a difference the embedding cannot see (🍆 vs 🍑 embed the same): the cosine says nothing
         "unseen": a.unseen != b.unseen,
         "date": bool(a.dates and b.dates and a.dates != b.dates),

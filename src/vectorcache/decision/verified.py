@@ -22,7 +22,7 @@ opposite word on one side only, other numbers or operators, other code around th
 words, the same numbers in another order,
 a figure on one side only, named entities in swapped order, one content word swapped, another
 instruction on the answer's form, a question narrowed by a trailing phrase or asked about
-another time, a difference the model cannot see) is rejected; the rest are
+another time, whether one may, must or should, a difference the model cannot see) is rejected; the rest are
 scored by the verifier and the most probable one is served if its probability reaches the
 cutoff. The two sides of a symmetric comparison ("the difference between A and B") may swap.
 """
