@@ -161,7 +161,9 @@ def main() -> None:
                        "as the server runs it; the last row stores the mistyped prompt under the "
                        "vector of its text without slips, as the server stores a miss, and asks "
                        "the prompt as written (the static column: a cache that embeds prompts "
-                       "as typed).")]
+                       "as typed). The bench mistypes words the four ways spelling.slip_of "
+                       "reads (neighbours swapped, a neighbouring key, a letter doubled, one "
+                       "left out); misspellings by sound are neither made nor read.")]
         _common.write_section(TITLE, "\n".join(lines))
 
 
