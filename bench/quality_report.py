@@ -162,7 +162,7 @@ def write_report(results: dict[str, Any]) -> None:
              "12.1/26.1/38.4/47.7/59.2 % (within the folds' noise). Later still, misspellings: "
              "a repeat with one word mistyped ('captial', 'recieve') was served 8 times in 144 "
              "(`bench/surface_variants.py`), as the substitution guard read the slip as another "
-             "word; the guards now read a word as the other side's when it is one edit from it, "
+             "word; the guards now read a word as the other side's when it is one slip from it, "
              "no dictionary word, and at least 1.5 orders of magnitude rarer in running text "
              "(wordfreq's table, shipped), which keeps 'lyft' / 'lift' and 'grindr' / 'grinder' "
              "apart, and a candidate with the same words up to such slips is served like a "
