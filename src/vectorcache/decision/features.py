@@ -176,8 +176,8 @@ def analyse(text: str) -> Analysed:
     return Analysed(
         tokens=tuple(tokens), stems=stems, content=content, negations=negations,
         foreign_negation=foreign, operators=_operators(text, matches), unseen=_unseen(text),
-        asks=_asks(tokens), tense=_tense(tokens),
-        modality=_MODALITY.get(tokens[0], "") if tokens else "", has_digit=any(t[0].isdigit() for t in tokens),
+        asks=_asks(tokens), tense=_tense(tokens), modality=_modality(tokens),
+        has_digit=any(t[0].isdigit() for t in tokens),
         constraints=read_instructions(tokens), numbers=frozenset(figures), figures=tuple(figures),
         dates=frozenset(dates), entities=tuple(entities), wh=wh,
         normalised=" ".join(tokens),
@@ -366,6 +366,10 @@ _MODALITY = {"can": "possible", "could": "possible", "may": "possible", "might":
              "must": "required", "should": "advised", "shall": "advised"}
 _PAST = frozenset(["was", "were", "did"])
 _NOT_PAST = frozenset(["is", "are", "am", "do", "does", "will", "shall"])
+
+
+def _modality(tokens: list[str]) -> str:
+    return _MODALITY.get(tokens[0], "") if tokens else ""
 
 
 def _tense(tokens: list[str]) -> str:

@@ -22,8 +22,8 @@ opposite word on one side only, other numbers or operators, other code around th
 words, the same numbers in another order,
 a figure on one side only, named entities in swapped order, one content word swapped, another
 instruction on the answer's form, a question narrowed by a trailing phrase or asked about
-another time, whether one may, must or should, a difference the model cannot see) is rejected; the rest are
-scored by the verifier and the most probable one is served if its probability reaches the
+another time, whether one may, must or should, a difference the model cannot see) is
+rejected; the rest are scored by the verifier and the most probable one is served if its probability reaches the
 cutoff. The two sides of a symmetric comparison ("the difference between A and B") may swap.
 """
 
@@ -33,7 +33,6 @@ from collections.abc import Sequence
 
 from vectorcache.decision.base import Candidate, Decision, DecisionPolicy
 from vectorcache.decision.features import (
-    Analysed,
     analyse,
     guard_flags,
     pair_features,
@@ -48,16 +47,6 @@ __all__ = ["VerifiedDecider"]
 
 #: how many examined candidates are listed in ``details`` (debug output)
 _SHOWN = 3
-
-
-def _same_up_to_spelling(query: Analysed, stored: Analysed) -> bool:
-    """The same words once each side's misspellings of the other's are read as those words
-    ("What is the captial of France?" / "What is the capital of France"): the verifier, which
-    counts a misspelt word as a word the other side lacks, is not asked."""
-    if query.tokens == stored.tokens:
-        return False  # equal words without respelling: the verifier's to score
-    respelt_query, respelt_stored = spelled_alike(query, stored)
-    return respelt_query.tokens == respelt_stored.tokens
 
 
 class VerifiedDecider:
@@ -101,11 +90,17 @@ class VerifiedDecider:
                     reason=f"same text after normalisation (cosine {cand.similarity:.3f})",
                 )
             stored = analyse(cand.prompt)
-            fired = [g for g, on in guard_flags(query, stored).items()
+            # each side's misspellings of the other's words read as those words ("captial")
+            respelt_query, respelt_stored = spelled_alike(query, stored)
+            fired = [g for g, on in guard_flags(respelt_query, respelt_stored).items()
                      if on and g in verifier.vetoes]
             row: dict[str, object] = {"entry_id": cand.entry_id,
                                       "cosine": round(cand.similarity, 4)}
-            if not fired and _same_up_to_spelling(query, stored):
+            # the same words up to misspellings: the verifier, which counts a misspelt word
+            # as a word the other side lacks, is not asked (equal words without respelling
+            # are its to score)
+            if (not fired and query.tokens != stored.tokens
+                    and respelt_query.tokens == respelt_stored.tokens):
                 examined.append(row)
                 details["examined"] = examined[:_SHOWN]
                 return Decision(
