@@ -122,16 +122,15 @@ def encoder() -> Any:
     from vectorcache.embeddings.onnx import OnnxEncoder
     from vectorcache.settings import Settings
 
-    settings = Settings()  # the same files and precision the server uses
-    return OnnxEncoder(settings.resolved_model_cache_dir(), precision=settings.embedding_precision)
+    return OnnxEncoder(Settings().embedding_model)  # the model the server uses
 
 
 def embedded(texts: list[str]) -> Vecs:
     """Vectors of ``texts`` with the server's encoder, cached by content and precision."""
     from vectorcache.settings import Settings
 
-    precision = Settings().embedding_precision
-    key = hashlib.sha256("\n".join([precision, *texts]).encode()).hexdigest()[:12]
+    model = Settings().embedding_model
+    key = hashlib.sha256("\n".join([model, *texts]).encode()).hexdigest()[:12]
     path = CACHE / f"vectors-{key}.npy"
     if path.exists():
         return np.load(path)

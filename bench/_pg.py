@@ -28,7 +28,7 @@ class PostgresRows:
         cols = list(rows[0])
         marks = ", ".join("%s::vector" if col == "embedding" else "%s" for col in cols)
         with self.conn.transaction(), self.conn.cursor() as cur:
-            cur.executemany(f"INSERT INTO entries ({', '.join(cols)}) VALUES ({marks})",
+            cur.executemany(f"INSERT INTO entries ({', '.join(cols)}) VALUES ({marks})",  # noqa: S608
                             [tuple(r.values()) for r in rows])
 
     def close(self) -> None:

@@ -8,8 +8,8 @@ GPTCache runs in its own virtualenv (/tmp/gptcache-venv, created if missing: it 
 packages at run time) as a subprocess that prints JSON. GPTCache is a library: it is measured
 in-process (no HTTP), which favours it; Vectorcache is measured over loopback HTTP.
 
-    python bench/gptcache_compare.py            # ~3 min (+ ~2 min to create the venv once)
-    python bench/gptcache_compare.py --write
+    python -m bench.gptcache_compare            # ~3 min (+ ~2 min to create the venv once)
+    python -m bench.gptcache_compare --write
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import _common as c
 import httpx
 import numpy as np
+
+from bench import _common as c
 
 TITLE = "bench/gptcache_compare.py"
 VENV = Path("/tmp/gptcache-venv")
@@ -225,27 +226,19 @@ def main() -> None:
         c.write_section(TITLE, f"""
 {c.header("gptcache_compare.py")}
 
-Both caches hold the same 1,000 real dev prompts and are asked the same {len(v['queries'])} real
-paraphrases × {args.rounds} rounds (pairs_dev `same` pairs at cosine ≥ 0.87 that Vectorcache's
-decision rule serves as hits: checked first with `/v1/cache/lookup`), embedded by the same
-all-MiniLM-L6-v2 ONNX file (Vectorcache's export) with the same tokenizer and onnxruntime
-settings. GPTCache {g['gptcache']} runs in /tmp/gptcache-venv with its SQLite + FAISS stack, a
-custom embedding function, `SearchDistanceEvaluation` and `similarity_threshold` 0.925 (= cosine
-≥ 0.85, Vectorcache's default floor), **in-process** (its Python API, no HTTP: this favours
-it). Vectorcache is the real `vectorcache serve` over loopback HTTP (`/v1/cache/lookup`, default
-decision rule), sequential httpx client for latency, `wrk` for throughput.
+Setup: both caches hold the same 1,000 dev prompts and are asked the same {len(v['queries'])} real
+paraphrases × {args.rounds}, embedded by the same int8 ONNX file. GPTCache {g['gptcache']} (SQLite + FAISS,
+threshold = cosine 0.85) runs **in-process**, which favours it; Vectorcache is `vectorcache serve`
+over loopback HTTP (`/v1/cache/lookup`).
 
 | | hits / asked | hit p50 ms | p95 ms | of which embedding p50 ms | sequential hits/s | concurrent hits/s |
 |---|---|---|---|---|---|---|
 | GPTCache (in-process) | {g['hits']}/{g['n']} | {g['p50']:.2f} | {g['p95']:.2f} | {g['embed_p50']:.2f} | {g['seq_per_s']:.0f} | {g8_text} (8 threads) |
 | Vectorcache (HTTP) | {v['hits']}/{v['n']} | {v['p50']:.2f} (server {v['server_p50']:.2f}) | {v['p95']:.2f} | {v['embed_p50']:.2f} | {v['wrk1']['hits_per_s']:.0f} (wrk c=1) | {v['wrk32']['hits_per_s']:.0f} (wrk c=32) |
 
-Both run the same int8 model file the same way (one single-threaded onnxruntime call per
-request, calls from several threads at once). The 10x target is missed because a Vectorcache hit
-still costs ~4 ms of CPU (HTTP, auth, JSON, search, decision in Python; the embedding ~1.8 ms of
-it) on the same two cores as the load generator, while GPTCache is called in-process.
-
-{verdict}
+Reading: {verdict}
+A Vectorcache hit still costs ~4 ms of CPU (HTTP, auth, JSON, search, decision) on the cores the
+load generator shares, where GPTCache is called in-process.
 """)
 
 

@@ -2,9 +2,9 @@
 state: the data dir is filled (bench/_common.py ``fill``), then the server starts on it (as after
 a restart: the index snapshot is loaded and reconciled with the records) and answers some hits.
 
-    python bench/memory.py                  # 1k + 100k (~1 min once the fills are cached)
-    python bench/memory.py --million        # adds 1M (first fill ~5 min, ~2 GB on disk)
-    python bench/memory.py --write          # also update the "## bench/memory.py" section
+    python -m bench.memory                  # 1k + 100k (~1 min once the fills are cached)
+    python -m bench.memory --million        # adds 1M (first fill ~5 min, ~2 GB on disk)
+    python -m bench.memory --write          # also update the "## bench/memory.py" section
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import _common as c
 import httpx
+
+from bench import _common as c
 
 TITLE = "bench/memory.py"
 
@@ -81,17 +82,17 @@ def main() -> None:
         c.write_section(TITLE, f"""
 {c.header("memory.py")}
 
-Sizes run: {", ".join(c.human(n) for n in sizes)} entries (one project, one partition), filled as in
-bench/hitpath.py (real vectors of the dev prompts, then perturbed copies). RSS = VmRSS of the
-`vectorcache serve` process after it started on the filled data dir (index snapshot loaded and
-reconciled with the records) and answered 100 hits; peak = VmHWM (includes start-up). Per entry
-= (RSS − RSS at {c.human(base['entries'])}) / extra entries.
+Setup: `vectorcache serve` started on data dirs of {", ".join(c.human(n) for n in sizes)} entries filled as in
+`bench/hitpath.py`, after 100 hits. RSS = VmRSS, peak = VmHWM (start-up included); per entry =
+(RSS − RSS at {c.human(base['entries'])}) / extra entries.
 
 | entries | RSS MB | peak MB | vs {c.human(base['entries'])} MB | bytes/entry | start s | SQLite MB | index snapshot MB |
 |---|---|---|---|---|---|---|---|
 {chr(10).join(rows)}
 
-{verdict}
+Reading: {verdict}
+The vector index and the record pages the server touches grow with the entries; the SQLite file
+does not stay in memory.
 """)
 
 

@@ -7,8 +7,8 @@ Paths: ``direct`` = POST the provider's ``/v1/chat/completions``; ``query`` = Ve
 embed, search, decide, provider call, store); ``chat`` = Vectorcache's ``/v1/chat/completions``
 (the OpenAI-compatible gateway route), measured only if the running server has it.
 
-    python bench/overhead.py                # 300 requests per path (~1-2 min)
-    python bench/overhead.py -n 1000 --write
+    python -m bench.overhead                # 300 requests per path (~1-2 min)
+    python -m bench.overhead -n 1000 --write
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ import argparse
 import time
 from typing import Any
 
-import _common as c
 import httpx
+
+from bench import _common as c
 
 TITLE = "bench/overhead.py"
 
@@ -126,12 +127,10 @@ def main() -> None:
         c.write_section(TITLE, f"""
 {c.header("overhead.py")}
 
-One sequential httpx client; per iteration one request on each path in turn (interleaved), after
-20 warm-up rounds; {args.n} per path. The provider is the loopback FakeProvider in its own
-process (instant answers). `direct` = straight to it; `query` = `/v1/cache/query` with a unique
-real dev prompt, `similarity_threshold: 0.999` and `include_debug` (every one a miss: embed,
-search, decide, provider call, store); `query_nodebug` = the same without `include_debug`.
-{chat_note} Server: `vectorcache serve` on a copy of the 1k-entry data dir.
+Setup: one sequential client, the paths interleaved, {args.n} requests each after 20 warm-up rounds,
+against the loopback FakeProvider (instant answers). `direct` = straight to it; `query` =
+`/v1/cache/query`, every one a miss (unique prompt, `similarity_threshold: 0.999`, `include_debug`);
+`query_nodebug` without `include_debug`. {chat_note}
 
 | path | e2e p50 ms | p95 | p99 | n |
 |---|---|---|---|---|
@@ -149,7 +148,8 @@ The encoder alone (one prompt, bench process, same run): p50 {enc_p50:.2f} ms.
 |---|---|---|---|
 {orows}
 
-{verdict}
+Reading: {verdict}
+A miss pays the embedding (it must store the vector) and the store write on top of the provider call.
 """)
 
 

@@ -290,7 +290,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="vc-quality-") as tmp:
         settings = Settings(data_dir=Path(tmp), embedding_backend=args.backend,
-                            embedding_precision=args.precision, model_cache_dir=args.model_cache)
+                            embedding_model=args.model)
         encoder = MemoEncoder(build_encoder(settings), texts)
         embed_s = time.perf_counter() - t0
         results: dict[str, Any] = {"_meta": {"embed_s": round(embed_s, 1)}}
@@ -401,8 +401,8 @@ def main() -> None:
     ap.add_argument("--json", action="store_true", help="last stdout line: one JSON object")
     ap.add_argument("--write", action="store_true", help=f"update '## {TITLE}' in BENCHMARKS.md")
     ap.add_argument("--backend", default="onnx")
-    ap.add_argument("--precision", default=Settings().embedding_precision, help="int8 | fp32")
-    ap.add_argument("--model-cache", type=Path, default=ROOT / ".vectorcache" / "models")
+    ap.add_argument("--model", default=Settings().embedding_model,
+                    help="a shipped embedding model (default: the server's)")
     ap.add_argument("--dump", type=Path, help="write the full results as JSON here")
     ap.add_argument("--feedback", action="store_true",
                     help="also replay each stream twice, with and without reporting every "

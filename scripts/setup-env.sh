@@ -11,14 +11,20 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 stamp=".venv/.vectorcache-installed${extras:+-$extras}"
-want="$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)"
+want="$(cat pyproject.toml constraints.txt clients/python/pyproject.toml | sha256sum | cut -d' ' -f1)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi
 .venv/bin/python -m pip install -q --upgrade pip
-# torch first, pinned to the CPU build (sentence-transformers would otherwise pull a CUDA one)
-.venv/bin/python -m pip install -q -c constraints.txt torch
+if [ -n "$extras" ]; then
+  # the test and training extras bring torch (training/): the CPU build first, pinned, or
+  # sentence-transformers would pull a CUDA one. The server itself never needs it.
+  .venv/bin/python -m pip install -q -c constraints.txt torch
+fi
 target="."
 [ -n "$extras" ] && target=".[${extras}]"
+# the Python client is its own distribution (clients/python, httpx only); installed beside the
+# server, whose `vectorcache.client` re-exports it
+.venv/bin/python -m pip install -q -c constraints.txt -e clients/python
 .venv/bin/python -m pip install -q -c constraints.txt -e "$target"
 echo "$want" > "$stamp"

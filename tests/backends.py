@@ -22,10 +22,11 @@ REDIS = shutil.which("redis-server")
 
 
 @contextmanager
-def redis_server(workdir: Path) -> Iterator[str]:
-    """A throwaway ``redis-server`` (no persistence); its URL."""
+def redis_server(workdir: Path, port: int | None = None) -> Iterator[str]:
+    """A throwaway ``redis-server`` (no persistence); its URL. ``port``: the one an earlier
+    server had (a restart)."""
     assert REDIS is not None
-    port = free_port()
+    port = port or free_port()
     proc = subprocess.Popen(
         [REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
          "--appendonly", "no", "--dir", str(workdir)],

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from pathlib import Path
 
 import pytest
 
-from vectorcache.embeddings import Encoder
 from vectorcache.runtime import Runtime
 from vectorcache.settings import Settings
 
@@ -102,22 +100,3 @@ def test_a_chat_entry_round_trips_into_the_same_partition(run, tmp_path: Path,
              *conversation[2:]]
     assert not asyncio.run(ask(other, params))  # another conversation: never
     assert not asyncio.run(ask(conversation, {"temperature": 0.9}))  # other sampling
-
-
-def test_a_change_of_embedding_precision_is_reported(tmp_path: Path, encoder: Encoder,
-                                                     caplog: pytest.LogCaptureFixture) -> None:
-    settings = Settings(data_dir=tmp_path / "data", embedding_backend="onnx",
-                        embedding_precision="int8")
-
-    async def stored_space(s: Settings) -> str | None:
-        async with Runtime.open(s, encoder=encoder) as rt:
-            return await rt.store.get_meta("embedding_space")
-
-    first = asyncio.run(stored_space(settings))
-    assert first is not None and first.endswith(" int8")  # recorded at the first start
-    assert not caplog.records
-    # the same data directory, now served with fp32 vectors: told, and the record is kept
-    fp32 = settings.model_copy(update={"embedding_precision": "fp32"})
-    with caplog.at_level(logging.WARNING, logger="vectorcache"):
-        assert asyncio.run(stored_space(fp32)) == first
-    assert "fp32" in caplog.text and "cache export" in caplog.text

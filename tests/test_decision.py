@@ -105,7 +105,7 @@ def test_entity_order_swap_is_seen_even_with_the_same_words() -> None:
     f = flags("Train times from Leeds to York", "Train times from York to Leeds")
     assert f["entity_order"]
     a, b = analyse("Train times from Leeds to York"), analyse("Train times from York to Leeds")
-    x = dict(zip(FEATURE_NAMES, pair_features(0.98, a, b)))
+    x = dict(zip(FEATURE_NAMES, pair_features(0.98, a, b), strict=True))
     assert x["token_jaccard"] == 1.0 and x["bigram_jaccard"] < 0.5
 
 
@@ -169,7 +169,8 @@ def test_a_swapped_word_vetoes_unless_it_is_another_form_or_a_synonym() -> None:
         assert flags(a, b)["substitution"], (a, b)
     # the same word inflected, or a synonym in its commonest senses (WordNet): not a swap
     for a, b in [("How is a septic tank emptied?", "How do you empty a septic tank?"),
-                 ("How do underwater tunnels get built?", "How are underwater tunnels constructed?"),
+                 ("How do underwater tunnels get built?",
+                  "How are underwater tunnels constructed?"),
                  ("How can I read someone's mind?", "How can I read someones mind?"),
                  ("Which is easier, PTE or IELTS?", "Which is easy, PTE or IELTS?")]:
         assert not flags(a, b)["substitution"], (a, b)
@@ -464,7 +465,8 @@ def test_a_stricter_target_serves_fewer_adversarial_negatives(encoder: Encoder) 
 
     def served(target: float | None) -> int:
         policy = DecisionPolicy(target_error_rate=target)
-        return sum(decider.decide(r["b"], [Candidate("a", float(vectors[2 * k] @ vectors[2 * k + 1]),
+        return sum(decider.decide(r["b"], [Candidate("a",
+                                                     float(vectors[2 * k] @ vectors[2 * k + 1]),
                                                      r["a"])], policy).hit
                    for k, r in enumerate(rows))
     assert served(0.005) <= served(None) <= 0.05 * len(rows)

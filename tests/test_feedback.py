@@ -1,4 +1,5 @@
-"""Wrong-answer reports (``POST /v1/cache/feedback``): real model, real SQLite, loopback provider."""
+"""Wrong-answer reports (``POST /v1/cache/feedback``): real model, real SQLite, loopback
+provider."""
 
 from __future__ import annotations
 

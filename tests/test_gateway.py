@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -399,5 +400,5 @@ def test_after_a_call_that_stored_nothing_the_waiting_requests_ask_one_at_a_time
     asyncio.run(three())
     assert provider.calls == before + 3  # nothing was stored: each asked in turn
     starts = provider.arrivals[-3:]
-    gaps = [b - a for a, b in zip(starts, starts[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert min(gaps) > 0.3, gaps  # each call began after the one before had answered

@@ -46,7 +46,7 @@ def test_keys_are_counted_apart_and_idle_keys_are_forgotten() -> None:
     assert counters.moving("ip/2", 1, 60.0).admitted
     assert not counters.moving("ip/1", 1, 60.0).admitted
     clock.now += 3600
-    for i in range(5000):  # enough hits to trigger a sweep of idle keys
+    for _ in range(5000):  # enough hits to trigger a sweep of idle keys
         counters.moving("busy", 10**6, 60.0)
     assert len(counters) == 1
 

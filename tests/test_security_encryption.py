@@ -72,8 +72,9 @@ def test_rotation_reencrypts_every_row_while_the_server_keeps_serving(
         t = make_tenant(client, provider, decision_mode="static")
         prompts = [f"Rotation question number {i}: what is {i} squared?" for i in range(6)]
         for i, p in enumerate(prompts):
-            r = t.post("/v1/cache/store", {"prompt": p, "response": f"ROTATION-ANSWER-{i}", "model": "gpt-4o",
-                                           "metadata": {"i": i}, "context": "ctx"})
+            r = t.post("/v1/cache/store", {"prompt": p, "response": f"ROTATION-ANSWER-{i}",
+                                           "model": "gpt-4o", "metadata": {"i": i},
+                                           "context": "ctx"})
             assert r.status_code == 201, r.text
         db = t.runtime.store.path
         old_kid = t.runtime.store.cipher.active_kid

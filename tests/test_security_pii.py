@@ -114,8 +114,12 @@ def test_redact_policy_stores_and_matches_the_redacted_form(app_client, provider
     assert exported[0]["prompt"] == "Email [EMAIL] the invoice"
     assert "jane.doe" not in str(exported)
     again = t.post("/v1/cache/query", {"prompt": "Email bob@example.org the invoice",
-                                       "model": "gpt-4o"}).json()
+                                       "model": "gpt-4o", "user": "u-redact"}).json()
     assert again["cache_hit"] is True and "bob@" not in again["response"]
+    # a redacted entry is its user's only (issue 22: never served across users)
+    other = t.post("/v1/cache/query", {"prompt": "Email bob@example.org the invoice",
+                                       "model": "gpt-4o", "user": "u-other"}).json()
+    assert other["cache_hit"] is False
 
 
 def test_personal_data_in_metadata_is_screened_like_the_prompt(app_client, provider) -> None:

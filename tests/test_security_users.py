@@ -111,7 +111,8 @@ class _AuditSink:
         self.rows: list[tuple[str, str | None, dict[str, object]]] = []
 
     async def add_audit(self, action: str, *, project_id: str | None, actor: str | None,
-                        target: str | None, details: dict[str, object] | None = None) -> None:
+                        target: str | None, details: dict[str, object] | None = None,
+                        client_ip: str | None = None) -> None:
         self.rows.append((action, actor, details or {}))
 
 

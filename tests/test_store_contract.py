@@ -458,7 +458,8 @@ def test_events_bump_hit_counts_and_key_usage(store: Backend) -> None:
             e1, e2 = await s.insert_entry(entry(p, Q)), await s.insert_entry(entry(p, B))
             used_at = utcnow()
             await s.add_events([UsageEvent(p, "hit", entry_id=e1, key_id=key.id),
-                                UsageEvent(p, "hit", entry_id=e1), UsageEvent(p, "hit", entry_id=e2),
+                                UsageEvent(p, "hit", entry_id=e1),
+                                UsageEvent(p, "hit", entry_id=e2),
                                 UsageEvent(p, "miss", key_id=key.id)],
                                key_usage={key.id: (3, used_at)})
             hits = [(await s.get_entry(e)) for e in (e1, e2)]

@@ -8,12 +8,16 @@ from __future__ import annotations
 __all__ = [
     "AuthenticationFailed",
     "ConfigurationError",
+    "HeaderTooLarge",
     "NotCacheable",
     "NotFound",
     "PayloadTooLarge",
     "PermissionDenied",
+    "ProviderRateLimited",
+    "ProviderRejected",
     "RateLimited",
     "ServiceUnavailable",
+    "UnsupportedMediaType",
     "UpstreamError",
     "ValidationFailed",
     "VectorcacheError",
@@ -71,6 +75,20 @@ class PayloadTooLarge(VectorcacheError):
     default_detail = "Request body too large"
 
 
+class UnsupportedMediaType(VectorcacheError):
+    status = 415
+    code = "unsupported_media_type"
+    openai_type = "invalid_request_error"
+    default_detail = "Content-Type must be application/json"
+
+
+class HeaderTooLarge(VectorcacheError):
+    status = 431
+    code = "header_too_large"
+    openai_type = "invalid_request_error"
+    default_detail = "Request header fields too large"
+
+
 class NotCacheable(VectorcacheError):
     status = 422
     code = "not_cacheable"
@@ -97,6 +115,39 @@ class UpstreamError(VectorcacheError):
     openai_type = "server_error"
     retryable = True
     default_detail = "LLM provider error"
+    #: the provider may have done (and billed) the work: a timeout while it answered, an
+    #: answer that could not be read. False where it answered an error status or was never
+    #: reached: asking again then costs nothing (``api/idempotent.py``)
+    may_have_billed = True
+
+
+class ProviderRejected(UpstreamError):
+    """The provider refused the request itself (a 4xx: context too long, unknown model): the
+    client's to fix, so passed on with the provider's status and message, not as a 502."""
+
+    openai_type = "invalid_request_error"
+    code = "upstream_bad_request"
+    retryable = False
+    may_have_billed = False
+
+    def __init__(self, detail: str | None = None, *, status: int = 400,
+                 code: str | None = None, param: str | None = None) -> None:
+        super().__init__(detail, code=code, param=param)
+        self.status = status
+
+
+class ProviderRateLimited(UpstreamError, RateLimited):
+    """The provider said 429: a 429 to the client too, with the provider's ``Retry-After``."""
+
+    status = 429
+    code = "upstream_rate_limited"
+    openai_type = "rate_limit_error"
+    may_have_billed = False
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 1,
+                 code: str | None = None) -> None:
+        VectorcacheError.__init__(self, detail, code=code)
+        self.retry_after = max(1, int(retry_after))
 
 
 class ServiceUnavailable(VectorcacheError):

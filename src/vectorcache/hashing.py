@@ -20,7 +20,7 @@ __all__ = ["Hasher", "normalize_prompt"]
 _SPACE = re.compile(r"\s+")
 #: sentence marks at the end ('What is X?' is 'what is x': the model's cosine for the pair is
 #: only 0.90). A '!' right after a digit is a factorial ('5!'), so it stays.
-_TRAILING_MARKS = re.compile(r"(?:[\s?.\u3002]|(?<!\d)!)+$")
+_MARKS = "?.\u3002"
 #: ...and in a prompt that reads as code or a formula, every mark stays: 'Explain the regex
 #: \d+?' ends in a lazy quantifier, not a question mark. Wider on purpose than the code guard's
 #: signs (``decision/reading.py``, which leaves "$" to the number guards): taking prose for code
@@ -35,7 +35,20 @@ def normalize_prompt(text: str) -> str:
     folded = _SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip().casefold()
     if _CODE_SIGNS.search(folded):
         return folded
-    return _TRAILING_MARKS.sub("", folded) or folded
+    return _without_trailing_marks(folded) or folded
+
+
+def _without_trailing_marks(text: str) -> str:
+    """``text`` without the sentence marks and spaces it ends with, read from the end (a
+    pattern anchored at ``$`` would be tried from every mark of a long run: quadratic)."""
+    end = len(text)
+    while end:
+        ch = text[end - 1]
+        if not (ch in _MARKS or ch.isspace()
+                or (ch == "!" and not (end > 1 and text[end - 2].isdigit()))):
+            break
+        end -= 1
+    return text[:end]
 
 
 class Hasher:
@@ -68,12 +81,17 @@ class Hasher:
         context: str | None,
         history: Sequence[Mapping[str, object]] = (),
         params: Mapping[str, object] | None = None,
+        user_hash: str | None = None,
     ) -> str:
-        """Everything that must be equal for a stored answer to be reusable."""
-        return self._mac(self._partition_key, {
+        """Everything that must be equal for a stored answer to be reusable; ``user_hash``
+        (``user()``'s) for a partition of one end user's own (``service/scope.py``)."""
+        payload: dict[str, object] = {
             "p": project_id, "m": model, "c": context, "h": list(history),
             "s": {k: v for k, v in (params or {}).items() if v is not None},
-        })
+        }
+        if user_hash is not None:  # shared partitions keep the hash they always had
+            payload["u"] = user_hash
+        return self._mac(self._partition_key, payload)
 
     def exact(self, partition: str, prompt: str) -> str:
         return self._mac(self._exact_key, [partition, normalize_prompt(prompt)])

@@ -40,6 +40,8 @@ class Project:
     pii_policy: str = "bypass"
     allowed_models: tuple[str, ...] = ()
     ttl_seconds: int | None = None
+    #: whose entries answer a request: "shared" (the project's) or "user" (the end user's own)
+    cache_scope: str = "shared"
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ class ApiKey:
     last_used_at: datetime | None = None
     request_count: int = 0
     revoked_at: datetime | None = None
+    #: overrides the project's ``cache_scope`` ("shared" or "user"); None: the project's
+    cache_scope: str | None = None
 
     @property
     def status(self) -> str:
@@ -171,6 +175,13 @@ class UsageEvent:
     cost_usd: float = 0.0
     cost_saved_usd: float = 0.0
     model: str | None = None
+    #: for the request log (monitoring/): an exact (not semantic) hit; why a bypass or an
+    #: error; the provider's time and its usage split into prompt and completion tokens
+    exact: bool = False
+    reason: str | None = None
+    provider_ms: float = 0.0
+    tokens_in: int = 0
+    tokens_out: int = 0
 
 
 @dataclass(frozen=True)
@@ -182,6 +193,8 @@ class AuditEvent:
     actor: str | None
     target: str | None
     details: dict[str, object]
+    #: the client address the server resolved (security/client_ip.py); None: the CLI, or older
+    client_ip: str | None = None
 
 
 @dataclass(frozen=True)

@@ -5,21 +5,26 @@ Used by the HTTP app's lifespan, the CLI and the benchmarks alike, so they all r
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
 from threadpoolctl import threadpool_limits
 
+from vectorcache.clock import utcnow
+from vectorcache.console.service import Console
 from vectorcache.crypto import load_master_key
 from vectorcache.decision import DEFAULT_MODE, HitDecider, build_decider
 from vectorcache.embeddings import Embedder, Encoder, build_embedder
 from vectorcache.errors import ConfigurationError
 from vectorcache.hashing import Hasher
+from vectorcache.monitoring.service import Monitoring
 from vectorcache.pricing import Pricing
 from vectorcache.secretfiles import read_or_create_secret
 from vectorcache.service.admin import AdminService
@@ -28,7 +33,9 @@ from vectorcache.service.cache import CacheService
 from vectorcache.service.entries import EntryService
 from vectorcache.service.events import EventWriter
 from vectorcache.service.feedback import FeedbackService
+from vectorcache.service.idempotency import IdempotencyKeys
 from vectorcache.service.miss_lease import MissLeases
+from vectorcache.service.users import UserData
 from vectorcache.settings import Settings
 from vectorcache.store import Store, open_store_for_url
 
@@ -36,7 +43,7 @@ __all__ = ["Runtime"]
 
 log = logging.getLogger("vectorcache")
 _SPACE_KEY = "embedding_space"
-_SECRET_KEY = "server_secret_fingerprint"
+_SECRET_KEY = "server_secret_fingerprint"  # noqa: S105 - a meta row's name, not a secret
 
 
 def _one_blas_thread() -> None:
@@ -75,11 +82,11 @@ class _NoEmbedder:
         return None
 
 
-def embedding_space(settings: Settings, model_id: str) -> str:
-    """Which vectors this server makes. Vectors of another space still compare, but drift
-    (int8 vs fp32: cosine 0.994 on average for the same text), so borderline decisions move."""
-    int8 = settings.embedding_backend == "onnx" and settings.embedding_precision == "int8"
-    return f"{model_id} {'int8' if int8 else 'fp32'}"
+def embedding_space(embedder: Any) -> str:
+    """Which vectors this server makes: its model and precision (vectors of two spaces are
+    never compared; ``vectorcache cache reembed`` moves entries to this one)."""
+    space = getattr(embedder, "space", None)
+    return str(space) if space else f"{embedder.model_id} fp32"
 
 
 async def check_server_secret(store: Store, hasher: Hasher) -> None:
@@ -94,20 +101,18 @@ async def check_server_secret(store: Store, hasher: Hasher) -> None:
             "the other replicas (VECTORCACHE_SERVER_SECRET, or the data dir's server.secret).")
 
 
-async def check_embedding_space(store: Store, space: str) -> str | None:
-    """Records the database's embedding space on first use; warns (and returns the stored one)
-    when this server embeds differently, e.g. after ``VECTORCACHE_EMBEDDING_PRECISION`` changed."""
-    stored = await store.get_meta(_SPACE_KEY)
-    if stored is None:
+async def check_embedding_space(store: Store, space: str) -> int:
+    """Records the space of the server's vectors; warns when entries of another model wait to
+    be moved (after ``VECTORCACHE_EMBEDDING_MODEL`` changed), and returns how many."""
+    if await store.get_meta(_SPACE_KEY) != space:
         await store.set_meta(_SPACE_KEY, space)
-        return None
-    if stored != space:
+    others = await store.count_other_space()
+    if others:
         log.warning(
-            "The stored vectors were made by %s; this server embeds with %s. They still "
-            "match, with a small drift in similarity. To re-embed everything: `vectorcache "
-            "cache export`, then `cache import` into a new data directory.", stored, space)
-        return stored
-    return None
+            "%d entries were embedded by another model than this server's (%s): they still "
+            "hit exactly, but not by meaning, until moved with `vectorcache cache reembed` "
+            "(safe while the server runs).", others, space)
+    return others
 
 
 @dataclass
@@ -122,13 +127,29 @@ class Runtime:
     cache: CacheService
     entries: EntryService
     feedback: FeedbackService
+    users: UserData
     http: httpx.AsyncClient
+    #: the console's time (its sessions expire by it); tests may pass their own
+    clock: Callable[[], datetime] = utcnow
+    #: the request log, analytics, metrics, alerts and retention (``monitoring/``)
+    monitoring: Monitoring | None = None
+
+    @functools.cached_property
+    def idempotency(self) -> IdempotencyKeys:
+        """Responses kept for retries that carry an ``Idempotency-Key``."""
+        return IdempotencyKeys()
+
+    @functools.cached_property
+    def console(self) -> Console:
+        """Admin accounts, sessions, roles and approvals (``console/``)."""
+        return Console(self.store, self.hasher, self.admin, self.settings, self.clock)
 
     @classmethod
     @asynccontextmanager
     async def open(cls, settings: Settings, *, with_embedder: bool = True,
                    encoder: Encoder | None = None,
-                   master_key: bytes | None = None) -> AsyncIterator[Runtime]:
+                   master_key: bytes | None = None,
+                   clock: Callable[[], datetime] = utcnow) -> AsyncIterator[Runtime]:
         """Build everything; ``encoder`` lends an already-loaded model (closed by its owner);
         ``master_key`` overrides the one the settings name (re-wrapping needs that)."""
         if with_embedder:
@@ -147,12 +168,14 @@ class Runtime:
                 await embedder.embed(["warm-up"])  # first-run costs paid before serving
             store = open_store_for_url(settings.resolved_database_url(),
                                        master_key or load_master_key(settings), embedder.dims,
-                                       searchable=with_embedder)
+                                       searchable=with_embedder,
+                                       space=embedding_space(embedder) if with_embedder
+                                       else None)
             await store.open()
             stack.push_async_callback(store.close)
             await check_server_secret(store, hasher)
             if with_embedder:
-                await check_embedding_space(store, embedding_space(settings, embedder.model_id))
+                await check_embedding_space(store, embedding_space(embedder))
             events = EventWriter(store)
             events.start()
             stack.push_async_callback(events.close)
@@ -160,15 +183,18 @@ class Runtime:
                 settings.upstream_timeout_seconds,
                 connect=settings.upstream_connect_timeout_seconds))
             stack.push_async_callback(http.aclose)
-            # a lease lasts as long as a provider call may (then the others go on without it)
-            leases = MissLeases(settings.rate_limit_storage_url,
-                                settings.upstream_connect_timeout_seconds
-                                + settings.upstream_timeout_seconds + 5.0)
+            # short, and renewed while the call goes on: a replica that dies holding one
+            # stalls the others on its prompt for one lease at most
+            leases = MissLeases(settings.rate_limit_storage_url, settings.miss_lease_seconds)
             stack.push_async_callback(leases.close)
             cache = CacheService(settings=settings, store=store, embedder=embedder,
                                  decider_for=_Deciders(), hasher=hasher, events=events,
                                  pricing=Pricing.from_file(settings.pricing_file), http=http,
                                  leases=leases)
+            monitoring = Monitoring(store, events, embedder, settings=settings, clock=clock)
+            cache.on_timings = monitoring.metrics.observe_steps
+            await monitoring.start(serving=with_embedder)
+            stack.push_async_callback(monitoring.close)
             yield cls(settings=settings, store=store, embedder=embedder, hasher=hasher,
                       events=events, auth=Authenticator(store, hasher, events),
                       admin=AdminService(
@@ -176,4 +202,6 @@ class Runtime:
                           default_threshold=settings.default_similarity_threshold), cache=cache,
                       entries=EntryService(store),
                       feedback=FeedbackService(store, embedder, cache.matched_view,
-                                               cache.respelt_vector), http=http)
+                                               cache.respelt_vector),
+                      users=UserData(store, hasher, events), http=http, clock=clock,
+                      monitoring=monitoring)

@@ -10,7 +10,8 @@ __all__ = ["read_or_create_secret", "write_secret_file"]
 
 
 def write_secret_file(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` with mode 0600, atomically (never world-readable, not even briefly)."""
+    """Write ``data`` to ``path`` with mode 0600, atomically (never world-readable, not even
+    briefly)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

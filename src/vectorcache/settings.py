@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Literal
 
@@ -26,15 +25,13 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
 
-    embedding_backend: str = Field(default="onnx", description="onnx | reference")
-    embedding_precision: Literal["int8", "fp32"] = Field(
-        default="int8", description="ONNX weights: int8 (dynamic quantisation, ~2x faster) | fp32"
-    )
+    embedding_backend: str = Field(
+        default="onnx", description="onnx | reference (sentence-transformers; training extra)")
+    embedding_model: str = Field(
+        default="all-minilm-l6-v2",
+        description="A model shipped in the package: vc-minilm-l6-pairs (MiniLM-L6 trained on "
+                    "labelled duplicate pairs, the default) | all-minilm-l6-v2 (stock).")
     embedding_max_batch: int = 64
-    model_cache_dir: Path | None = Field(
-        default=None,
-        description="Where the exported ONNX model is kept (default ~/.cache/vectorcache/models).",
-    )
 
     default_similarity_threshold: float = Field(default=0.85, ge=0.0, le=1.0)
     default_ttl_seconds: int | None = Field(default=None, ge=1)
@@ -60,6 +57,15 @@ class Settings(BaseSettings):
     rate_limit_storage_url: str = Field(
         default="memory://",
         description="Where rate-limit counters live: memory:// (one process) or redis://host.")
+    rate_limits_without_redis: Literal["refuse", "local"] = Field(
+        default="refuse",
+        description="While the rate-limit Redis is down: refuse (503, and /health/ready says "
+                    "503) or local (count per replica, in process, until it is back).")
+    miss_lease_seconds: float = Field(
+        default=10.0, ge=1.0, le=600.0,
+        description="How long a replica asking the provider holds its prompt's lease; renewed "
+                    "every third of it while the call goes on (a crashed replica stalls the "
+                    "others on that prompt for at most this long).")
     default_rate_limit_per_minute: int | None = Field(
         default=60_000, ge=1,
         description="Per-key limit for keys that set none (1,000 req/s; None: no limit).")
@@ -67,14 +73,39 @@ class Settings(BaseSettings):
         default=None, ge=1, description="Per-client-IP limit on authenticated routes.")
     log_level: str = "INFO"
 
+    # monitoring (monitoring/): /metrics, alerts, retention
+    metrics_enabled: bool = Field(
+        default=True, description="Serve Prometheus metrics at /metrics on the server's port.")
+    metrics_token: SecretStr | None = Field(
+        default=None, description="When set, /metrics requires 'Authorization: Bearer <it>'.")
+    monitor_interval_seconds: float = Field(
+        default=60.0, gt=0,
+        description="How often alert rules, deliveries and retention run (once across "
+                    "replicas per period).")
+    request_log_retention_days: int = Field(
+        default=90, ge=1, description="Default request-log retention (a project may set its own).")
+    audit_retention_days: int = Field(
+        default=365, ge=1, description="Default audit-log retention (a project may set its own).")
+
+    # the console (dashboard and /admin/api): accounts, sessions, sign-in throttling
+    console_session_idle_seconds: int = Field(
+        default=3600, ge=1, description="A console session ends after this long unused.")
+    console_session_absolute_seconds: int = Field(
+        default=43_200, ge=60, description="...and this long after sign-in, used or not.")
+    console_secure_cookies: bool = Field(
+        default=False, description="Mark the session cookie Secure even when the request "
+        "did not arrive over HTTPS (e.g. TLS ends at a proxy that is not trusted).")
+    console_2fa_roles: list[str] = Field(
+        default_factory=lambda: ["owner", "admin"],
+        description="Roles that must sign in with a second factor (add developer, viewer "
+        "to require it of everyone; [] for no one).")
+    console_password_min_length: int = Field(default=12, ge=8, le=128)
+    console_login_max_failures: int = Field(
+        default=5, ge=1, description="Failed sign-ins per account before a lockout (per "
+        "client IP: four times as many).")
+    console_lockout_seconds: int = Field(default=900, ge=1)
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'vectorcache.db').resolve()}"
-
-    def resolved_model_cache_dir(self) -> Path:
-        """The exported ONNX model is shared by every data dir of this user."""
-        if self.model_cache_dir is not None:
-            return self.model_cache_dir
-        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-        return Path(base) / "vectorcache" / "models"

@@ -21,7 +21,7 @@ MANAGE = Depends(authenticated("keys:manage"))
 def audit_json(event: AuditEvent) -> dict[str, Any]:
     return {"id": event.id, "at": to_iso(event.at), "action": event.action,
             "project_id": event.project_id, "actor": event.actor, "target": event.target,
-            "details": event.details}
+            "client_ip": event.client_ip, "details": event.details}
 
 
 @router.get("/audit")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from vectorcache.api.deps import authenticated, runtime
+from vectorcache.api.idempotent import idempotent
 from vectorcache.api.schemas import ClearBody, FeedbackBody, QueryBody, StoreBody
 from vectorcache.service.auth import Principal
 from vectorcache.service.requests import LookupResult, QueryResult
@@ -46,7 +47,10 @@ def query_json(result: QueryResult, include_debug: bool) -> dict[str, Any]:
         response_time_ms=result.response_time_ms,
         tokens_used=0 if result.hit else result.tokens_used,
         estimated_cost=0.0 if result.hit else result.estimated_cost,
+        model=result.model,  # the model that answered (a fallback's, when one did)
     )
+    if body["cache_entry_id"] is None:  # optional in the TypeScript SDK's type: absent, not null
+        del body["cache_entry_id"]
     return body
 
 
@@ -54,13 +58,17 @@ def query_json(result: QueryResult, include_debug: bool) -> dict[str, Any]:
 # dict through pydantic (dict[str, Any]), ~0.1 ms of event-loop time per request for nothing.
 @router.post("/query")
 async def query(request: Request, body: QueryBody = Body(),
-                principal: Principal = READ) -> JSONResponse:
+                principal: Principal = READ) -> Response:
     principal.check_project(body.project_id)
     req = body.to_request()
     # a read-only key may ask, and is answered, but does not write to the cache
     req.no_store = "cache:write" not in principal.scopes
-    result = await runtime(request).cache.query(principal, req)
-    return JSONResponse(query_json(result, body.include_debug))
+
+    async def answer() -> Response:
+        result = await runtime(request).cache.query(principal, req)
+        return JSONResponse(query_json(result, body.include_debug))
+
+    return await idempotent(request, principal, answer)  # a retry is not asked twice
 
 
 @router.post("/lookup")
@@ -94,7 +102,8 @@ async def feedback(request: Request, body: FeedbackBody = Body(),
 async def stats(request: Request, project_id: str,
                 principal: Principal = ANALYTICS) -> dict[str, Any]:
     result = await runtime(request).entries.stats(principal, project_id)
-    return dict(result.__dict__)
+    # a number, as the TypeScript SDK types it: 0 until the project has served a hit
+    return {**result.__dict__, "avg_similarity_score": result.avg_similarity_score or 0.0}
 
 
 @router.post("/clear")

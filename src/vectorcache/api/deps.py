@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
-from fastapi import Request
+from fastapi import Request, Security
+from fastapi.security import APIKeyHeader, HTTPBearer
 
 from vectorcache.runtime import Runtime
 from vectorcache.security.guard import AccessGuard
@@ -28,17 +30,23 @@ def presented_key(request: Request) -> str | None:
     return request.headers.get("x-api-key")
 
 
-def authenticated(scope: str) -> Callable[[Request], Awaitable[Principal]]:
-    """A dependency that authenticates the caller and requires ``scope``."""
+def authenticated(scope: str) -> Callable[..., Awaitable[Principal]]:
+    """A dependency that authenticates the caller and requires ``scope``. The two key
+    schemes are declared (never enforced) by FastAPI's security classes, so the OpenAPI
+    document names them, with ``scope`` as the role each route requires."""
+    bearer = HTTPBearer(auto_error=False, scheme_name="bearer")
+    api_key = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="apiKey")
 
-    async def dependency(request: Request) -> Principal:
+    async def dependency(request: Request, _bearer: Any = Security(bearer, scopes=[scope]),
+                         _api_key: Any = Security(api_key, scopes=[scope])) -> Principal:
         guard: AccessGuard = request.app.state.access_guard
         meter = request.scope.setdefault(METER_SCOPE_KEY, Meter())
-        peer = request.client.host if request.client else None
-        ip = guard.client_ip(peer, request.headers.getlist("x-forwarded-for"))
+        ip = guard.client_ip(request.scope.get("client"),
+                             request.headers.getlist("x-forwarded-for"))
         request.state.client_ip = ip
         await guard.before_auth(ip, meter)
-        principal = await runtime(request).auth.authenticate(presented_key(request))
+        principal = await runtime(request).auth.authenticate(
+            presented_key(request), None if ip is None else str(ip))
         request.state.principal = principal
         await guard.after_auth(principal.key, ip, meter)
         principal.require(scope)

@@ -10,10 +10,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from vectorcache.errors import RateLimited, ServiceUnavailable, VectorcacheError
 
-__all__ = ["error_response", "install_error_handlers", "is_gateway_path", "validation_message"]
+__all__ = ["allowed_methods", "error_response", "install_error_handlers", "is_gateway_path",
+           "validation_message"]
 
 log = logging.getLogger("vectorcache.api")
 
@@ -60,9 +62,21 @@ def validation_message(errors: list[Any]) -> tuple[str, str | None]:
     return (f"Invalid value for {field}: {msg}" if field else msg), field
 
 
+def allowed_methods(request: Request) -> str:
+    """The methods some route answers at this path (for a 405's ``Allow``): Starlette names
+    only the first route it tried, and FastAPI makes one route per method."""
+    allowed = {method for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+               if any(route.matches({**request.scope, "method": method})[0] == Match.FULL
+                      for route in request.app.router.routes)}
+    return ", ".join(sorted(allowed))
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    from vectorcache.api.refusals import audit_refusal  # imports the runtime, lazily
+
     async def on_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, VectorcacheError)
+        await audit_refusal(request, exc)
         return error_response(request.url.path, exc)
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
@@ -79,13 +93,19 @@ def install_error_handlers(app: FastAPI) -> None:
         err.code = {404: "not_found", 405: "method_not_allowed",
                     413: "payload_too_large"}.get(exc.status_code, "http_error")
         err.openai_type = "invalid_request_error"
-        return error_response(request.url.path, err)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # every method the path takes, not only the first route's
+            headers["Allow"] = allowed_methods(request)
+        return error_response(request.url.path, err, headers)
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         route = request.scope.get("route")
         log.error("unhandled %s on %s %s", type(exc).__name__, request.method,
                   getattr(route, "path", "?"))
-        return error_response(request.url.path, VectorcacheError())
+        # the server closes the connection after an unhandled error: say so, so a keep-alive
+        # client opens a new one instead of finding this one dropped
+        return error_response(request.url.path, VectorcacheError(),
+                              headers={"Connection": "close"})
 
     app.add_exception_handler(VectorcacheError, on_error)
     app.add_exception_handler(RequestValidationError, on_validation)

@@ -6,19 +6,22 @@ official ``openai`` client raises its usual exceptions.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from vectorcache.api.deps import authenticated, runtime
+from vectorcache.api.idempotent import idempotent
 from vectorcache.errors import NotFound, ValidationFailed
 from vectorcache.pricing import Pricing
 from vectorcache.service.auth import Principal
 from vectorcache.service.gateway import CacheControl, Gateway
 from vectorcache.service.gateway_models import embeddings, list_models
 
-__all__ = ["router"]
+__all__ = ["header_safe", "router"]
 
 router = APIRouter(prefix="/v1")
 
@@ -37,6 +40,13 @@ def gateway(request: Request) -> Gateway:
     return built
 
 
+def header_safe(headers: Mapping[str, str]) -> dict[str, str]:
+    """Response headers as printable ASCII: some echo the client's text (a model name may hold
+    any character, a line break included), percent-encoded when it is not."""
+    return {name: value if value.isascii() and value.isprintable() else quote(value, safe="")
+            for name, value in headers.items()}
+
+
 def _object(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ValidationFailed("Request body must be a JSON object")
@@ -47,12 +57,17 @@ def _object(body: Any) -> dict[str, Any]:
 async def chat_completions(request: Request, body: Any = Body(),
                            principal: Principal = READ) -> Response:
     control = CacheControl.from_headers(request.headers)
-    answer = await gateway(request).chat(principal, _object(body), control,
-                                         can_store="cache:write" in principal.scopes)
-    if answer.stream is not None:
-        return StreamingResponse(answer.stream, media_type="text/event-stream",
-                                 headers={**_SSE_HEADERS, **answer.headers})
-    return JSONResponse(answer.body, headers=answer.headers)
+
+    async def respond() -> Response:
+        answer = await gateway(request).chat(principal, _object(body), control,
+                                             can_store="cache:write" in principal.scopes)
+        headers = header_safe(answer.headers)
+        if answer.stream is not None:
+            return StreamingResponse(answer.stream, media_type="text/event-stream",
+                                     headers={**_SSE_HEADERS, **headers})
+        return JSONResponse(answer.body, headers=headers)
+
+    return await idempotent(request, principal, respond)  # non-streaming answers are kept
 
 
 @router.get("/models")

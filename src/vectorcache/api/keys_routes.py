@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Request
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from vectorcache.api.deps import authenticated, runtime
+from vectorcache.bounds import QuotaRequests, RateLimitPerMinute
 from vectorcache.clock import to_iso
 from vectorcache.models import ApiKey, NewApiKey
 from vectorcache.service.auth import Principal
@@ -27,7 +28,7 @@ MANAGE = Depends(authenticated("keys:manage"))
 
 class QuotaIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    requests: int = Field(ge=1)
+    requests: QuotaRequests
     period: Literal["day", "month"] = "day"
 
 
@@ -41,8 +42,10 @@ class _KeyFields(BaseModel):
     models: list[str] | None = None
     allowed_ips: list[str] | None = None
     expires_at: datetime | None = None
-    rate_limit_per_minute: int | None = Field(default=None, ge=1)
+    rate_limit_per_minute: RateLimitPerMinute | None = None
     quota: QuotaIn | None = None
+    #: overrides the project's cache scope (null: the project's)
+    cache_scope: Literal["shared", "user"] | None = None
 
     @field_validator("expires_at")
     @classmethod
@@ -60,7 +63,7 @@ class KeyUpdate(_KeyFields):
 
 class Rotate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    grace_seconds: int = Field(default=0, ge=0, le=30 * 86400)
+    grace_seconds: StrictInt = Field(default=0, ge=0, le=30 * 86400)
 
 
 def key_json(key: ApiKey) -> dict[str, Any]:
@@ -74,6 +77,7 @@ def key_json(key: ApiKey) -> dict[str, Any]:
         {"requests": key.quota_requests, "period": key.quota_period},
         "created_at": to_iso(key.created_at), "last_used_at": to_iso(key.last_used_at),
         "request_count": key.request_count, "revoked_at": to_iso(key.revoked_at),
+        "cache_scope": key.cache_scope,
     }
 
 
@@ -103,7 +107,9 @@ async def create_key(request: Request, body: KeyCreate = Body(),
         if "rate_limit_per_minute" in body.model_fields_set else holder.rate_limit_per_minute,
         quota_requests=holder.quota_requests if inherit else (quota.requests if quota else None),
         quota_period=holder.quota_period if inherit else (quota.period if quota else None),
-        actor=principal.actor, holder=holder)
+        cache_scope=body.cache_scope if "cache_scope" in body.model_fields_set
+        else holder.cache_scope,
+        actor=principal.actor, holder=holder, client_ip=principal.client_ip)
     return _created_json(created)
 
 
@@ -123,7 +129,8 @@ async def get_key(request: Request, key_id: str,
 async def revoke_key(request: Request, key_id: str,
                      principal: Principal = MANAGE) -> dict[str, Any]:
     record = await runtime(request).admin.revoke_key(
-        key_id, project=principal.project, actor=principal.actor, holder=_holder(principal))
+        key_id, project=principal.project, actor=principal.actor, holder=_holder(principal),
+        client_ip=principal.client_ip)
     return key_json(record)
 
 
@@ -133,7 +140,7 @@ async def rotate_key(request: Request, key_id: str, body: Rotate | None = Body(d
     body = body or Rotate()
     created = await runtime(request).admin.rotate_key(
         key_id, project=principal.project, grace_seconds=body.grace_seconds,
-        actor=principal.actor, holder=_holder(principal))
+        actor=principal.actor, holder=_holder(principal), client_ip=principal.client_ip)
     return {**_created_json(created), "replaces": key_id, "grace_seconds": body.grace_seconds}
 
 
@@ -152,5 +159,5 @@ async def update_key(request: Request, key_id: str, body: KeyUpdate = Body(),
         changes["quota_period"] = body.quota.period if body.quota else None
     record = await runtime(request).admin.update_key(
         key_id, project=principal.project, actor=principal.actor, holder=_holder(principal),
-        **changes)
+        client_ip=principal.client_ip, **changes)
     return key_json(record)

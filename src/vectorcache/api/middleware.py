@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vectorcache.api.errors import error_response
-from vectorcache.errors import PayloadTooLarge
+from vectorcache.errors import PayloadTooLarge, UnsupportedMediaType
 
 __all__ = ["AccessLog", "BodySizeLimit", "JsonBodies"]
 
@@ -74,14 +74,29 @@ class AccessLog:
                             (time.perf_counter() - start) * 1000)
 
 
+def _json_like(content_type: bytes) -> bool:
+    """No type, JSON (``application/json``, ``application/*+json``), or the form type
+    ``curl -d`` sends by default, which the README's examples rely on."""
+    media = content_type.split(b";", 1)[0].strip().lower()
+    return (not media or media in (b"application/json", b"application/x-www-form-urlencoded")
+            or (media.startswith(b"application/") and media.endswith(b"+json")))
+
+
 class JsonBodies:
-    """Every API body is JSON, whatever Content-Type says (``curl -d`` sends a form type)."""
+    """Every API body is JSON: read as such without a Content-Type or with ``curl -d``'s form
+    type; any other type (``text/plain``, ``multipart/form-data``, ...) is a 415."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope.get("method") in ("POST", "PUT", "PATCH"):
+        if scope["type"] == "http" and scope.get("method") in ("POST", "PUT", "PATCH") \
+                and not str(scope.get("path", "")).startswith("/dashboard/"):  # HTML forms
+            if any(k == b"content-type" and not _json_like(v)
+                   for k, v in scope.get("headers", ())):
+                await error_response(scope["path"], UnsupportedMediaType())(scope, receive,
+                                                                          send)
+                return
             headers = [(k, v) for k, v in scope.get("headers", ()) if k != b"content-type"]
             headers.append((b"content-type", b"application/json"))
             scope["headers"] = headers  # in place: outer middleware reads scope["route"] later

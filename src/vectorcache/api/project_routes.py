@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Depends, Request
 from pydantic import BaseModel, ConfigDict
 
 from vectorcache.api.deps import authenticated, runtime
+from vectorcache.bounds import Finite, TtlSeconds
 from vectorcache.service.auth import Principal
 from vectorcache.service.project_settings import project_view
 
@@ -19,12 +20,13 @@ router = APIRouter(prefix="/v1/cache/projects")
 class ProjectPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     default_model: str | None = None
-    similarity_threshold: float | None = None
-    target_error_rate: float | None = None
+    similarity_threshold: Finite | None = None
+    target_error_rate: Finite | None = None
     decision_mode: str | None = None
-    ttl_seconds: int | None = None
+    ttl_seconds: TtlSeconds | None = None
     pii_policy: str | None = None
     allowed_models: list[str] | None = None
+    cache_scope: str | None = None
 
 
 @router.get("/{project_id}")
@@ -42,5 +44,5 @@ async def patch_project(request: Request, project_id: str, body: ProjectPatch = 
     principal.check_project(project_id)
     changes = body.model_dump(exclude_unset=True)
     updated = await runtime(request).admin.update_project(
-        principal.project.id, actor=principal.actor, **changes)
+        principal.project.id, actor=principal.actor, client_ip=principal.client_ip, **changes)
     return project_view(updated)

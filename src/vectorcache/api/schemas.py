@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
 
+from vectorcache.bounds import Finite, OlderThanHours, Tokens, TtlSeconds
 from vectorcache.models import Usage
 from vectorcache.service.requests import CacheRequest, StoreRequest
 
@@ -46,8 +47,8 @@ class _PromptFields(_PromptInput):
     context: str | None = Field(default=None, max_length=32_000)
     metadata: dict[str, Any] | None = None
     user: str | None = Field(default=None, max_length=256)
-    max_tokens: int | None = None
-    temperature: float | None = None
+    max_tokens: StrictInt | None = None
+    temperature: Finite | None = None
 
     @field_validator("max_tokens")
     @classmethod
@@ -67,8 +68,8 @@ class _PromptFields(_PromptInput):
 
 
 class QueryBody(_PromptFields):
-    similarity_threshold: float | None = None
-    include_debug: bool = False
+    similarity_threshold: Finite | None = None
+    include_debug: StrictBool = False
 
     @field_validator("similarity_threshold")
     @classmethod
@@ -85,13 +86,13 @@ class QueryBody(_PromptFields):
 
 
 class UsageIn(BaseModel):
-    prompt_tokens: int = Field(default=0, ge=0)
-    completion_tokens: int = Field(default=0, ge=0)
+    prompt_tokens: Tokens = 0
+    completion_tokens: Tokens = 0
 
 
 class StoreBody(_PromptFields):
     response: str = Field(max_length=1_000_000)
-    ttl_seconds: int | None = Field(default=None, ge=1)
+    ttl_seconds: TtlSeconds | None = None
     usage: UsageIn | None = None
 
     def to_request(self) -> StoreRequest:
@@ -112,11 +113,11 @@ class FeedbackBody(_PromptInput):
     id already names the partition."""
 
     cache_entry_id: str = Field(min_length=1, max_length=64)
-    correct: bool
+    correct: StrictBool
 
 
 class ClearBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
     project_id: str | None = None
-    expired_only: bool = False
-    older_than_hours: float | None = Field(default=None, ge=0)
+    expired_only: StrictBool = False
+    older_than_hours: OlderThanHours | None = None

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from vectorcache.api.deps import authenticated, runtime
 from vectorcache.api.schemas import QueryBody
 from vectorcache.clock import to_iso, utcnow
+from vectorcache.models import Entry
 from vectorcache.runtime import Runtime
 from vectorcache.service.auth import Principal
 from vectorcache.service.cache import Plan
@@ -22,12 +23,29 @@ router = APIRouter(prefix="/v1/cache")
 READ = Depends(authenticated("cache:read"))
 
 
+def _listed(found: list[tuple[Entry, float]]) -> list[dict[str, Any]]:
+    return [{"id": e.id, "original_query": e.prompt, "similarity": round(float(score), 6),
+             "created_at": to_iso(e.created_at)} for e, score in found]
+
+
 async def _similar(rt: Runtime, plan: Plan, vector: Any, limit: int) -> list[dict[str, Any]]:
     if vector is None:
         vector = (await rt.embedder.embed([plan.view.text]))[0]
-    found = await rt.store.search(plan.partition, vector, limit, utcnow())
-    return [{"id": e.id, "original_query": e.prompt, "similarity": round(float(score), 6),
-             "created_at": to_iso(e.created_at)} for e, score in found]
+    return _listed(await rt.store.search(plan.partition, vector, limit, utcnow()))
+
+
+async def _similar_in_project(rt: Runtime, principal: Principal, query: str,
+                              context: str | None, limit: int) -> list[dict[str, Any]]:
+    """Without a model (the TypeScript SDK sends none): the project's entries across its
+    models, as a listing (``context``, if given, still narrows it); a key limited to some
+    models sees only theirs."""
+    allowed = (principal.key.models if principal.key else ()) or principal.project.allowed_models
+    narrowed = bool(allowed) or context is not None
+    vector = (await rt.embedder.embed([query]))[0]
+    found = await rt.store.search_project(principal.project.id, vector,
+                                          limit * 4 if narrowed else limit, utcnow())
+    return _listed([(e, s) for e, s in found if (not allowed or e.model in allowed)
+                    and (context is None or e.context == context)][:limit])
 
 
 @router.get("/projects/{project_id}/similar")
@@ -37,17 +55,23 @@ async def similar(request: Request, project_id: str,
                   model: str | None = Query(default=None, max_length=200),
                   context: str | None = Query(default=None, max_length=32_000),
                   principal: Principal = READ) -> dict[str, Any]:
-    """The stored prompts nearest to ``query`` in one partition (project, model, context)."""
+    """The stored prompts nearest to ``query``: in one partition (project, model, context)
+    when a model is named, else across the project's models (a listing, not a decision)."""
     principal.check_project(project_id)
     rt = runtime(request)
-    plan = rt.cache.plan(principal, prompt=query, messages=None, model=model, context=context,
-                         params={}, threshold=None)
-    entries = await _similar(rt, plan, None, limit)
+    if model is None:
+        entries = await _similar_in_project(rt, principal, query, context, limit)
+    else:
+        plan = rt.cache.plan(principal, prompt=query, messages=None, model=model,
+                             context=context, params={}, threshold=None)
+        entries = await _similar(rt, plan, None, limit)
     return {"query": query, "similar_entries": entries, "total_found": len(entries)}
 
 
-def _step(step_id: str, name: str, ms: float, details: str, icon: str,
-          status: str = "completed") -> dict[str, Any]:
+def _step(step_id: int, name: str, ms: float, details: str, icon: str,
+          status: str = "success") -> dict[str, Any]:
+    """A workflow step as the TypeScript SDK types it: a numeric id, and a status of
+    ``pending|running|success|error|skipped``."""
     return {"id": step_id, "name": name, "status": status, "duration": round(ms, 3),
             "details": details, "icon": icon}
 
@@ -55,7 +79,10 @@ def _step(step_id: str, name: str, ms: float, details: str, icon: str,
 @router.post("/test")
 async def dry_run(request: Request, body: QueryBody = Body(),
                   principal: Principal = READ) -> dict[str, Any]:
-    """What a query would do, step by step, without calling the provider or storing."""
+    """What a query would do, step by step, without calling the provider or storing.
+
+    ``response`` is the cached answer, or "" when nothing would be served; the hit's
+    ``similarity_score``, ``cache_entry_id`` and ``cost_saved`` are present only on a hit."""
     start = time.perf_counter()
     principal.check_project(body.project_id)
     rt = runtime(request)
@@ -63,27 +90,31 @@ async def dry_run(request: Request, body: QueryBody = Body(),
     t = time.perf_counter()
     plan = rt.cache.plan(principal, prompt=req.prompt, messages=req.messages, model=req.model,
                          context=req.context, params=req.params,
-                         threshold=req.similarity_threshold)
+                         threshold=req.similarity_threshold, user=req.user)
     plan_ms = (time.perf_counter() - t) * 1000
     result = await rt.cache.lookup_plan(plan, include_debug=True)
     similar = await _similar(rt, plan, result.vector, 5)
     debug = result.debug
     steps = [
-        _step("auth", "Authenticate API key", 0.0, f"project {plan.project.name}", "key"),
-        _step("partition", "Resolve partition", plan_ms, f"model {plan.model}", "filter"),
-        _step("embed", "Embed prompt", float(debug.get("embedding_time_ms", 0.0)),
+        _step(1, "Authenticate API key", 0.0, f"project {plan.project.name}", "key"),
+        _step(2, "Resolve partition", plan_ms, f"model {plan.model}", "filter"),
+        _step(3, "Embed prompt", float(debug.get("embedding_time_ms", 0.0)),
               "exact match, no embedding needed" if debug.get("exact_match")
               else "all-MiniLM-L6-v2", "cpu"),
-        _step("search", "Search similar entries", float(debug.get("search_time_ms", 0.0)),
+        _step(4, "Search similar entries", float(debug.get("search_time_ms", 0.0)),
               f"{len(similar)} candidates", "search"),
-        _step("decide", "Decide hit or miss", float(debug.get("decision_time_ms", 0.0)),
+        _step(5, "Decide hit or miss", float(debug.get("decision_time_ms", 0.0)),
               str(debug.get("decision_reason", "")), "check"),
-        _step("respond", "Respond from cache" if result.hit else "Call the LLM provider",
+        _step(6, "Respond from cache" if result.hit else "Call the LLM provider",
               0.0, "cached answer" if result.hit else "skipped in a dry run",
-              "zap" if result.hit else "cloud", "completed" if result.hit else "skipped"),
+              "zap" if result.hit else "cloud", "success" if result.hit else "skipped"),
     ]
-    return {"cache_hit": result.hit, "similarity_score": result.similarity,
-            "response": result.response, "cache_entry_id": result.entry_id,
-            "response_time": round((time.perf_counter() - start) * 1000, 3),
+    answer: dict[str, Any] = {"cache_hit": result.hit, "response": result.response or ""}
+    if result.hit:
+        answer.update(similarity_score=result.similarity, cache_entry_id=result.entry_id,
+                      cost_saved=result.cost_saved)
+    if result.bypass:
+        answer["cache_bypassed"] = result.bypass
+    return {**answer, "response_time": round((time.perf_counter() - start) * 1000, 3),
             "similar_entries": similar, "workflow_steps": steps,
             "similarity_threshold": plan.policy.threshold}

@@ -1,4 +1,4 @@
-"""``vectorcache cache``: stats, clear, export (JSONL, decrypted) and import (JSONL)."""
+"""``vectorcache cache``: stats, clear, export (JSONL, decrypted), import (JSONL), reembed."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from typing import IO, Any
 
 import click
 
+from vectorcache.bounds import MAX_OLDER_THAN_HOURS
 from vectorcache.cli.common import print_json, print_table, run_with_runtime
 from vectorcache.clock import to_iso
 from vectorcache.errors import VectorcacheError
 from vectorcache.models import Entry, Usage
 from vectorcache.runtime import Runtime
 from vectorcache.service.cache import Plan
+from vectorcache.service.reembed import ReembedResult, Reembedder
 
 __all__ = ["cache", "entry_record"]
 
@@ -77,7 +79,8 @@ def stats(project_ref: str, as_json: bool) -> None:
 @cache.command("clear")
 @click.option("--project", "project_ref", required=True, help="Project name or id.")
 @click.option("--expired-only", is_flag=True, help="Only entries past their TTL.")
-@click.option("--older-than-hours", type=click.FloatRange(min=0), default=None,
+@click.option("--older-than-hours", type=click.FloatRange(0, MAX_OLDER_THAN_HOURS),
+              default=None,
               help="Only entries created more than this many hours ago.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -188,6 +191,40 @@ async def _keep_reports(rt: Runtime, entry_id: str | None, record: dict[str, Any
     if (entry_id and isinstance(floor, (int, float)) and 0 < floor <= 1
             and isinstance(reports, int) and reports > 0):
         await rt.store.raise_entry_floor(entry_id, float(floor), reports)
+
+
+@cache.command("reembed")
+@click.option("--batch-size", type=click.IntRange(1, 1024), default=64, show_default=True,
+              help="Prompts embedded per batch.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
+def reembed(batch_size: int, as_json: bool) -> None:
+    """Move every entry to the configured embedding model (loads it).
+
+    Entries whose vectors another model made still hit exactly, but not semantically, until
+    moved. Safe while the server runs (it picks moved entries up within seconds) and
+    resumable: run it again after an interruption. Prompts are decrypted in memory only.
+
+    \b
+    Example:
+      VECTORCACHE_EMBEDDING_MODEL=vc-minilm-l6-pairs vectorcache cache reembed
+    """
+
+    async def action(rt: Runtime) -> ReembedResult:
+        reembedder = Reembedder(rt.store, rt.embedder, rt.cache.respelt_vector,
+                                rt.store.get_project)
+        with click.progressbar(length=await reembedder.pending(), label="Re-embedding",
+                               file=sys.stderr) as bar:
+            result = await reembedder.run(batch_size, bar.update)
+        await rt.store.add_audit("cache.reembed", project_id=None, actor="cli",
+                                 target=rt.store.space, details={"entries": result.moved})
+        return result
+
+    result = run_with_runtime(action, with_embedder=True)
+    if as_json:
+        print_json({"moved": result.moved, "vanished": result.vanished})
+        return
+    click.echo(f"Re-embedded {result.moved} entries"
+               + (f" ({result.vanished} were deleted meanwhile)." if result.vanished else "."))
 
 
 @cache.command("import")

@@ -7,10 +7,12 @@ from typing import Any
 
 import click
 
+from vectorcache.bounds import MAX_QUOTA_REQUESTS, MAX_RATE_LIMIT_PER_MINUTE
 from vectorcache.cli.common import print_json, print_table, run_with_runtime
 from vectorcache.clock import from_iso, to_iso
 from vectorcache.models import ALL_SCOPES, ApiKey, NewApiKey
 from vectorcache.runtime import Runtime
+from vectorcache.service.scope import CACHE_SCOPES
 
 __all__ = ["key_row", "keys"]
 
@@ -27,6 +29,7 @@ def key_row(key: ApiKey) -> dict[str, Any]:
         "quota": None if key.quota_requests is None else
         f"{key.quota_requests}/{key.quota_period}",
         "revoked_at": to_iso(key.revoked_at),
+        "cache_scope": key.cache_scope or "project",
     }
 
 
@@ -67,16 +70,20 @@ def keys() -> None:
 @click.option("--allow-ip", "allow_ips", multiple=True,
               help="Client IP or CIDR allowed to use the key (repeatable; IPv4 or IPv6).")
 @click.option("--expires", default=None, help="Expiry, ISO-8601 (e.g. 2027-01-31T00:00:00Z).")
-@click.option("--rate-limit", type=click.IntRange(min=1), default=None,
+@click.option("--rate-limit", type=click.IntRange(1, MAX_RATE_LIMIT_PER_MINUTE), default=None,
               help="Requests per minute for this key.")
-@click.option("--quota", type=click.IntRange(min=1), default=None,
+@click.option("--quota", type=click.IntRange(1, MAX_QUOTA_REQUESTS), default=None,
               help="Requests per --quota-period.")
 @click.option("--quota-period", type=click.Choice(["day", "month"]), default="day",
               show_default=True)
+@click.option("--cache-scope", type=click.Choice(CACHE_SCOPES), default=None,
+              help="Override the project's cache scope: shared, or user (each end user is "
+                   "answered from their own entries only).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def create_key(project_ref: str, name: str, scopes: str | None, models: str | None,
                allow_ips: tuple[str, ...], expires: str | None, rate_limit: int | None,
-               quota: int | None, quota_period: str, as_json: bool) -> None:
+               quota: int | None, quota_period: str, cache_scope: str | None,
+               as_json: bool) -> None:
     """Create a key; the key alone is printed on the last line.
 
     \b
@@ -92,7 +99,8 @@ def create_key(project_ref: str, name: str, scopes: str | None, models: str | No
         return await rt.admin.create_key(
             project, name=name, scopes=_split(scopes) or ALL_SCOPES, models=_split(models),
             allowed_ips=allow_ips, expires_at=expires_at, rate_limit_per_minute=rate_limit,
-            quota_requests=quota, quota_period=quota_period if quota else None)
+            quota_requests=quota, quota_period=quota_period if quota else None,
+            cache_scope=cache_scope)
 
     _echo_new_key(run_with_runtime(action), "Created", as_json)
 
@@ -160,15 +168,18 @@ def rotate_key(key_ref: str, grace_seconds: int, as_json: bool) -> None:
 @click.option("--allow-ip", "allow_ips", multiple=True, help="Replaces the IP allow-list.")
 @click.option("--any-ip", is_flag=True, help="Remove the IP allow-list.")
 @click.option("--expires", default=None, help="ISO-8601 expiry ('never' to remove).")
-@click.option("--rate-limit", type=click.IntRange(min=0), default=None,
+@click.option("--rate-limit", type=click.IntRange(0, MAX_RATE_LIMIT_PER_MINUTE), default=None,
               help="Requests per minute (0 to remove).")
-@click.option("--quota", type=click.IntRange(min=0), default=None,
+@click.option("--quota", type=click.IntRange(0, MAX_QUOTA_REQUESTS), default=None,
               help="Requests per --quota-period (0 to remove).")
 @click.option("--quota-period", type=click.Choice(["day", "month"]), default="day",
               show_default=True)
+@click.option("--cache-scope", type=click.Choice([*CACHE_SCOPES, "project"]), default=None,
+              help="shared, user, or project (follow the project's setting).")
 def update_key(key_ref: str, name: str | None, scopes: str | None, models: str | None,
                allow_ips: tuple[str, ...], any_ip: bool, expires: str | None,
-               rate_limit: int | None, quota: int | None, quota_period: str) -> None:
+               rate_limit: int | None, quota: int | None, quota_period: str,
+               cache_scope: str | None) -> None:
     """Change a key's name or rights; only the options given change."""
     changes: dict[str, Any] = {}
     if name is not None:
@@ -186,6 +197,8 @@ def update_key(key_ref: str, name: str | None, scopes: str | None, models: str |
     if quota is not None:
         changes["quota_requests"] = quota or None
         changes["quota_period"] = quota_period if quota else None
+    if cache_scope is not None:
+        changes["cache_scope"] = None if cache_scope == "project" else cache_scope
     if not changes:
         raise click.UsageError("Nothing to change; see --help.")
 

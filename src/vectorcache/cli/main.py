@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
 from pydantic import ValidationError
 
 from vectorcache import __version__
+from vectorcache.cli.admin import admin
+from vectorcache.cli.analytics import analytics
 from vectorcache.cli.audit import audit
 from vectorcache.cli.cache import cache
 from vectorcache.cli.encryption import encryption
 from vectorcache.cli.keys import keys
 from vectorcache.cli.projects import projects, providers
 from vectorcache.cli.serve import serve
+from vectorcache.redaction import mask_text, mask_url_credentials, secret_values
+from vectorcache.settings import Settings
 
 __all__ = ["cli", "main"]
 
@@ -34,16 +39,29 @@ def cli() -> None:
     """
 
 
-for command in (serve, projects, keys, providers, cache, encryption, audit):
+for command in (serve, projects, keys, providers, cache, encryption, audit, admin, analytics):
     cli.add_command(command)
 
 
+def _secret_setting(field: str) -> bool:
+    info = Settings.model_fields.get(field)
+    typed = "SecretStr" in str(info.annotation) if info is not None else False
+    return typed or any(word in field for word in ("secret", "key", "passphrase", "password",
+                                                   "token"))
+
+
 def settings_problem(exc: ValidationError) -> str:
-    """A bad ``VECTORCACHE_*`` value, in one line per setting (no traceback)."""
+    """A bad ``VECTORCACHE_*`` value, in one line per setting (no traceback). The value of a
+    secret setting is never quoted, nor a password in a URL."""
     lines = []
     for error in exc.errors():
-        name = "VECTORCACHE_" + "_".join(str(p) for p in error["loc"]).upper()
-        lines.append(f"{name}={error.get('input')!r}: {error['msg']}")
+        field = "_".join(str(p) for p in error["loc"])
+        name = "VECTORCACHE_" + field.upper()
+        if _secret_setting(field.lower()):
+            shown = f"<hidden, {len(str(error.get('input') or ''))} characters>"
+        else:
+            shown = mask_url_credentials(repr(error.get("input")))
+        lines.append(f"{name}={shown}: {error['msg']}")
     return "Invalid settings:\n  " + "\n  ".join(lines)
 
 
@@ -59,7 +77,15 @@ def main() -> None:
         click.echo("Aborted!", err=True)
         sys.exit(1)
     except click.ClickException as exc:
-        exc.show()
+        masked = mask_text(exc.message, secret_values(os.environ))
+        if masked == exc.message:
+            exc.show()
+        else:
+            click.echo(f"Error: {masked}", err=True)
         sys.exit(exc.exit_code)
+    except Exception as exc:  # noqa: BLE001 - a library's message may quote a secret setting
+        message = mask_text(str(exc), secret_values(os.environ))
+        click.echo(f"Error: {type(exc).__name__}: {message}", err=True)
+        sys.exit(1)
     if isinstance(code, int) and code:  # a command's ctx.exit(code)
         sys.exit(code)

@@ -7,11 +7,13 @@ from typing import Any
 
 import click
 
+from vectorcache.bounds import MAX_TTL_SECONDS
 from vectorcache.cli.common import print_json, print_table, read_secret_input, run_with_runtime
 from vectorcache.decision import MODES
 from vectorcache.models import Project
 from vectorcache.runtime import Runtime
 from vectorcache.service.project_settings import PII_POLICIES, project_view
+from vectorcache.service.scope import CACHE_SCOPES
 from vectorcache.upstream import ADAPTERS
 
 __all__ = ["projects", "providers"]
@@ -33,12 +35,15 @@ def _settings_options(fn: Any) -> Any:
                      "(default 0.01). Higher = more hits, more wrong ones."),
         click.option("--decision", "decision_mode", type=click.Choice(sorted(MODES)),
                      default=None, help="Hit rule: verified (default) or static cosine."),
-        click.option("--ttl-seconds", type=click.IntRange(1), default=None,
-                     help="Lifetime of new entries."),
+        click.option("--ttl-seconds", type=click.IntRange(1, MAX_TTL_SECONDS), default=None,
+                     help="Lifetime of new entries (at most ten years)."),
         click.option("--pii-policy", type=click.Choice(PII_POLICIES), default=None,
                      help="Personal data: bypass (answer, never store; default) or redact."),
         click.option("--allowed-models", default=None,
                      help="Comma-separated models this project may use."),
+        click.option("--cache-scope", type=click.Choice(CACHE_SCOPES), default=None,
+                     help="shared (default): one cache for all end users; user: each end "
+                          "user (the request's 'user') answered from their own entries only."),
     ]
     for option in reversed(options):
         fn = option(fn)

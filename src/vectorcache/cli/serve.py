@@ -7,6 +7,7 @@ import os
 
 import click
 
+from vectorcache.cli.admin import first_owner_hint
 from vectorcache.cli.common import run_with_runtime
 from vectorcache.runtime import Runtime
 from vectorcache.service.admin import DEFAULT_PROJECT
@@ -34,7 +35,7 @@ async def _bootstrap(rt: Runtime) -> list[str]:
             lines.append(f"Project '{project.name}' has no provider key: cache misses answer "
                          f"502 until you run: vectorcache providers set --project "
                          f"{project.name} --provider openai  (key on stdin)")
-    return lines
+    return lines + await first_owner_hint(rt)
 
 
 @click.command()
@@ -63,5 +64,8 @@ def serve(host: str | None, port: int | None) -> None:
     port = port or settings.port
     click.echo(f"Vectorcache listening on http://{host}:{port} (data dir: "
                f"{settings.data_dir.resolve()})", err=True)
+    # the client address is the socket peer unless VECTORCACHE_TRUSTED_PROXIES says otherwise:
+    # uvicorn's own X-Forwarded-For handling (on by default, believing 127.0.0.1) stays off
     uvicorn.run(create_app(settings), host=host, port=port, access_log=False,
-                log_level=settings.log_level.lower(), server_header=False)
+                log_level=settings.log_level.lower(), server_header=False,
+                proxy_headers=False, forwarded_allow_ips="")

@@ -3,6 +3,7 @@ async clients turn these into methods that send it (see ``_client.py``)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 from urllib.parse import quote
 
@@ -34,14 +35,21 @@ class Endpoints(BaseClient):
               model: str | None = None, context: str | None = None,
               similarity_threshold: float | None = None, max_tokens: int | None = None,
               temperature: float | None = None, metadata: dict[str, Any] | None = None,
-              user: str | None = None, include_debug: bool = False) -> Call[QueryResult]:
-        """Answer from the cache, else from the project's LLM (and cache the answer)."""
+              user: str | None = None, include_debug: bool = False,
+              idempotency_key: str | None = None) -> Call[QueryResult]:
+        """Answer from the cache, else from the project's LLM (and cache the answer).
+
+        Sent with an ``Idempotency-Key`` (``idempotency_key``, or a new UUID), the same on
+        every retry, so a retry after a timeout or a 502 is answered with what the first
+        attempt got and never pays the provider twice."""
         return Call("POST", "/v1/cache/query", lambda d: from_json(QueryResult, d),
                     json=_prompt_fields(prompt, messages, model, context,
                                         similarity_threshold=similarity_threshold,
                                         max_tokens=max_tokens, temperature=temperature,
                                         metadata=metadata, user=user,
-                                        include_debug=include_debug or None))
+                                        include_debug=include_debug or None),
+                    reaches_provider=True,
+                    idempotency_key=idempotency_key or str(uuid.uuid4()))
 
     def lookup(self, /, prompt: str | None = None, *, messages: Messages | None = None,
                model: str | None = None, context: str | None = None,

@@ -43,6 +43,11 @@ class Call(Generic[T]):
     parse: Callable[[Any], T]
     json: dict[str, Any] | None = None
     params: dict[str, Any] | None = None
+    #: the call may reach the LLM provider (and be billed): retried only with a key
+    reaches_provider: bool = False
+    #: sent as ``Idempotency-Key``, the same on every attempt: the server answers a retry
+    #: with the first attempt's response instead of asking the provider again
+    idempotency_key: str | None = None
 
 
 def _is_loopback(host: str) -> bool:
@@ -108,16 +113,17 @@ class BaseClient:
         return project
 
     def _request(self, call: Call[Any]) -> httpx.Request:
+        headers = {"Authorization": f"Bearer {self.api_key}", "Accept": "application/json",
+                   "User-Agent": "vectorcache-python"}
+        if call.idempotency_key is not None:
+            headers["Idempotency-Key"] = call.idempotency_key
         return httpx.Request(call.method, self.base_url + call.path, json=call.json,
-                             params=call.params, headers={
-                                 "Authorization": f"Bearer {self.api_key}",
-                                 "Accept": "application/json",
-                                 "User-Agent": "vectorcache-python"})
+                             params=call.params, headers=headers)
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         """Exponential backoff with jitter; at least what ``Retry-After`` asked for."""
         ceiling = min(MAX_RETRY_DELAY, self.retry_backoff * 2 ** attempt)
-        delay = ceiling / 2 + random.uniform(0, ceiling / 2)
+        delay = ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - jitter, not a secret
         return float(min(MAX_RETRY_DELAY, max(delay, retry_after or 0.0)))
 
     def _exchange(self, call: Call[T]) -> Step[T]:
@@ -140,7 +146,8 @@ class BaseClient:
                 failure = error_for_status(response.status_code, _body(response), retry_after)
                 if response.status_code not in RETRY_STATUSES:
                     raise failure
-            if attempt >= self.max_retries:
-                raise failure
+            if attempt >= self.max_retries or (call.reaches_provider
+                                                and call.idempotency_key is None):
+                raise failure  # never ask the provider twice for one answer
             yield self._delay(attempt, retry_after)
             attempt += 1

@@ -51,6 +51,10 @@ class QueryResult:
     tokens_used: int = 0
     estimated_cost: float = 0.0
     debug: dict[str, Any] | None = None
+    #: the model that answered (a fallback model's, when the one asked failed)
+    model: str | None = None
+    #: why the answer was not cached: "pii", "no_user" (per-user scope), "fallback", ...
+    cache_bypassed: str | None = None
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ Everything here is plain Python over short strings (microseconds per pair), no m
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -130,6 +131,16 @@ def _number_value(tok: str) -> str:
         return t
 
 
+def _opens_sentence(text: str, start: int) -> bool:
+    """Whether a token at ``start`` opens the text or a sentence (quotes and brackets
+    between): read back over the gap before it only, never a copy of everything before it
+    (which made ``analyse`` quadratic in the prompt)."""
+    i = start
+    while i and text[i - 1] in " \t\"'(":
+        i -= 1
+    return not i or text[i - 1] in ".?!:\n"
+
+
 def analyse(text: str) -> Analysed:
     """Tokenise once per request; deliberately not memoised (prompts are user data)."""
     text = without_courtesy(text.replace("’", "'"))
@@ -142,8 +153,7 @@ def analyse(text: str) -> Analysed:
     foreign = any(mark in text for mark in FOREIGN_NEGATION_MARKS)
     for m in matches:
         tok = m.group()
-        before = text[: m.start()].rstrip(" \t\"'(")
-        sentence_start = not before or before[-1] in ".?!:\n"
+        sentence_start = _opens_sentence(text, m.start())
         low = tok.lower()
         if low in CONTRACTIONS:
             parts: tuple[str, ...] = CONTRACTIONS[low]
@@ -171,7 +181,7 @@ def analyse(text: str) -> Analysed:
             entities.append(low)
         tokens.extend(parts)
     stems = tuple(_stem(t) for t in tokens)
-    content = frozenset(s for t, s in zip(tokens, stems) if t not in STOPWORDS)
+    content = frozenset(s for t, s in zip(tokens, stems, strict=True) if t not in STOPWORDS)
     wh = next((t for t in tokens if t in _WH), tokens[0] if tokens else "")
     return Analysed(
         tokens=tuple(tokens), stems=stems, content=content, negations=negations,
@@ -196,9 +206,9 @@ def _model_tokenizer() -> Any:
     try:
         from tokenizers import Tokenizer
 
-        from vectorcache.embeddings.reference import bundled_model_dir
+        from vectorcache.embeddings.shipped import tokenizer_file
 
-        tokenizer = Tokenizer.from_file(f"{bundled_model_dir()}/tokenizer.json")
+        tokenizer = Tokenizer.from_file(str(tokenizer_file()))
     except Exception:  # noqa: BLE001 - tokenizers raises a bare Exception  # pragma: no cover
         return None
     tokenizer.no_padding()
@@ -228,15 +238,13 @@ def _unseen(text: str) -> tuple[str, ...]:
 @lru_cache(maxsize=1)
 def _vocabulary() -> frozenset[str]:
     """Whole words of the embedding model's WordPiece vocabulary: a proxy for "common word"."""
-    try:
-        from vectorcache.embeddings.reference import bundled_model_dir
+    from vectorcache.embeddings.shipped import tokenizer_file
 
-        with open(f"{bundled_model_dir()}/vocab.txt", encoding="utf-8") as fh:
-            return frozenset(
-                w for w in (line.strip() for line in fh) if w.isalpha() and w.islower()
-            )
-    except (ImportError, OSError):  # pragma: no cover - the model package is a dependency
+    try:
+        vocab = json.loads(tokenizer_file().read_text(encoding="utf-8"))["model"]["vocab"]
+    except (OSError, KeyError, ValueError):  # pragma: no cover - shipped in the package
         return frozenset()
+    return frozenset(w for w in vocab if w.isalpha() and w.islower())
 
 
 def _rare(stem: str) -> bool:
@@ -281,7 +289,8 @@ def _antonym_hits(only_a: frozenset[str], only_b: frozenset[str]) -> int:
 def _antonym(a: Analysed, b: Analysed) -> bool:
     """A word on one side whose opposite is on the other: over all words for the listed pairs
     ("zoom in" / "zoom out", "over 140" / "under 140"), over content words for prefixes."""
-    only_a, only_b = frozenset(a.stems) - frozenset(b.stems), frozenset(b.stems) - frozenset(a.stems)
+    stems_a, stems_b = frozenset(a.stems), frozenset(b.stems)
+    only_a, only_b = stems_a - stems_b, stems_b - stems_a
     return (_antonym_hits(only_a, only_b) > 0
             or _prefix_negated(a.content - b.content, b.content - a.content) > 0
             or _wordnet_opposite(a, a.content - b.content, b.content - a.content))
@@ -292,7 +301,7 @@ def _wordnet_opposite(a: Analysed, only_a: frozenset[str], only_b: frozenset[str
     "prices fell", "a friendly dog" / "a hostile dog"); antonymy is symmetric, so one side's
     words are enough."""
     return bool(only_b) and any(
-        _stem(x) in only_b for t, s in zip(a.tokens, a.stems) if s in only_a
+        _stem(x) in only_b for t, s in zip(a.tokens, a.stems, strict=True) if s in only_a
         for x in lexicon.antonyms(t))
 
 
@@ -540,7 +549,7 @@ def _substituted(a: Analysed, b: Analysed, only_a: frozenset[str], only_b: froze
 
 
 def _word_of(a: Analysed, stem: str) -> str:
-    return next(t for t, s in zip(a.tokens, a.stems) if s == stem)
+    return next(t for t, s in zip(a.tokens, a.stems, strict=True) if s == stem)
 
 
 def pair_features(cosine: float, a: Analysed, b: Analysed) -> list[float]:
@@ -552,8 +561,8 @@ def pair_features(cosine: float, a: Analysed, b: Analysed) -> list[float]:
         b = a  # the same words, the same question: only the cosine tells them apart
     only_a = a.content - b.content
     only_b = b.content - a.content
-    bi_a = set(zip(a.stems, a.stems[1:]))
-    bi_b = set(zip(b.stems, b.stems[1:]))
+    bi_a = set(pairwise(a.stems))
+    bi_b = set(pairwise(b.stems))
     la, lb = len(a.stems), len(b.stems)
     lcs = _lcs(a.stems, b.stems)
     ents_a, ents_b = set(a.entities), set(b.entities)

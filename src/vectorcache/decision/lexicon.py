@@ -1,8 +1,8 @@
 """Is one word another's inflection, synonym or antonym? WordNet 3.0, read from a table shipped
 here.
 
-``wordnet_senses.txt.gz`` is built by ``bench/build_lexicon.py`` (its docstring says what it holds
-and why hypernyms are left out). WordNet 3.0 is (c) 2006 Princeton University: see
+``wordnet_senses.txt.gz`` is built by ``training/build_lexicon.py`` (its docstring says what it
+holds and why hypernyms are left out). WordNet 3.0 is (c) 2006 Princeton University: see
 ``WORDNET_LICENSE`` beside this module.
 """
 

@@ -1,4 +1,5 @@
-"""The peers' rule: the nearest candidate is a hit if its cosine similarity reaches the threshold."""
+"""The peers' rule: the nearest candidate is a hit if its cosine similarity reaches the
+threshold."""
 
 from __future__ import annotations
 

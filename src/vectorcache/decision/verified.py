@@ -23,8 +23,9 @@ words, the same numbers in another order,
 a figure on one side only, named entities in swapped order, one content word swapped, another
 instruction on the answer's form, a question narrowed by a trailing phrase or asked about
 another time, whether one may, must or should, a difference the model cannot see) is
-rejected; the rest are scored by the verifier and the most probable one is served if its probability reaches the
-cutoff. The two sides of a symmetric comparison ("the difference between A and B") may swap.
+rejected; the rest are scored by the verifier and the most probable one is served if its
+probability reaches the cutoff. The two sides of a symmetric comparison ("the difference
+between A and B") may swap.
 """
 
 from __future__ import annotations

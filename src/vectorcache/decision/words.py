@@ -21,7 +21,8 @@ CONTRACTIONS = {
 }
 
 NEGATIONS = frozenset(
-    ["not", "no", "never", "none", "nobody", "nothing", "nowhere", "neither", "nor", "without", "cannot",
+    ["not", "no", "never", "none", "nobody", "nothing", "nowhere", "neither", "nor", "without",
+     "cannot",
      # verbs and adverbs that negate what follows: "lack side effects", "refuse to start"
      "lack", "lacks", "lacking", "fail", "fails", "failed", "failing", "refuse", "refuses",
      "refused", "hardly", "barely", "scarcely"]
@@ -51,7 +52,17 @@ FOREIGN_NEGATION_MARKS = ("不", "没", "沒", "别", "別", "无", "無", "未"
                            "않", "못", "없")  # ko
 
 STOPWORDS = frozenset(
-    ["a", "an", "the", "of", "to", "in", "on", "at", "for", "from", "by", "with", "about", "as", "into", "onto", "over", "under", "and", "or", "but", "if", "then", "so", "than", "that", "this", "these", "those", "there", "here", "it", "its", "it's", "is", "are", "was", "were", "be", "been", "being", "am", "do", "does", "did", "doing", "done", "have", "has", "had", "having", "i", "me", "my", "mine", "we", "us", "our", "you", "your", "yours", "he", "him", "his", "she", "her", "they", "them", "their", "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "can", "could", "would", "should", "will", "shall", "may", "might", "must", "some", "any", "all", "each", "every", "much", "many", "more", "most", "very", "just", "also", "too", "get", "got", "one", "ones", "s", "t", "up", "out", "way", "ways", "thing", "things", "someone", "something", "anyone", "anything", "please", "tell", "explain", "know", "need", "want", "like", "good", "best"]
+    ["a", "an", "the", "of", "to", "in", "on", "at", "for", "from", "by", "with", "about", "as",
+     "into", "onto", "over", "under", "and", "or", "but", "if", "then", "so", "than", "that",
+     "this", "these", "those", "there", "here", "it", "its", "it's", "is", "are", "was", "were",
+     "be", "been", "being", "am", "do", "does", "did", "doing", "done", "have", "has", "had",
+     "having", "i", "me", "my", "mine", "we", "us", "our", "you", "your", "yours", "he", "him",
+     "his", "she", "her", "they", "them", "their", "what", "which", "who", "whom", "whose", "when",
+     "where", "why", "how", "can", "could", "would", "should", "will", "shall", "may", "might",
+     "must", "some", "any", "all", "each", "every", "much", "many", "more", "most", "very", "just",
+     "also", "too", "get", "got", "one", "ones", "s", "t", "up", "out", "way", "ways", "thing",
+     "things", "someone", "something", "anyone", "anything", "please", "tell", "explain", "know",
+     "need", "want", "like", "good", "best"]
 )
 
 NUMBER_WORDS = {
@@ -64,7 +75,10 @@ NUMBER_WORDS = {
 }
 
 MONTHS = frozenset(
-    ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+    ["january", "february", "march", "april", "may", "june", "july", "august", "september",
+     "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep",
+     "sept", "oct", "nov", "dec", "monday", "tuesday", "wednesday", "thursday", "friday",
+     "saturday", "sunday"]
 )
 
 #: generic opposites; "one side says X where the other says its opposite" means no hit

@@ -44,6 +44,8 @@ class BatchingEmbedder:
             raise ValueError("max_batch must be at least 1")
         self._encoder = encoder
         self.model_id = encoder.model_id
+        #: the model and precision of its vectors (``runtime.embedding_space``)
+        self.space: str = getattr(encoder, "space", f"{encoder.model_id} fp32")
         self.dims = encoder.dims
         self.max_batch = min(max_batch, getattr(encoder, "preferred_batch", None) or max_batch)
         self.workers = max(1, workers or getattr(encoder, "parallel_calls", 1))
@@ -61,6 +63,11 @@ class BatchingEmbedder:
         ]
         for thread in self._threads:
             thread.start()
+
+    @property
+    def queue_depth(self) -> int:
+        """Requests waiting for a worker (``/metrics``)."""
+        return self._queue.qsize()
 
     async def embed(self, texts: Sequence[str]) -> Vectors:
         if self._closed:
@@ -136,7 +143,7 @@ class BatchingEmbedder:
             return
         try:
             vectors = self._encode([t for r in batch for t in r.texts])
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - handed to the waiting callers, who raise it
             if len(batch) == 1:
                 _deliver(batch[0], error=exc)
             else:  # find whose texts failed: only they get the error

@@ -15,8 +15,7 @@ __all__ = ["ENCODERS", "build_embedder", "build_encoder"]
 def _onnx(settings: Settings) -> Encoder:
     from vectorcache.embeddings.onnx import OnnxEncoder  # onnxruntime only when chosen
 
-    return OnnxEncoder(settings.resolved_model_cache_dir(),
-                       precision=settings.embedding_precision)
+    return OnnxEncoder(settings.embedding_model)
 
 
 def _reference(settings: Settings) -> Encoder:
@@ -49,6 +48,7 @@ class _Borrowed:
         self._encoder = encoder
         self.model_id = encoder.model_id
         self.dims = encoder.dims
+        self.space = getattr(encoder, "space", f"{encoder.model_id} fp32")
         self.parallel_calls = getattr(encoder, "parallel_calls", 1)
         self.preferred_batch = getattr(encoder, "preferred_batch", None)
         self.encode = encoder.encode

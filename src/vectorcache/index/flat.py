@@ -1,4 +1,5 @@
-"""Exact search over one partition: a contiguous float32 matrix (the baseline ANN is checked against)."""
+"""Exact search over one partition: a contiguous float32 matrix (the baseline ANN is checked
+against)."""
 
 from __future__ import annotations
 

@@ -58,7 +58,8 @@ def _trim_heap() -> None:
 @dataclass(eq=False)
 class _Conversion:
     """A partition being (re)built as an ANN one; ``journal`` holds the changes since its
-    contents were copied. Identity is the cancellation token: a job no longer registered is dropped."""
+    contents were copied. Identity is the cancellation token: a job no longer registered is
+    dropped."""
 
     journal: list[_Op] = field(default_factory=list)
     exact_new: bool = True  # False: the source was copied piecemeal, replay adds as replaces

@@ -3,6 +3,13 @@
 The socket peer is the client, unless the peer is a configured trusted proxy: then
 ``X-Forwarded-For`` is read right to left, skipping trusted proxies only, and the first address
 that is not a trusted proxy is the client. A header sent by an untrusted peer is ignored.
+
+Only ``trusted_proxies`` decides. ``vectorcache serve`` turns the HTTP server's own
+forwarded-header handling off; another server command may leave it on (uvicorn and gunicorn's
+uvicorn workers believe ``X-Forwarded-For`` from 127.0.0.1 by default) and replace the socket
+peer in the ASGI scope with a hop of the header. ``peer_of`` recognises that (the scope's
+client is then one of the header's hops, port included: a socket peer never is) and answers
+None: the real peer is unknown, and an allow-list refuses an unknown address.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ __all__ = [
     "parse_ip",
     "parse_network",
     "parse_networks",
+    "peer_of",
     "resolve_client_ip",
 ]
 
@@ -81,6 +89,40 @@ def resolve_client_ip(peer: str | None, forwarded_for: Sequence[str],
             return hop_addr
         addr = hop_addr
     return addr  # every hop is a trusted proxy: the leftmost one is all we know
+
+
+def _hop_host_port(hop: str) -> tuple[str, int]:
+    """A hop as uvicorn's proxy-headers middleware reads it (no port: 0)."""
+    hop = hop.strip()
+    if hop.startswith("[") and "]" in hop:
+        host, rest = hop[1:hop.index("]")], hop[hop.index("]") + 1:]
+        return host, int(rest[1:]) if rest[1:].isdigit() and rest.startswith(":") else 0
+    if hop.count(":") == 1:
+        host, port = hop.rsplit(":", 1)
+        return host, int(port) if port.isdigit() else 0
+    return hop, 0
+
+
+def _same_host(a: str, b: str) -> bool:
+    addr_a, addr_b = parse_ip(a), parse_ip(b)
+    return a == b if addr_a is None or addr_b is None else addr_a == addr_b
+
+
+def peer_of(client: Sequence[object] | None,
+            forwarded_for: Sequence[str]) -> str | None:
+    """The socket peer's host from the ASGI scope's ``client``, or None when the HTTP server
+    rewrote it from ``X-Forwarded-For`` (the client equals one of the header's hops)."""
+    if not client:
+        return None
+    if isinstance(client, str):  # a bare host: nothing to compare the hops' ports with
+        return client
+    host, port = str(client[0]), client[1] if len(client) > 1 else 0
+    for header in forwarded_for:
+        for hop in header.split(","):
+            hop_host, hop_port = _hop_host_port(hop)
+            if hop_port == port and _same_host(hop_host, host):
+                return None
+    return host
 
 
 def ip_allowed(addr: IPAddress | None, allowed: Sequence[str]) -> bool:

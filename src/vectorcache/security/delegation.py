@@ -15,7 +15,7 @@ from vectorcache.clock import utcnow
 from vectorcache.errors import PermissionDenied, ValidationFailed
 from vectorcache.models import ALL_SCOPES, ApiKey
 from vectorcache.security.client_ip import network_within, parse_network, parse_networks
-from vectorcache.service.auth import expand_scopes
+from vectorcache.security.scopes import expand_scopes
 
 __all__ = ["KNOWN_SCOPES", "QUOTA_PERIODS", "Grant", "check_within", "validate"]
 

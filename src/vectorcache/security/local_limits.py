@@ -10,7 +10,8 @@ Moving window: each key groups its hits in slots of 1/100 of the window, each sl
 count and the time of its last hit. A slot is counted until that last hit is a window old, so the
 count may include a few hits up to one slot older than the window: the limit can bite slightly
 early, never late (never more than ``limit`` hits in any window), and a refused client is told to
-come back when the oldest counted slot leaves (at most one window away). Fixed window: starts at a key's first hit, as ``limits`` does, and restarts after it.
+come back when the oldest counted slot leaves (at most one window away). Fixed window: starts at
+a key's first hit, as ``limits`` does, and restarts after it.
 """
 
 from __future__ import annotations

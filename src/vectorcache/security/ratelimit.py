@@ -6,10 +6,15 @@ replicas (through the ``limits`` library). Per-key and
 per-IP limits use a moving window (a key may spend its whole minute at once, never more than
 its limit in any 60 seconds); quotas use a fixed window of a day or a month. Each ``hit`` is
 atomic in the storage, so concurrent requests never get past a limit together.
+
+While a shared storage (Redis) is down, ``without_redis`` decides: ``refuse`` answers 503 (and
+``/health/ready`` says so, so a load balancer stops sending); ``local`` counts in this process
+until it is back, each replica on its own (a limit of N then admits up to N per replica).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass, field
@@ -21,9 +26,12 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vectorcache.errors import ConfigurationError, RateLimited, ServiceUnavailable
+from vectorcache.redis_client import redis_options
 from vectorcache.security.local_limits import Count, LocalCounters
 
 __all__ = ["METER_SCOPE_KEY", "Meter", "RateLimitHeaders", "RateLimits", "Window"]
+
+log = logging.getLogger("vectorcache.ratelimit")
 
 METER_SCOPE_KEY = "vectorcache.meter"
 _QUOTA_ITEMS = {"day": RateLimitItemPerDay, "month": RateLimitItemPerMonth}
@@ -54,8 +62,12 @@ class RateLimits:
     """Per-minute moving windows and day/month quotas, counted in-process (``memory://``, see
     local_limits.py) or in a shared storage through ``limits`` (``redis://...``)."""
 
-    def __init__(self, storage_url: str) -> None:
+    def __init__(self, storage_url: str, without_redis: str = "refuse") -> None:
         self._local = LocalCounters() if storage_url.startswith("memory://") else None
+        #: counts while the shared storage is down (``without_redis = "local"``)
+        self._fallback = LocalCounters() if self._local is None and without_redis == "local" \
+            else None
+        self._down = False  # the shared storage failed last time (logged once per outage)
         self._url = storage_url if storage_url.startswith("async+") else "async+" + storage_url
         self._moving: RateLimiter | None = None
         self._fixed: RateLimiter | None = None
@@ -63,11 +75,11 @@ class RateLimits:
     def _limiters(self) -> tuple[RateLimiter, RateLimiter]:
         if self._moving is None or self._fixed is None:  # built on first use, inside the loop
             # redis-py (a dependency) rather than limits' default client, coredis
-            options = {"implementation": "redispy"} if "redis" in self._url.split("://")[0] \
-                else {}
+            options = {"implementation": "redispy", **redis_options()} \
+                if "redis" in self._url.split("://")[0] else {}
             try:
                 storage = storage_from_string(self._url, **options)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - any failure to parse: a config error
                 raise ConfigurationError(
                     f"rate_limit_storage_url is not usable ({type(exc).__name__}); use "
                     "memory:// or redis://host:port") from None
@@ -80,18 +92,49 @@ class RateLimits:
         try:
             admitted = await limiter.hit(item, *ids)
             stats = await limiter.get_window_stats(item, *ids)
-        except Exception as exc:
-            raise ServiceUnavailable("Service temporarily unavailable (rate-limit storage)") \
-                from exc
+        except Exception as exc:  # whatever the storage raises: it is down
+            self._outage(exc)
+            if self._fallback is None:
+                raise ServiceUnavailable("Service temporarily unavailable (rate-limit "
+                                         "storage)") from exc
+            return self._counted(self._fallback, moving, item, ids)
+        if self._down:
+            self._down = False
+            log.warning("Rate-limit storage is back; counting in it again")
         return Count(admitted, max(0, stats.remaining), stats.reset_time)
+
+    def _outage(self, exc: BaseException) -> None:
+        if not self._down:  # once per outage: a flood of requests must not flood the log
+            self._down = True
+            log.warning("Rate-limit storage unavailable (%s): %s", type(exc).__name__,
+                        "counting per replica until it is back" if self._fallback is not None
+                        else "refusing requests (503) until it is back")
+
+    @staticmethod
+    def _counted(counters: LocalCounters, moving: bool, item: RateLimitItem,
+                 ids: tuple[str, ...]) -> Count:
+        return (counters.moving if moving else counters.fixed)(
+            "/".join(ids), item.amount, float(item.get_expiry()))
+
+    async def storage_status(self) -> str | None:
+        """None when counting in process; else "ok", or what a replica does without it."""
+        if self._local is not None:
+            return None
+        try:
+            up = await self._limiters()[0].storage.check()
+        except Exception:  # noqa: BLE001 - any failure to answer a PING: down
+            up = False
+        if up:
+            return "ok"
+        return "unavailable (per-replica limits)" if self._fallback is not None \
+            else "unavailable"
 
     async def _count(self, moving: bool, item: RateLimitItem, ids: tuple[str, ...],
                      meter: Meter) -> int:
         """0 if admitted, else the seconds until it would be. ``moving``: a moving window,
         else a fixed one (quotas)."""
         if self._local is not None:
-            count = (self._local.moving if moving else self._local.fixed)(
-                "/".join(ids), item.amount, float(item.get_expiry()))
+            count = self._counted(self._local, moving, item, ids)
         else:
             count = await self._shared(moving, item, ids)
         meter.windows.append(Window(item.amount, count.remaining, math.ceil(count.reset)))

@@ -18,6 +18,7 @@ from vectorcache.models import ALL_SCOPES, ApiKey, NewApiKey, Project, ProviderC
 from vectorcache.security.delegation import Grant, check_not_past, check_within, validate
 from vectorcache.service.auth import Principal
 from vectorcache.service.project_settings import validate_project_settings
+from vectorcache.service.scope import check_scope_within, validate_scope
 from vectorcache.store import Store
 
 __all__ = ["DEFAULT_PROJECT", "AdminService"]
@@ -55,12 +56,14 @@ class AdminService:
     async def list_projects(self) -> list[Project]:
         return await self._store.list_projects()
 
-    async def update_project(self, ref: str, *, actor: str = "cli", **settings: Any) -> Project:
+    async def update_project(self, ref: str, *, actor: str = "cli", client_ip: str | None = None,
+                             **settings: Any) -> Project:
         project = await self.project(ref)
         settings = validate_project_settings(settings)
         updated = await self._store.update_project(project.id, **settings)
         await self._store.add_audit("project.update", project_id=project.id, actor=actor,
-                                    target=project.id, details={"fields": sorted(settings)})
+                                    target=project.id, details={"fields": sorted(settings)},
+                                    client_ip=client_ip)
         return updated
 
     def principal_for(self, project: Project) -> Principal:
@@ -92,10 +95,13 @@ class AdminService:
         rate_limit_per_minute: int | None = None,
         quota_requests: int | None = None,
         quota_period: str | None = None,
+        cache_scope: str | None = None,
         actor: str = "cli",
         holder: ApiKey | None = None,
+        client_ip: str | None = None,
     ) -> NewApiKey:
-        """``holder``: the key asking (API); it cannot grant more than it holds itself."""
+        """``holder``: the key asking (API); it cannot grant more than it holds itself.
+        ``cache_scope``: "shared" or "user", overriding the project's (None: the project's)."""
         name = name.strip()
         if not name or len(name) > 100:
             raise ValidationFailed("Key name must be 1..100 characters", param="name")
@@ -105,24 +111,32 @@ class AdminService:
                                quota_requests=quota_requests, quota_period=quota_period))
         check_not_past(expires_at)
         check_within(grant, holder)
-        return await self._add_key(project, name, grant, actor, "key.create")
+        if cache_scope is not None:
+            validate_scope(cache_scope)
+        check_scope_within(cache_scope, holder, project)
+        return await self._add_key(project, name, grant, actor, "key.create",
+                                   cache_scope=cache_scope, client_ip=client_ip)
 
     async def _add_key(self, project: Project, name: str, grant: Grant, actor: str,
-                       action: str, details: dict[str, object] | None = None) -> NewApiKey:
+                       action: str, details: dict[str, object] | None = None, *,
+                       cache_scope: str | None = None,
+                       client_ip: str | None = None) -> NewApiKey:
         key = generate_key()
         record = ApiKey(id=str(uuid.uuid4()), project_id=project.id, name=name,
                         prefix=display_prefix(key), key_hash=self._hasher.api_key(key),
-                        created_at=utcnow(), **grant.fields())
+                        created_at=utcnow(), cache_scope=cache_scope, **grant.fields())
         await self._store.add_api_key(record)
         await self._store.add_audit(action, project_id=project.id, actor=actor,
                                     target=record.id,
                                     details={"prefix": record.prefix,
-                                             "scopes": list(grant.scopes), **(details or {})})
+                                             "scopes": list(grant.scopes), **(details or {})},
+                                    client_ip=client_ip)
         return NewApiKey(record=record, key=key)
 
     async def rotate_key(self, ref: str, *, project: Project | None = None,
                          grace_seconds: int = 0, actor: str = "cli",
-                         holder: ApiKey | None = None) -> NewApiKey:
+                         holder: ApiKey | None = None,
+                         client_ip: str | None = None) -> NewApiKey:
         """A new key with the same rights; the old one keeps working ``grace_seconds``."""
         if not 0 <= grace_seconds <= 30 * 86400:
             raise ValidationFailed("grace_seconds must be between 0 and 2592000",
@@ -134,14 +148,16 @@ class AdminService:
         check_within(Grant.of(old), holder)
         owner = await self.project(old.project_id)
         created = await self._add_key(owner, old.name, Grant.of(old), actor, "key.rotate",
-                                      {"replaces": old.id, "grace_seconds": grace_seconds})
+                                      {"replaces": old.id, "grace_seconds": grace_seconds},
+                                      cache_scope=old.cache_scope, client_ip=client_ip)
         end = utcnow() + timedelta(seconds=grace_seconds)
         if old.revoked_at is None or old.revoked_at > end:
             await self._store.update_api_key(old.id, revoked_at=end)
         return created
 
     async def update_key(self, ref: str, *, project: Project | None = None, actor: str = "cli",
-                         holder: ApiKey | None = None, **changes: object) -> ApiKey:
+                         holder: ApiKey | None = None, client_ip: str | None = None,
+                         **changes: object) -> ApiKey:
         """Change a key's name or rights (``scopes``, ``models``, ``allowed_ips``,
         ``expires_at``, ``rate_limit_per_minute``, ``quota_requests``, ``quota_period``)."""
         record = await self.find_key(ref, project)
@@ -152,6 +168,11 @@ class AdminService:
             if not name or len(name) > 100:
                 raise ValidationFailed("Key name must be 1..100 characters", param="name")
             fields["name"] = name
+        if "cache_scope" in changes:
+            raw = changes.pop("cache_scope")
+            scope = None if raw is None else validate_scope(raw)
+            check_scope_within(scope, holder, await self.project(record.project_id))
+            fields["cache_scope"] = scope
         grant = validate(Grant.of(record).with_changes(**changes))
         if "expires_at" in changes:
             check_not_past(grant.expires_at)
@@ -160,7 +181,8 @@ class AdminService:
         updated = await self._store.update_api_key(record.id, **fields)
         await self._store.add_audit("key.update", project_id=record.project_id, actor=actor,
                                     target=record.id,
-                                    details={"prefix": record.prefix, "fields": sorted(fields)})
+                                    details={"prefix": record.prefix, "fields": sorted(fields)},
+                                    client_ip=client_ip)
         return updated
 
     async def list_keys(self, project: Project) -> list[ApiKey]:
@@ -187,13 +209,15 @@ class AdminService:
         return record
 
     async def revoke_key(self, ref: str, *, project: Project | None = None,
-                         actor: str = "cli", holder: ApiKey | None = None) -> ApiKey:
+                         actor: str = "cli", holder: ApiKey | None = None,
+                         client_ip: str | None = None) -> ApiKey:
         record = await self.find_key(ref, project)
         check_within(Grant.of(record), holder)
         if record.revoked_at is None or record.revoked_at > utcnow():
             record = await self._store.update_api_key(record.id, revoked_at=utcnow())
         await self._store.add_audit("key.revoke", project_id=record.project_id, actor=actor,
-                                    target=record.id, details={"prefix": record.prefix})
+                                    target=record.id, details={"prefix": record.prefix},
+                                    client_ip=client_ip)
         return record
 
     # ---------------------------------------------------------------- providers

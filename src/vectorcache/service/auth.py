@@ -10,30 +10,22 @@ from vectorcache.clock import utcnow
 from vectorcache.errors import AuthenticationFailed, PermissionDenied
 from vectorcache.hashing import Hasher
 from vectorcache.models import ALL_SCOPES, ApiKey, Project
-from vectorcache.security.authfail import FailedAuthAudit
+from vectorcache.security.authfail import FailedAuthAudit, safe_prefix
+from vectorcache.security.scopes import expand_scopes
+from vectorcache.security.throttled_audit import ThrottledAudit
 from vectorcache.service.events import EventWriter
+from vectorcache.service.scope import effective_scope
 from vectorcache.store import Store
 
 __all__ = ["Authenticator", "Principal", "expand_scopes"]
-
-
-def expand_scopes(scopes: tuple[str, ...] | list[str]) -> frozenset[str]:
-    """``*`` means every scope; ``cache:*`` means cache:read and cache:write."""
-    out: set[str] = set()
-    for scope in scopes:
-        if scope == "*":
-            out.update(ALL_SCOPES)
-        elif scope.endswith(":*"):
-            out.update(s for s in ALL_SCOPES if s.startswith(scope[:-1]))
-        else:
-            out.add(scope)
-    return frozenset(out)
 
 
 @dataclass(frozen=True)
 class Principal:
     project: Project
     key: ApiKey | None  # None: an operator acting through the CLI or a benchmark
+    #: the client address as the server resolved it (security/client_ip.py), for the audit log
+    client_ip: str | None = None
 
     @property
     def scopes(self) -> frozenset[str]:
@@ -42,6 +34,11 @@ class Principal:
     @property
     def key_id(self) -> str | None:
         return None if self.key is None else self.key.id
+
+    @property
+    def cache_scope(self) -> str:
+        """``shared`` or ``user`` (``service/scope.py``): the key's, else the project's."""
+        return effective_scope(self.project, self.key)
 
     @property
     def actor(self) -> str:
@@ -68,30 +65,44 @@ class Authenticator:
         self._hasher = hasher
         self._events = events
         self._failures = FailedAuthAudit(store)
+        self._refusals = ThrottledAudit(store)  # a budget of its own: floods of either kind
 
-    async def _failed(self, presented: str | None, code: str, project_id: str | None = None,
+    async def _failed(self, presented: str | None, code: str, client_ip: str | None,
+                      project_id: str | None = None,
                       detail: str | None = None) -> AuthenticationFailed:
         """Audited (prefix only, throttled); returned for the caller to raise."""
-        await self._failures.record(presented, code, project_id)
+        await self._failures.record(presented, code, project_id, client_ip)
         return AuthenticationFailed(detail, code=code)
 
-    async def authenticate(self, presented: str | None) -> Principal:
+    async def authenticate(self, presented: str | None,
+                           client_ip: str | None = None) -> Principal:
         if not presented:
-            raise await self._failed(presented, "missing_api_key")
+            raise await self._failed(presented, "missing_api_key", client_ip)
         if not is_well_formed(presented):
-            raise await self._failed(presented, "invalid_api_key")
+            raise await self._failed(presented, "invalid_api_key", client_ip)
         digest = self._hasher.api_key(presented)
         found = await self._store.find_api_key_and_project(digest)
         if found is None or not hmac.compare_digest(found[0].key_hash, digest):
-            raise await self._failed(presented, "invalid_api_key")
+            raise await self._failed(presented, "invalid_api_key", client_ip)
         record, project = found
         now = utcnow()
         if record.revoked_at is not None and record.revoked_at <= now:
-            raise await self._failed(presented, "invalid_api_key", record.project_id)
+            raise await self._failed(presented, "invalid_api_key", client_ip, record.project_id)
         if record.expires_at is not None and record.expires_at <= now:
-            raise await self._failed(presented, "expired_api_key", record.project_id,
-                                     "API key has expired")
+            raise await self._failed(presented, "expired_api_key", client_ip,
+                                     record.project_id, "API key has expired")
         if project is None:
-            raise await self._failed(presented, "invalid_api_key")
+            raise await self._failed(presented, "invalid_api_key", client_ip)
         self._events.touch_key(record.id)
-        return Principal(project=project, key=record)
+        return Principal(project=project, key=record, client_ip=client_ip)
+
+    async def refused(self, principal: Principal | None, presented: str | None,
+                      client_ip: str | None, status: int, code: str,
+                      route: str | None) -> None:
+        """A request refused with 403 (scope, model, IP, project) or 429 (rate limit, quota)
+        in the audit log, throttled per key and address like failed authentications."""
+        action = "access.throttled" if status == 429 else "access.denied"
+        await self._refusals.record(
+            action, code, actor=principal.actor if principal else safe_prefix(presented),
+            project_id=principal.project.id if principal else None, client_ip=client_ip,
+            details={"status": status, "route": route})

@@ -13,12 +13,13 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from datetime import timedelta
 from typing import Any
 
+import anyio
 import httpx
 import numpy as np
 
+from vectorcache.bounds import expiry
 from vectorcache.clock import utcnow
 from vectorcache.decision import (
     RESPELT_MIN_COSINE,
@@ -38,6 +39,7 @@ from vectorcache.service.events import EventWriter
 from vectorcache.service.miss_lease import MissLeases
 from vectorcache.service.prompt import PromptView, resolve_prompt
 from vectorcache.service.requests import CacheRequest, LookupResult, QueryResult, StoreRequest
+from vectorcache.service.scope import NO_USER, resolve_scope
 from vectorcache.service.singleflight import SingleFlight
 from vectorcache.settings import Settings
 from vectorcache.store import Store
@@ -45,7 +47,7 @@ from vectorcache.upstream import ChatRequest, Completion, build_upstream
 
 __all__ = ["CacheService", "Plan"]
 
-_ids = random.Random(os.urandom(32))
+_ids = random.Random(os.urandom(32))  # noqa: S311 - ids need to be unique, not secret
 
 
 def _shape(plan: Plan) -> dict[str, object] | None:
@@ -57,6 +59,15 @@ def _shape(plan: Plan) -> dict[str, object] | None:
     shape = {"history": [dict(turn) for turn in plan.view.history], "params": plan.params}
     screened, ok = pii.screen_json(shape, plan.project.pii_policy)
     return screened if ok and isinstance(screened, dict) else None
+
+
+def _screened(plan: Plan, response: str, context: str | None,
+              metadata: dict[str, object] | None) -> tuple[Any, ...]:
+    """Everything an entry keeps, screened: (response, ok), (context, ok), (metadata, ok),
+    shape. Run in a worker thread: a megabyte of answer takes a while, even linearly."""
+    policy = plan.project.pii_policy
+    return (pii.screen(response, policy), pii.screen(context, policy),
+            pii.screen_json(metadata, policy), _shape(plan))
 
 
 def _query_id() -> str:
@@ -95,8 +106,15 @@ class Plan:
     exact_key: str
     policy: DecisionPolicy
     params: dict[str, Any]
-    #: personal data under the "bypass" policy: answer, but neither look up nor store
-    pii_bypass: bool = False
+    #: answer, but neither look up nor store: "pii" (personal data under the "bypass"
+    #: policy) or "no_user" (``user`` cache scope, no user named: ``service/scope.py``)
+    bypass: str | None = None
+    #: the end user whose own partition this is (``service/scope.py``); None: shared
+    user_hash: str | None = None
+
+    @property
+    def pii_bypass(self) -> bool:
+        return self.bypass == "pii"
 
 
 @dataclass(frozen=True)
@@ -113,8 +131,8 @@ class _Missed:
 
 class CacheService:
     def __init__(self, *, settings: Settings, store: Store, embedder: Embedder,
-                 decider_for: Callable[[str], HitDecider], hasher: Hasher, events: EventWriter, pricing: Pricing,
-                 http: httpx.AsyncClient, leases: MissLeases) -> None:
+                 decider_for: Callable[[str], HitDecider], hasher: Hasher, events: EventWriter,
+                 pricing: Pricing, http: httpx.AsyncClient, leases: MissLeases) -> None:
         self._settings = settings
         self._store = store
         self._embedder = embedder
@@ -126,11 +144,13 @@ class CacheService:
         self._entry_counts: dict[str, tuple[float, int]] = {}
         self._misses: SingleFlight[_Missed] = SingleFlight()
         self._leases = leases
+        #: sees each lookup's step timings (ms), e.g. the metrics' histograms
+        self.on_timings: Callable[[dict[str, Any]], None] | None = None
 
     # ---------------------------------------------------------------- planning
     def plan(self, principal: Principal, *, prompt: str | None, messages: list[Any] | None,
              model: str | None, context: str | None, params: dict[str, Any],
-             threshold: float | None) -> Plan:
+             threshold: float | None, user: str | None = None) -> Plan:
         project = principal.project
         model = model or project.default_model
         if not model:
@@ -140,8 +160,11 @@ class CacheService:
             raise ValidationFailed("similarity_threshold must be between 0 and 1",
                                    param="similarity_threshold")
         view, prompt_ok = self.matched_view(project, prompt, messages)
-        _, context_ok = pii.screen(context, project.pii_policy)
-        partition = self._hasher.partition(project.id, model, context, view.history, params)
+        screened_context, context_ok = pii.screen(context, project.pii_policy)
+        scope = resolve_scope(principal.cache_scope, self.user_hash(project, user),
+                              redacted=view.redacted or screened_context != context)
+        partition = self._hasher.partition(project.id, model, context, view.history, params,
+                                           scope.user_hash)
         policy = DecisionPolicy(
             threshold=project.similarity_threshold if threshold is None else threshold,
             target_error_rate=project.target_error_rate,
@@ -149,7 +172,8 @@ class CacheService:
         )
         return Plan(project, model, view, partition,
                     self._hasher.exact(partition, view.text), policy, params,
-                    pii_bypass=not (prompt_ok and context_ok))
+                    bypass="pii" if not (prompt_ok and context_ok) else scope.bypass,
+                    user_hash=scope.user_hash)
 
     def matched_view(self, project: Project, prompt: str | None,
                      messages: list[Any] | None) -> tuple[PromptView, bool]:
@@ -157,7 +181,8 @@ class CacheService:
         (under the "redact" policy the redacted text is matched and stored instead)."""
         view = resolve_prompt(prompt, messages, self._settings.max_prompt_chars)
         text, ok = pii.screen(view.text, project.pii_policy)
-        return replace(view, text=text or view.text), ok
+        return replace(view, text=text or view.text,
+                       redacted=text is not None and text != view.text), ok
 
     async def respelt_vector(self, project: Project, text: str, typed: Any) -> Any | None:
         """The vector of ``text`` as it reads without its slips of the keyboard ("captial"),
@@ -175,12 +200,12 @@ class CacheService:
     def _plan_request(self, principal: Principal, req: CacheRequest) -> Plan:
         return self.plan(principal, prompt=req.prompt, messages=req.messages, model=req.model,
                          context=req.context, params=req.params,
-                         threshold=req.similarity_threshold)
+                         threshold=req.similarity_threshold, user=req.user)
 
     # ---------------------------------------------------------------- lookup
     async def lookup_plan(self, plan: Plan, *, include_debug: bool = False) -> LookupResult:
-        if plan.pii_bypass:
-            return LookupResult(hit=False, bypass="pii", model=plan.model)
+        if plan.bypass:
+            return LookupResult(hit=False, bypass=plan.bypass, model=plan.model)
         start = time.perf_counter()
         now = utcnow()
         debug: dict[str, Any] = {}
@@ -189,7 +214,7 @@ class CacheService:
         if entry is not None:
             debug.update(exact_match=True, embedding_time_ms=0.0, search_time_ms=_ms(start),
                          decision_reason="exact match of the normalised prompt")
-            result = self._hit(plan, entry, 1.0)
+            result = self._hit(plan, entry, 1.0, exact=True)
         else:
             t = time.perf_counter()
             vector = (await self._embedder.embed([plan.view.text]))[0]
@@ -222,6 +247,8 @@ class CacheService:
                 # slips, so the prompt asked without them finds it (a repeat with the same
                 # slip is an exact match)
                 result = LookupResult(hit=False, model=plan.model, vector=vector)
+        if self.on_timings is not None:
+            self.on_timings(debug)
         if include_debug:
             debug["total_time_ms"] = _ms(start)
             debug["matched_cache_entry_id"] = result.entry_id
@@ -244,11 +271,12 @@ class CacheService:
         debug["decision_time_ms"] = _ms(t)
         return _Nearest(found, len(candidates), len(found) - len(servable), decision)
 
-    def _hit(self, plan: Plan, entry: Entry, similarity: float) -> LookupResult:
+    def _hit(self, plan: Plan, entry: Entry, similarity: float,
+             exact: bool = False) -> LookupResult:
         return LookupResult(
             hit=True, response=entry.response, similarity=round(float(similarity), 6),
             entry_id=entry.id, usage=entry.usage, model=plan.model,
-            cost_saved=self._pricing.cost(entry.model, entry.usage),
+            cost_saved=self._pricing.cost(entry.model, entry.usage), exact=exact,
         )
 
     async def lookup(self, principal: Principal, req: CacheRequest) -> LookupResult:
@@ -280,6 +308,12 @@ class CacheService:
             similarity=result.similarity, latency_ms=latency_ms,
             tokens=result.usage.total_tokens if result.hit else tokens,
             cost_usd=cost, cost_saved_usd=result.cost_saved, model=plan.model,
+            exact=result.exact, reason=None if result.hit else result.bypass,
+            provider_ms=getattr(result, "provider_ms", 0.0),
+            tokens_in=0 if result.hit else getattr(result, "provider_usage", result.usage)
+            .prompt_tokens,
+            tokens_out=0 if result.hit else getattr(result, "provider_usage", result.usage)
+            .completion_tokens,
         ))
 
     def user_hash(self, project: Project, user: str | None) -> str | None:
@@ -291,12 +325,12 @@ class CacheService:
                            metadata: dict[str, object] | None, context: str | None,
                            ttl_seconds: int | None, vector: Any = None) -> str | None:
         """The new entry's id, or None when the personal-data gate refused to store it."""
-        screened, response_ok = pii.screen(response, plan.project.pii_policy)
-        context, context_ok = pii.screen(context, plan.project.pii_policy)
-        kept, metadata_ok = pii.screen_json(metadata, plan.project.pii_policy)
-        shape = _shape(plan)
-        if (plan.pii_bypass or not response_ok or not context_ok or not metadata_ok
-                or screened is None):
+        (screened, response_ok), (context, context_ok), (kept, metadata_ok), shape = \
+            await anyio.to_thread.run_sync(_screened, plan, response, context, metadata)
+        # a redacted answer was someone's personal data: served in its user's partition only
+        redacted = screened != response and plan.user_hash is None
+        if (plan.bypass or not response_ok or not context_ok or not metadata_ok
+                or screened is None or redacted):
             return None
         response = screened
         metadata = kept if isinstance(kept, dict) else metadata
@@ -310,18 +344,26 @@ class CacheService:
             model=plan.model, prompt=plan.view.text, response=response, embedding=vector,
             context=context, metadata=metadata, user_hash=self.user_hash(plan.project, user),
             usage=usage, provider=provider, created_by_key=principal.key_id, shape=shape,
-            expires_at=None if not ttl else utcnow() + timedelta(seconds=ttl),
+            expires_at=None if not ttl else expiry(utcnow(), ttl),
         ))
 
     async def store(self, principal: Principal, req: StoreRequest) -> str:
         if not req.response:
             raise ValidationFailed("Field required: response", param="response")
         plan = self.plan(principal, prompt=req.prompt, messages=req.messages, model=req.model,
-                         context=req.context, params=req.params, threshold=None)
+                         context=req.context, params=req.params, threshold=None,
+                         user=req.user)
         entry_id = await self.store_answer(
             principal, plan, response=req.response, usage=req.usage, provider=None,
             user=req.user, metadata=req.metadata, context=req.context,
             ttl_seconds=req.ttl_seconds)
+        if entry_id is None and plan.bypass == NO_USER:
+            raise NotCacheable("Not stored: the cache scope is 'user' and the request names "
+                               "no user", code="user_required")
+        if entry_id is None and plan.project.pii_policy == "redact":
+            raise NotCacheable("Not stored: redacted personal data is kept only in its end "
+                               "user's partition (name the user; for a redacted answer, use "
+                               "cache_scope 'user')", code="personal_data")
         if entry_id is None:
             raise NotCacheable("Not stored: the prompt, context, response or metadata contains "
                                "personal data (the project's pii_policy is 'bypass')",
@@ -347,7 +389,7 @@ class CacheService:
         it stored, looked up again, as a hit; otherwise yields None, and the provider is to be
         asked inside the block while the others wait (``MissLeases``). If the call waited for
         stored nothing, tries once more to lead, so that a third request waits for this one."""
-        if plan.pii_bypass:  # nothing would be stored for the others to find
+        if plan.bypass:  # nothing would be stored for the others to find
             yield None
             return
         for _ in range(2):
@@ -400,9 +442,12 @@ class CacheService:
         if looked.hit:
             result.provider = "cache"
         else:
-            missed, shared = await self._misses.run(
-                (plan.exact_key, req.no_store),
-                lambda: self._answer_and_store(principal, plan, req, looked))
+            if plan.bypass:  # answered for this request alone: nothing shared
+                missed, shared = await self._ask_and_store(principal, plan, req, looked), False
+            else:
+                missed, shared = await self._misses.run(
+                    (plan.exact_key, req.no_store),
+                    lambda: self._answer_and_store(principal, plan, req, looked))
             if missed.waited_hit is not None:
                 # another request asked the provider meanwhile: served from the entry it stored
                 debug = result.debug
@@ -432,6 +477,8 @@ class CacheService:
         result.response = completion.text
         result.raw = completion.raw
         result.entry_id = missed.stored
+        if completion.fallback_model:  # another model answered: labelled, never stored
+            result.model, result.bypass = completion.fallback_model, "fallback"
         if shared and missed.stored is not None:
             # answered by an identical request in flight: served from its new entry
             result.hit, result.provider, result.similarity = True, "cache", 1.0
@@ -440,7 +487,9 @@ class CacheService:
         elif not shared:
             result.provider = missed.provider
             result.tokens_used = completion.usage.total_tokens
-            result.estimated_cost = self._pricing.cost(plan.model, completion.usage)
+            result.estimated_cost = self._pricing.cost(result.model, completion.usage)
+            result.provider_usage = completion.usage
+            result.provider_ms = (missed.timings or {}).get("llm_time_ms", 0.0)
         else:
             result.provider = missed.provider
         if missed.stored is None and completion.cacheable and not req.no_store:

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
+from vectorcache.bounds import MAX_OLDER_THAN_HOURS
 from vectorcache.clock import utcnow
 from vectorcache.errors import NotFound, ValidationFailed
 from vectorcache.models import ProjectStats
@@ -34,8 +35,9 @@ class EntryService:
                     expired_only: bool = False,
                     older_than_hours: float | None = None) -> ClearOutcome:
         principal.check_project(project_id)
-        if older_than_hours is not None and older_than_hours < 0:
-            raise ValidationFailed("older_than_hours must be >= 0", param="older_than_hours")
+        if older_than_hours is not None and not 0 <= older_than_hours <= MAX_OLDER_THAN_HOURS:
+            raise ValidationFailed(f"older_than_hours must be from 0 to {MAX_OLDER_THAN_HOURS}",
+                                   param="older_than_hours")
         start = time.perf_counter()
         now = utcnow()
         older = None if older_than_hours is None else now - timedelta(hours=older_than_hours)
@@ -43,10 +45,14 @@ class EntryService:
                                               older_than=older, now=now)
         await self._store.add_audit("cache.clear", project_id=principal.project.id,
                                     actor=principal.actor, target=principal.project.id,
-                                    details={"entries": count, "expired_only": expired_only})
+                                    details={"entries": count, "expired_only": expired_only},
+                                    client_ip=principal.client_ip)
         return ClearOutcome(count, round(size / 1_048_576, 6),
                             round((time.perf_counter() - start) * 1000, 3))
 
     async def delete(self, principal: Principal, entry_id: str) -> None:
         if not await self._store.delete_entries(principal.project.id, [entry_id]):
             raise NotFound(f"Cache entry {entry_id} not found")
+        await self._store.add_audit("cache.entry.delete", project_id=principal.project.id,
+                                    actor=principal.actor, target=entry_id, details={},
+                                    client_ip=principal.client_ip)

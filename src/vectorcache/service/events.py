@@ -1,9 +1,14 @@
-"""Write-behind usage events and key usage: batched off the request path, flushed on close."""
+"""Write-behind usage events and key usage: batched off the request path, flushed on close.
+
+Others write behind on the same loop: an observer sees each event as it is recorded (the
+request log attaches it to its request), and each extra flush runs with every batch.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from vectorcache.clock import utcnow
@@ -25,12 +30,24 @@ class EventWriter:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self._observers: list[Callable[[UsageEvent], None]] = []
+        self._flushers: list[Callable[[], Awaitable[None]]] = []
+
+    def observe(self, observer: Callable[[UsageEvent], None]) -> None:
+        """Call ``observer`` with each event as it is recorded (on the request path: cheap)."""
+        self._observers.append(observer)
+
+    def flush_also(self, flush: Callable[[], Awaitable[None]]) -> None:
+        """Run ``flush`` with every batch, and on close (another write-behind buffer)."""
+        self._flushers.append(flush)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="vectorcache-events")
 
     def record(self, event: UsageEvent) -> None:
         self._events.append(event)
+        for observer in self._observers:
+            observer(event)
         if len(self._events) >= self._max:
             self._wake.set()
 
@@ -39,6 +56,11 @@ class EventWriter:
         self._keys[key_id] = (count + 1, utcnow())
 
     async def flush(self) -> None:
+        for flush in self._flushers:
+            try:
+                await flush()
+            except Exception:
+                log.exception("a write-behind flush failed")
         events, keys = self._events, self._keys
         if not events and not keys:
             return

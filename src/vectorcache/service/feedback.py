@@ -93,6 +93,6 @@ class FeedbackService:
             "cache.feedback", project_id=principal.project.id, actor=principal.actor,
             target=entry_id,
             details={"correct": correct, "similarity": similarity, "min_similarity": floor,
-                     "deleted": deleted})
+                     "deleted": deleted}, client_ip=principal.client_ip)
         return FeedbackOutcome(cache_entry_id=entry_id, correct=correct, similarity=similarity,
                                min_similarity=floor, deleted=deleted)

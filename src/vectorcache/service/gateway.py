@@ -240,6 +240,12 @@ class Gateway:
     async def chat(self, principal: Principal, body: Mapping[str, Any], control: CacheControl,
                    *, can_store: bool) -> GatewayAnswer:
         chat = _parse(principal, body, control, can_store)
+        answer = await self._answer(chat, body)
+        answer.headers.setdefault("X-Vectorcache-Model", chat.model)  # a fallback's, if one
+        return answer
+
+    async def _answer(self, chat: _Chat, body: Mapping[str, Any]) -> GatewayAnswer:
+        principal, control = chat.principal, chat.control
         reason = _bypass_reason(body)
         plan: Plan | None = None
         if reason is None:
@@ -248,13 +254,15 @@ class Gateway:
                 plan = self._cache.plan(principal, prompt=None, messages=chat.messages,
                                         model=chat.model, context=control.context,
                                         params=_sampling(chat.params),
-                                        threshold=control.threshold)
+                                        threshold=control.threshold, user=chat.user)
             except NotCacheable as exc:
                 reason = exc.code
             except ValidationFailed as exc:
                 if exc.param not in ("prompt", "messages"):
                     raise
                 reason = "uncacheable_prompt"
+        if plan is not None and plan.bypass:  # personal data, or no user in user scope
+            reason, plan = plan.bypass, None
         if plan is None:
             return await self._call(chat, None, {"X-Vectorcache-Cache": "bypass",
                                                  "X-Vectorcache-Reason": reason or "bypass"})
@@ -267,7 +275,7 @@ class Gateway:
                            "X-Vectorcache-Tokens-Saved": str(looked.usage.total_tokens)}
                 self._record(chat, "hit", entry_id=looked.entry_id,
                              similarity=looked.similarity, saved=looked.cost_saved,
-                             tokens=looked.usage.total_tokens)
+                             tokens=looked.usage.total_tokens, exact=looked.exact)
                 if chat.stream:
                     return GatewayAnswer(headers, stream=self._replay(chat, looked.response))
                 return GatewayAnswer(headers, body=chat_completion(looked.response, chat.model))
@@ -385,7 +393,7 @@ class Gateway:
                                    include_usage=chat.include_usage):
             emit(chunk)
         self._record(chat, "hit", entry_id=hit.entry_id, similarity=hit.similarity,
-                     saved=hit.cost_saved, tokens=hit.usage.total_tokens)
+                     saved=hit.cost_saved, tokens=hit.usage.total_tokens, exact=hit.exact)
         return _Streamed(hit.usage, hit.entry_id)
 
     async def _relay(self, chat: _Chat, plan: Plan | None, vector: Any, headers: dict[str, str],
@@ -407,7 +415,7 @@ class Gateway:
                 raise UpstreamError("LLM provider error: The stream ended before the answer "
                                     "was complete", code="upstream_stream_incomplete")
             entry_id = None
-            if plan is not None and seen.cacheable:
+            if plan is not None and seen.cacheable and not _fallback_used(upstream):
                 with anyio.CancelScope(shield=True):  # a store, once begun, completes
                     entry_id = await self._store_answer(chat, plan, seen.text, seen.usage,
                                                         upstream.name, vector)
@@ -440,7 +448,7 @@ class Gateway:
     # ---------------------------------------------------------------- events
     def _record(self, chat: _Chat, kind: str, *, entry_id: str | None = None,
                 similarity: float | None = None, saved: float = 0.0, tokens: int = 0,
-                usage: Usage | None = None) -> None:
+                usage: Usage | None = None, exact: bool = False) -> None:
         project = chat.principal.project
         self._events.record(UsageEvent(
             project_id=project.id, kind=kind, entry_id=entry_id,
@@ -449,7 +457,9 @@ class Gateway:
                                                     * 1000, 3),
             tokens=usage.total_tokens if usage else tokens,
             cost_usd=self._pricing.cost(chat.model, usage) if usage else 0.0,
-            cost_saved_usd=saved, model=chat.model))
+            cost_saved_usd=saved, model=chat.model, exact=exact,
+            tokens_in=usage.prompt_tokens if usage else 0,
+            tokens_out=usage.completion_tokens if usage else 0))
 
 
 def _flight_key(chat: _Chat, plan: Plan) -> Hashable:
@@ -460,3 +470,9 @@ def _flight_key(chat: _Chat, plan: Plan) -> Hashable:
 def _fallback_header(upstream: Upstream, headers: dict[str, str]) -> None:
     if isinstance(upstream, FallbackUpstream) and upstream.fallback_used:
         headers["X-Fallback-Used"] = upstream.fallback_used
+        headers["X-Vectorcache-Model"] = upstream.fallback_used
+
+
+def _fallback_used(upstream: Upstream) -> bool:
+    """A fallback model answered: its answer is not the requested model's to cache."""
+    return isinstance(upstream, FallbackUpstream) and upstream.fallback_used is not None

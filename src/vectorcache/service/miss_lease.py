@@ -6,9 +6,12 @@ text) covers the rest: streamed and non-streamed requests, ``/v1/cache/query`` a
 and, on replicas that share a Redis (``rate_limit_storage_url = redis://...``), other
 processes.
 
-* The request that misses first takes the lease for as long as a provider call may last, and
-  gives it back when it has stored the answer (or failed, or was cancelled). While it holds
-  the lease it renews it every third of that time, so a stream that outlasts it keeps it.
+* The request that misses first takes the lease for a short time (``miss_lease_seconds``,
+  10 s by default), and gives it back when it has stored the answer (or failed, or was
+  cancelled). While its call goes on it renews the lease every third of that time, so a long
+  call or stream keeps it, and a replica that dies holding it stalls the others on that prompt
+  for at most one lease, not for as long as a provider call may last. A renewal finding the
+  lease gone (Redis restarted empty) takes it again, unless another request has.
 * One that finds the lease taken waits until it is given back (an event in this process, a
   pub/sub message across processes) or expires (its holder died and stopped renewing it),
   then looks the prompt up again: the stored answer is served as a hit. If nothing was stored
@@ -16,7 +19,8 @@ processes.
   (``CacheService.provider_turn``), so a third request waits for it rather than asking too.
 
 Redis failing costs the coalescing across replicas, never the request: each process goes on
-alone.
+alone. A dead pooled connection (after a Redis restart) is reconnected and retried once
+(``redis_client.py``), so a restart alone does not cost it.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from contextlib import asynccontextmanager
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from vectorcache.redis_client import REDIS_SCHEMES, redis_options
+
 __all__ = ["MissLeases"]
 
 log = logging.getLogger("vectorcache.leases")
@@ -44,15 +50,18 @@ if redis.call('get', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
-#: push the lease's expiry back, only if it is still ours
+#: push the lease's expiry back if it is still ours; take it again if it is gone (Redis
+#: restarted without it) and no one else has
 _RENEW = """
-if redis.call('get', KEYS[1]) == ARGV[1] then
+local holder = redis.call('get', KEYS[1])
+if holder == ARGV[1] then
   return redis.call('pexpire', KEYS[1], ARGV[2])
+elseif not holder then
+  redis.call('set', KEYS[1], ARGV[1], 'px', ARGV[2])
+  return 1
 end
 return 0
 """
-#: how long to wait for Redis itself (connect, one command) before going on alone
-_REDIS_TIMEOUT_S = 2.0
 
 
 class _Held:
@@ -75,9 +84,8 @@ class MissLeases:
         self._local: dict[str, _Held] = {}  # this process's leases, by key
         if url:
             url = url.removeprefix("async+")
-            if url.startswith(("redis://", "rediss://", "unix://")):
-                self._redis = Redis.from_url(url, socket_timeout=_REDIS_TIMEOUT_S,
-                                             socket_connect_timeout=_REDIS_TIMEOUT_S)
+            if url.startswith(REDIS_SCHEMES):
+                self._redis = Redis.from_url(url, **redis_options())
 
     async def close(self) -> None:
         if self._redis is not None:
@@ -124,6 +132,7 @@ class MissLeases:
             yield False
         finally:
             renewing.cancel()
+            await asyncio.wait([renewing])  # no renewal after (and so re-taking) the release
             if redis is not None:
                 try:
                     # shielded: a cancelled leader (its client left) still lets the others on

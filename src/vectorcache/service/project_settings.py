@@ -9,22 +9,28 @@ for the plain cosine threshold other caches use).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
+from vectorcache.bounds import MAX_TTL_SECONDS
 from vectorcache.clock import to_iso
 from vectorcache.decision import DEFAULT_MODE, MODES
 from vectorcache.decision.verifier import load_verifier
 from vectorcache.errors import ValidationFailed
 from vectorcache.models import Project
+from vectorcache.service.scope import validate_scope
 
 __all__ = ["PII_POLICIES", "project_view", "validate_project_settings"]
 
 PII_POLICIES = ("bypass", "redact")
+#: settings whose column is NOT NULL (a null would fail the write with a storage error)
+_NOT_NULL = ("similarity_threshold", "pii_policy")
 
 
 def _number(name: str, value: Any, low: float, high: float, *, low_open: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, int | float) \
+            or not math.isfinite(value):
         raise ValidationFailed(f"{name} must be a number", param=name)
     if value < low or value > high or (low_open and value == low):
         bound = f"greater than {low:g}" if low_open else f"at least {low:g}"
@@ -35,6 +41,9 @@ def _number(name: str, value: Any, low: float, high: float, *, low_open: bool = 
 def validate_project_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
     """The settings, checked; a clear 400 for the first bad one."""
     out = dict(settings)
+    for name in _NOT_NULL:  # the column has a value; null is not "unset"
+        if name in out and out[name] is None:
+            raise ValidationFailed(f"{name} must not be null", param=name)
     if out.get("similarity_threshold") is not None:
         out["similarity_threshold"] = _number("similarity_threshold",
                                               out["similarity_threshold"], 0, 1)
@@ -47,11 +56,13 @@ def validate_project_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
     if out.get("pii_policy") is not None and out["pii_policy"] not in PII_POLICIES:
         raise ValidationFailed(f"pii_policy must be one of {list(PII_POLICIES)}",
                                param="pii_policy")
+    if "cache_scope" in out:  # never null: the column has a value, "shared" by default
+        out["cache_scope"] = validate_scope(out["cache_scope"])
     if out.get("ttl_seconds") is not None:
         ttl = out["ttl_seconds"]
-        if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 1:
-            raise ValidationFailed("ttl_seconds must be a whole number of seconds >= 1",
-                                   param="ttl_seconds")
+        if isinstance(ttl, bool) or not isinstance(ttl, int) or not 1 <= ttl <= MAX_TTL_SECONDS:
+            raise ValidationFailed("ttl_seconds must be a whole number of seconds from 1 to "
+                                   f"{MAX_TTL_SECONDS} (ten years)", param="ttl_seconds")
     if out.get("allowed_models") is not None:
         models = out["allowed_models"]
         if not isinstance(models, list | tuple) or not all(isinstance(m, str) and m
@@ -70,6 +81,7 @@ def project_view(p: Project) -> dict[str, Any]:
             "decision_mode": mode,
             "target_error_rate": p.target_error_rate, "ttl_seconds": p.ttl_seconds,
             "pii_policy": p.pii_policy, "allowed_models": list(p.allowed_models),
+            "cache_scope": p.cache_scope,
             "operating_point": _operating_point(p) if mode == "verified" else None}
 
 

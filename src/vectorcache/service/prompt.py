@@ -21,6 +21,8 @@ class PromptView:
     history: tuple[dict[str, str], ...]
     #: what is sent to the provider
     messages: list[dict[str, Any]]
+    #: personal data was redacted from ``text`` (``pii_policy: redact``)
+    redacted: bool = False
 
 
 def text_of(content: Any) -> str:

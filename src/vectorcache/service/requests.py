@@ -60,6 +60,8 @@ class LookupResult:
     model: str = ""
     #: the query's embedding on a semantic miss, reused when the answer is stored (internal)
     vector: Any = field(default=None, repr=False)
+    #: a hit on the normalised prompt's exact key (no embedding): for the request log
+    exact: bool = False
 
 
 @dataclass
@@ -71,3 +73,6 @@ class QueryResult(LookupResult):
     query_id: str = ""
     #: the provider's raw answer (gateway replays its shape)
     raw: dict[str, Any] | None = None
+    #: the provider's call on a miss answered by it: its time and usage (the request log)
+    provider_ms: float = 0.0
+    provider_usage: Usage = field(default_factory=Usage)

@@ -26,6 +26,7 @@ from vectorcache.models import (
     ProviderConfig,
     UsageEvent,
 )
+from vectorcache.store.sql import Db
 
 __all__ = ["SearchResult", "Store"]
 
@@ -34,6 +35,12 @@ SearchResult = tuple[Entry, float]  # (entry, cosine similarity)
 
 class Store(Protocol):
     cipher: Cipher
+    #: the embedding space (model) of this process's vectors; None: management only
+    space: str | None
+
+    @property
+    def db(self) -> Db:
+        """The backend's connections (the console keeps its own records beside these)."""
 
     async def open(self) -> None: ...
     async def close(self) -> None: ...
@@ -83,7 +90,19 @@ class Store(Protocol):
         """The ``k`` nearest live entries, nearest first; below ``min_score`` only the nearest
         one is returned (nothing else there could be served, so it is not decrypted)."""
         ...
+    async def search_project(
+        self, project_id: str, vector: npt.NDArray[np.float32], k: int, now: datetime,
+    ) -> list[SearchResult]:
+        """The ``k`` nearest live entries of a project, across its partitions (models,
+        contexts), nearest first: an exact scan for listings, never for serving."""
+        ...
     async def get_entry(self, entry_id: str) -> Entry | None: ...
+
+    # embedding spaces: which model made each vector (``service/reembed.py``)
+    async def count_other_space(self) -> int: ...
+    async def entries_to_reembed(self, limit: int) -> list[Entry]: ...
+    async def set_entry_vector(self, entry_id: str, vector: npt.NDArray[np.float32]) -> bool:
+        """Replace an entry's vector with one of this store's space; False if it is gone."""
     async def entry_vector(self, entry_id: str) -> npt.NDArray[np.float32] | None:
         """The entry's embedding (for wrong-answer reports; never returned by a route)."""
     async def raise_entry_floor(self, entry_id: str, min_similarity: float,
@@ -113,7 +132,7 @@ class Store(Protocol):
     # append-only audit log
     async def add_audit(
         self, action: str, *, project_id: str | None, actor: str | None, target: str | None,
-        details: dict[str, object] | None = None,
+        details: dict[str, object] | None = None, client_ip: str | None = None,
     ) -> None: ...
     async def list_audit(
         self, project_id: str | None = None, limit: int = 100

@@ -40,7 +40,7 @@ class Row(Protocol):
 #: project columns a caller may set, with how each is stored
 PROJECT_SETTINGS = (
     "default_model", "similarity_threshold", "decision_mode", "target_error_rate",
-    "pii_policy", "allowed_models", "ttl_seconds",
+    "pii_policy", "allowed_models", "ttl_seconds", "cache_scope",
 )
 
 
@@ -134,6 +134,7 @@ def project_from_row(row: Row) -> Project:
         pii_policy=row["pii_policy"],
         allowed_models=tuple(json.loads(row["allowed_models"] or "[]")),
         ttl_seconds=row["ttl_seconds"],
+        cache_scope=row["cache_scope"] or "shared",
     )
 
 
@@ -183,4 +184,5 @@ def api_key_from_row(row: Row) -> ApiKey:
         last_used_at=dt(row["last_used_at"]),
         request_count=row["request_count"] or 0,
         revoked_at=dt(row["revoked_at"]),
+        cache_scope=row["cache_scope"],
     )

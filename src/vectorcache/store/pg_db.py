@@ -1,10 +1,11 @@
 """PostgreSQL plumbing: connections per worker thread, the shared SQL dialect, typed failures.
 
 Each worker thread keeps one psycopg connection (``store/threaded.py``; autocommit, and
-``write`` wraps the call in a transaction). Reads and writes run on separate small pools so a write waiting on a lock never
-holds up lookups. Statements are written in the dialect of ``store/sql.py`` (``?``
-placeholders) and translated once. Any database failure surfaces as ``ServiceUnavailable``
-(503, retryable), never a 500; a broken connection is dropped and the next call reconnects.
+``write`` wraps the call in a transaction). Reads and writes run on separate small pools so a
+write waiting on a lock never holds up lookups. Statements are written in the dialect of
+``store/sql.py`` (``?`` placeholders) and translated once. Any database failure surfaces as
+``ServiceUnavailable`` (503, retryable), never a 500; a broken connection is dropped and the next
+call reconnects.
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ as SQLite's do (``store/codec.py`` serves both).
 
 from __future__ import annotations
 
+from vectorcache.console.schema import CONSOLE_POSTGRES
+from vectorcache.monitoring.schema import MONITORING_POSTGRES
 from vectorcache.store.sql import Conn
 
 __all__ = ["SCHEMA_VERSION", "migrate"]
@@ -78,6 +80,30 @@ _STEPS: tuple[str, ...] = (
         FOR EACH ROW EXECUTE FUNCTION vectorcache_audit_is_append_only();
     CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
         FOR EACH STATEMENT EXECUTE FUNCTION vectorcache_audit_is_append_only();
+    """,
+    # 2: cache scope (service/scope.py), as SQLite's step 4
+    """
+    ALTER TABLE projects ADD COLUMN cache_scope TEXT NOT NULL DEFAULT 'shared';
+    ALTER TABLE api_keys ADD COLUMN cache_scope TEXT;
+    """,
+    # the console (console/schema.py), as in SQLite
+    CONSOLE_POSTGRES,
+    # monitoring (monitoring/schema.py): the request log and its rollups, alerts,
+    # webhooks and deliveries, networks seen per key, audit seals: tables of its own
+    MONITORING_POSTGRES,
+    # the client address of each audited action (security/client_ip.py), as the server
+    # resolved it; NULL for the CLI and for rows written before this step
+    """
+    ALTER TABLE audit ADD COLUMN client_ip TEXT;
+    """,
+    # which embedding model made each stored vector (runtime.embedding_space): a search
+    # compares vectors of one model only, and `vectorcache cache reembed` moves entries to the
+    # server's; rows written before this step were made by the space the meta row names
+    """
+    ALTER TABLE entries ADD COLUMN space TEXT;
+    UPDATE entries SET space = COALESCE((SELECT value FROM meta WHERE key = 'embedding_space'),
+                                        'sentence-transformers/all-MiniLM-L6-v2 int8');
+    CREATE INDEX entries_space ON entries(space);
     """,
 )
 

@@ -27,6 +27,7 @@ import numpy.typing as npt
 from vectorcache.clock import utcnow
 from vectorcache.errors import ServiceUnavailable
 from vectorcache.models import NewEntry
+from vectorcache.redaction import mask_url_credentials
 from vectorcache.store import codec
 from vectorcache.store.base import SearchResult
 from vectorcache.store.pg_db import PgDb
@@ -42,16 +43,24 @@ EF_SEARCH = 100
 _COUNTED = 100_000
 
 _NEAREST = (f"SELECT {ENTRY_COLUMNS}, embedding <=> ?::vector AS distance FROM entries"
-            f" WHERE partition = ? AND {LIVE}")
+            f" WHERE partition = ? AND space IS NOT DISTINCT FROM ? AND {LIVE}")
 #: may use the HNSW index (approximate; may come back short, see the module docstring)
 _SEARCH_INDEXED = f"{_NEAREST} ORDER BY distance LIMIT ?"
 #: ``OFFSET 0`` keeps the planner from ordering by the HNSW index: an exact scan of the partition
 _SEARCH_EXACT = f"SELECT * FROM ({_NEAREST} OFFSET 0) AS part ORDER BY distance LIMIT ?"
 
+#: a project's entries across its partitions (a listing): exact, like ``_SEARCH_EXACT``
+_SEARCH_PROJECT = (f"SELECT * FROM (SELECT {ENTRY_COLUMNS}, embedding <=> ?::vector AS distance"
+                   " FROM entries WHERE project_id = ? AND space IS NOT DISTINCT FROM ?"
+                   f" AND {LIVE} OFFSET 0) AS p ORDER BY distance LIMIT ?")
+
 
 def _redacted(url: str) -> str:
     """The URL without its password (for messages)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # malformed ("[::1" without its "]"): mask by pattern instead
+        return mask_url_credentials(url)
     netloc = parts.netloc
     userinfo, at, host = netloc.rpartition("@")
     if at and ":" in userinfo and parts.password:  # as typed, percent-escapes and all
@@ -68,10 +77,11 @@ def _vector_text(vector: npt.NDArray[np.float32]) -> str:
 
 
 class PostgresStore(SqlRecords):
-    def __init__(self, url: str, master_key: bytes, dims: int = 384) -> None:
+    def __init__(self, url: str, master_key: bytes, dims: int = 384,
+                 space: str | None = None) -> None:
         self._url = url
         self._pg = PgDb(url, session=(f"SET hnsw.ef_search = {EF_SEARCH}",))
-        super().__init__(self._pg, master_key)
+        super().__init__(self._pg, master_key, space)
         self._dims = dims
 
     # ---------------------------------------------------------------- lifecycle
@@ -124,7 +134,7 @@ class PostgresStore(SqlRecords):
                 return same
             entry_id = str(uuid.uuid4())
             insert(conn, "entries", {**codec.seal_entry(self.cipher, entry), "id": entry_id,
-                                     "created_at": now,
+                                     "created_at": now, "space": self.space,
                                      "embedding": _vector_text(entry.embedding)},
                    casts={"embedding": "vector"})
             return entry_id
@@ -133,7 +143,7 @@ class PostgresStore(SqlRecords):
 
     async def search(self, partition: str, vector: npt.NDArray[np.float32], k: int,
                      now: datetime, min_score: float = -1.0) -> list[SearchResult]:
-        args = (_vector_text(vector), partition, now.timestamp(), k)
+        args = (_vector_text(vector), partition, self.space, now.timestamp(), k)
 
         def run(conn: Conn) -> list[Any]:
             rows: list[Any] = conn.execute(_SEARCH_INDEXED, args).fetchall()
@@ -145,6 +155,21 @@ class PostgresStore(SqlRecords):
         rows = rows[:1] + [r for r in rows[1:] if 1.0 - r["distance"] >= min_score]
         await self._know_kids(rows)
         return [(codec.open_entry(self.cipher, r), 1.0 - float(r["distance"])) for r in rows]
+
+    async def search_project(self, project_id: str, vector: npt.NDArray[np.float32], k: int,
+                             now: datetime) -> list[SearchResult]:
+        args = (_vector_text(vector), project_id, self.space, now.timestamp(), k)
+        rows = await self._db.read(lambda c: c.execute(_SEARCH_PROJECT, args).fetchall())
+        await self._know_kids(rows)
+        return [(codec.open_entry(self.cipher, r), 1.0 - float(r["distance"])) for r in rows]
+
+    async def set_entry_vector(self, entry_id: str, vector: npt.NDArray[np.float32]) -> bool:
+        def run(conn: Conn) -> int:
+            return int(conn.execute(
+                "UPDATE entries SET embedding = ?::vector, space = ? WHERE id = ?",
+                (_vector_text(vector), self.space, entry_id)).rowcount)
+
+        return bool(await self._pg.write(run))
 
     async def entry_vector(self, entry_id: str) -> npt.NDArray[np.float32] | None:
         row = await self._db.read(lambda c: c.execute(

@@ -50,20 +50,28 @@ class SqlRecords(ABC):
 
     cipher: Cipher
 
-    def __init__(self, db: Db, master_key: bytes) -> None:
+    def __init__(self, db: Db, master_key: bytes, space: str | None = None) -> None:
         self._db = db
         self._master_key = master_key
+        #: the embedding space (model) of this process's vectors: entries are written with it
+        #: and only vectors of it are searched; None opens the store for management only
+        self.space = space
+
+    @property
+    def db(self) -> Db:
+        """The backend's connections, for records kept beside these (``console/records.py``)."""
+        return self._db
 
     # ---------------------------------------------------------------- backend hooks
     @abstractmethod
     def _migrate(self, conn: Conn) -> None:
         """Bring this backend's schema to the latest version (inside a write transaction)."""
 
-    def _lock_key_ring(self, conn: Conn) -> None:
+    def _lock_key_ring(self, conn: Conn) -> None:  # noqa: B027 - optional hook
         """Hold the active data key still for the rest of this transaction (a backend whose
         writes are not serialised must lock; SQLite's single writer already is)."""
 
-    async def _forget(self, labels: Sequence[int]) -> None:
+    async def _forget(self, labels: Sequence[int]) -> None:  # noqa: B027 - optional hook
         """Entries (by row number) just deleted: drop them from any search structure."""
 
     # ---------------------------------------------------------------- lifecycle
@@ -293,6 +301,19 @@ class SqlRecords(ABC):
         found = await self._entries_where("id = ?", (entry_id,))
         return found[0] if found else None
 
+    # ---------------------------------------------------------------- embedding spaces
+    async def count_other_space(self) -> int:
+        """Entries whose vectors another model made (``vectorcache cache reembed`` moves them)."""
+        row = await self._db.read(lambda c: c.execute(
+            "SELECT COUNT(*) FROM entries WHERE space IS NULL OR space <> ?",
+            (self.space or "",)).fetchone())
+        return int(row[0])
+
+    async def entries_to_reembed(self, limit: int) -> list[Entry]:
+        """Up to ``limit`` entries (decrypted) whose vectors another model made."""
+        return await self._entries_where("space IS NULL OR space <> ?", (self.space or "",),
+                                         f"ORDER BY created_at, id LIMIT {int(limit)}")
+
     async def raise_entry_floor(self, entry_id: str, min_similarity: float,
                                 reports: int = 1) -> float | None:
         def run(conn: Conn) -> float | None:
@@ -411,9 +432,11 @@ class SqlRecords(ABC):
         await self._db.write(run)
 
     async def add_audit(self, action: str, *, project_id: str | None, actor: str | None,
-                        target: str | None, details: dict[str, object] | None = None) -> None:
+                        target: str | None, details: dict[str, object] | None = None,
+                        client_ip: str | None = None) -> None:
         values = {"at": utcnow().timestamp(), "action": action, "project_id": project_id,
-                  "actor": actor, "target": target, "details": json.dumps(details or {})}
+                  "actor": actor, "target": target, "details": json.dumps(details or {}),
+                  "client_ip": client_ip}
         await self._db.write(lambda c: insert(c, "audit", values))
 
     async def list_audit(self, project_id: str | None = None,
@@ -425,4 +448,5 @@ class SqlRecords(ABC):
             sql + " ORDER BY id DESC LIMIT ?", (*args, limit)).fetchall())
         return [AuditEvent(id=r["id"], at=codec.dt(r["at"]) or utcnow(), action=r["action"],
                            project_id=r["project_id"], actor=r["actor"], target=r["target"],
-                           details=json.loads(r["details"] or "{}")) for r in rows]
+                           details=json.loads(r["details"] or "{}"),
+                           client_ip=r["client_ip"]) for r in rows]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import heapq
 import logging
 import sqlite3
 import uuid
@@ -25,7 +26,7 @@ from vectorcache.index import VectorIndex, build_index
 from vectorcache.models import NewEntry
 from vectorcache.store import codec
 from vectorcache.store.base import SearchResult
-from vectorcache.store.records import ENTRY_COLUMNS, SqlRecords
+from vectorcache.store.records import ENTRY_COLUMNS, LIVE, SqlRecords
 from vectorcache.store.sql import Conn, insert
 from vectorcache.store.sqlite_db import SqliteDb
 from vectorcache.store.sqlite_schema import migrate
@@ -35,22 +36,44 @@ __all__ = ["SqliteStore"]
 log = logging.getLogger("vectorcache.store")
 
 
-def _rows_by_label(conn: sqlite3.Connection, labels: Sequence[int]) -> list[sqlite3.Row]:
+def _rows_by_label(conn: sqlite3.Connection, labels: Sequence[int],
+                   space: str | None) -> list[sqlite3.Row]:
+    """The vectors of these rows that were made in ``space`` (others are never searched)."""
     marks = ",".join("?" * len(labels))
-    return conn.execute(f"SELECT rowid, partition, embedding FROM entries WHERE rowid IN ({marks})",
-                        tuple(labels)).fetchall()
+    return conn.execute(f"SELECT rowid, partition, embedding FROM entries WHERE rowid IN ({marks})"
+                        " AND space IS ?", (*labels, space)).fetchall()
+
+
+def _project_nearest(conn: sqlite3.Connection, project_id: str, vector: npt.NDArray[np.float32],
+                     k: int, now: float, space: str | None) -> list[tuple[sqlite3.Row, float]]:
+    """An exact scan of a project's live vectors, a batch at a time, keeping the best ``k``."""
+    cursor = conn.execute(f"SELECT rowid, embedding FROM entries WHERE project_id = ? AND {LIVE}"
+                          " AND space IS ?", (project_id, now, space))
+    best: list[tuple[float, int]] = []
+    while batch := cursor.fetchmany(4096):
+        scores = np.stack([codec.blob_to_vector(r[1]) for r in batch]) @ vector
+        scored = [(float(s), int(r[0])) for s, r in zip(scores, batch, strict=True)]
+        best = heapq.nlargest(k, best + scored)
+    if not best:
+        return []
+    marks = ",".join("?" * len(best))
+    rows = conn.execute(f"SELECT rowid AS label, {ENTRY_COLUMNS} FROM entries "
+                        f"WHERE rowid IN ({marks})", [label for _, label in best]).fetchall()
+    by_label = {row["label"]: row for row in rows}
+    return [(by_label[label], score) for score, label in best if label in by_label]
 
 
 class SqliteStore(SqlRecords):
     def __init__(self, path: Path, master_key: bytes, dims: int = 384, *,
-                 searchable: bool = True, index: VectorIndex | None = None) -> None:
+                 searchable: bool = True, index: VectorIndex | None = None,
+                 space: str | None = None) -> None:
         """``searchable=False`` (the CLI, management tasks): no vector index is loaded, saved
         or updated, so a 1M-entry cache costs such a process nothing; a serving process
         reconciles its index with the records at its next start. ``index``: another than
         the default (exact while small, faiss IVF per partition past 8,192 entries)."""
         self.path = path
         self._sqlite = SqliteDb(path)
-        super().__init__(self._sqlite, master_key)
+        super().__init__(self._sqlite, master_key, space)
         self._index: VectorIndex = (index if index is not None
                                     else build_index(dims, "auto" if searchable else "none"))
         self._searchable = searchable
@@ -80,16 +103,16 @@ class SqliteStore(SqlRecords):
         if not loaded and self._snapshot.exists():
             log.warning("index snapshot %s was not usable; rebuilding from the records",
                         self._snapshot.name)
-        rows = await self._db.read(
-            lambda c: c.execute("SELECT rowid, partition FROM entries").fetchall())
-        wanted = {int(r[0]): r[1] for r in rows}
-        self._high_water = max(wanted, default=0)
+        rows = await self._db.read(lambda c: c.execute(
+            "SELECT rowid, partition, space IS ? FROM entries", (self.space,)).fetchall())
+        wanted = {int(r[0]): r[1] for r in rows if r[2]}
+        self._high_water = max((int(r[0]) for r in rows), default=0)
         held = await asyncio.to_thread(self._index.labels)
         await asyncio.to_thread(self._index.remove, [x for x in held if x not in wanted])
         missing = [label for label in wanted if label not in held]
         for start in range(0, len(missing), 5000):
             found = await self._sqlite.read(functools.partial(
-                _rows_by_label, labels=missing[start:start + 5000]))
+                _rows_by_label, labels=missing[start:start + 5000], space=self.space))
             by_partition: dict[str, list[sqlite3.Row]] = {}
             for row in found:
                 by_partition.setdefault(row[1], []).append(row)
@@ -124,7 +147,8 @@ class SqliteStore(SqlRecords):
             if same is not None:
                 return same, None
             entry_id = str(uuid.uuid4())
-            values = {**codec.seal_entry(self.cipher, entry), "id": entry_id, "created_at": now}
+            values = {**codec.seal_entry(self.cipher, entry), "id": entry_id, "created_at": now,
+                      "space": self.space}
             return entry_id, int(insert(conn, "entries", values).lastrowid)
 
         entry_id, rowid = await self._sealed_write(run)
@@ -147,7 +171,8 @@ class SqliteStore(SqlRecords):
         foreign = [x for x in labels if x not in self._own]
         if foreign:
             by_partition: dict[str, list[sqlite3.Row]] = {}
-            for row in await self._sqlite.read(functools.partial(_rows_by_label, labels=foreign)):
+            for row in await self._sqlite.read(functools.partial(
+                    _rows_by_label, labels=foreign, space=self.space)):
                 by_partition.setdefault(row[1], []).append(row)
             for partition, part in by_partition.items():
                 await asyncio.to_thread(self._index.add, partition, [int(r[0]) for r in part],
@@ -204,6 +229,36 @@ class SqliteStore(SqlRecords):
             # expired rows stay in the table until cleared; a remove can cost ms at 1M
             await asyncio.to_thread(self._index.remove, stale)
         return results
+
+    async def search_project(self, project_id: str, vector: npt.NDArray[np.float32], k: int,
+                             now: datetime) -> list[SearchResult]:
+        found = await self._sqlite.read(functools.partial(
+            _project_nearest, project_id=project_id, vector=vector, k=k, now=now.timestamp(),
+            space=self.space))
+        await self._know_kids([row for row, _ in found])
+        return [(codec.open_entry(self.cipher, row), score) for row, score in found]
+
+    async def set_entry_vector(self, entry_id: str, vector: npt.NDArray[np.float32]) -> bool:
+        """The row moves to a new rowid (same id and columns, the new vector and space), so a
+        server running on the same file indexes it at its next catch-up, as it does an import."""
+
+        def run(conn: Conn) -> tuple[str, int] | None:
+            row = conn.execute("SELECT * FROM entries WHERE id = ?", (entry_id,)).fetchone()
+            if row is None:
+                return None
+            values = {k: row[k] for k in row.keys() if k != "rowid"}  # noqa: SIM118
+            values.update(embedding=codec.vector_to_blob(vector), space=self.space)
+            conn.execute("DELETE FROM entries WHERE id = ?", (entry_id,))
+            return str(row["partition"]), int(insert(conn, "entries", values).lastrowid)
+
+        moved = await self._sqlite.write(run)
+        if moved is None:
+            return False
+        if self._searchable:
+            partition, rowid = moved
+            self._index.add(partition, [rowid], vector[None, :])
+            self._own.add(rowid)
+        return True
 
     async def entry_vector(self, entry_id: str) -> npt.NDArray[np.float32] | None:
         row = await self._db.read(lambda c: c.execute(

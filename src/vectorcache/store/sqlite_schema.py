@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 
+from vectorcache.console.schema import CONSOLE_SQLITE
+from vectorcache.monitoring.schema import MONITORING_SQLITE
+
 __all__ = ["SCHEMA_VERSION", "migrate"]
 
 _STEPS: tuple[str, ...] = (
@@ -73,6 +76,32 @@ _STEPS: tuple[str, ...] = (
     """
     ALTER TABLE entries ADD COLUMN min_similarity REAL NOT NULL DEFAULT 0;
     ALTER TABLE entries ADD COLUMN wrong_reports INTEGER NOT NULL DEFAULT 0;
+    """,
+    # 4: cache scope (service/scope.py): a project's entries shared by its end users or kept
+    # per user; a key may override its project's (NULL: the project's)
+    """
+    ALTER TABLE projects ADD COLUMN cache_scope TEXT NOT NULL DEFAULT 'shared';
+    ALTER TABLE api_keys ADD COLUMN cache_scope TEXT;
+    """,
+    # the console (console/schema.py): admin accounts, sessions (ids hashed), memberships,
+    # keys waiting for approval, admin tokens, login throttling: tables of its own
+    CONSOLE_SQLITE,
+    # monitoring (monitoring/schema.py): the request log and its rollups, alerts,
+    # webhooks and deliveries, networks seen per key, audit seals: tables of its own
+    MONITORING_SQLITE,
+    # the client address of each audited action (security/client_ip.py), as the server
+    # resolved it; NULL for the CLI and for rows written before this step
+    """
+    ALTER TABLE audit ADD COLUMN client_ip TEXT;
+    """,
+    # which embedding model made each stored vector (runtime.embedding_space): a search
+    # compares vectors of one model only, and `vectorcache cache reembed` moves entries to the
+    # server's; rows written before this step were made by the space the meta row names
+    """
+    ALTER TABLE entries ADD COLUMN space TEXT;
+    UPDATE entries SET space = COALESCE((SELECT value FROM meta WHERE key = 'embedding_space'),
+                                        'sentence-transformers/all-MiniLM-L6-v2 int8');
+    CREATE INDEX entries_space ON entries(space);
     """,
 )
 

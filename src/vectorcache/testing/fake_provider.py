@@ -3,8 +3,13 @@
 Tests (and benchmarks) start it instead of a real provider. It counts calls, checks the
 provider key, streams as server-sent events, and fails on request when a prompt carries a
 marker: ``[[status:503]]`` answers that status, ``[[sleep:2.5]]`` waits before answering,
-``[[cut]]`` breaks a stream half-way, ``[[drip:0.05]]`` waits that long between stream chunks, ``[[length]]`` ends with ``finish_reason: length``,
-``[[tool]]`` answers with a tool call.
+``[[sleep_first:30]]`` only the first time these messages come (a caller that dies waiting),
+``[[cut]]`` breaks a stream half-way, ``[[drip:0.05]]`` waits that long between stream chunks,
+``[[length]]`` ends with ``finish_reason: length``,
+``[[tool]]`` answers with a tool call. With ``[[status:N]]``, ``[[code:C]]`` sets the error's
+``code`` (e.g. ``context_length_exceeded``) and ``[[retry:S]]`` sends ``Retry-After: S`` (a
+429's). ``failing_models`` maps a model name to the HTTP status it always answers (for
+fallback tests).
 """
 
 from __future__ import annotations
@@ -33,10 +38,12 @@ class FakeProvider(LoopbackServer):
 
     name = "fake-provider"
 
-    def __init__(self, api_key: str | None = "sk-test", *, chunk_words: int = 1) -> None:
+    def __init__(self, api_key: str | None = "sk-test", *, chunk_words: int = 1,
+                 failing_models: dict[str, int] | None = None) -> None:
         super().__init__()
         self.api_key = api_key
         self.chunk_words = chunk_words
+        self.failing_models = dict(failing_models or {})
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
 
     def routes(self) -> list[Route]:
@@ -75,10 +82,15 @@ class FakeProvider(LoopbackServer):
         marks = dict(_MARK.findall(json.dumps(messages)))
         if "sleep" in marks:
             await asyncio.sleep(float(marks["sleep"]))
-        if "status" in marks:
-            status = int(marks["status"])
-            return JSONResponse({"error": {"message": f"fake failure {status}",
-                                           "type": "server_error"}}, status_code=status)
+        if "sleep_first" in marks and self.seen(messages) == 1:
+            await asyncio.sleep(float(marks["sleep_first"]))
+        failing = self.failing_models.get(str(body.get("model")))
+        if "status" in marks or failing is not None:
+            status = int(marks.get("status") or failing or 500)
+            error = {"message": f"fake failure {status}", "type": "server_error",
+                     "code": marks.get("code")}
+            headers = {"Retry-After": marks["retry"]} if "retry" in marks else None
+            return JSONResponse({"error": error}, status_code=status, headers=headers)
         text = self.answer_for(messages)
         prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in messages)
         usage = {"prompt_tokens": prompt_tokens, "completion_tokens": len(text.split()),

@@ -58,6 +58,11 @@ class LoopbackServer(ABC):
             self.arrivals.append(time.monotonic())
             self._lock.notify_all()
 
+    def seen(self, messages: object) -> int:
+        """How many requests so far carried these ``messages`` (this one included)."""
+        with self._lock:
+            return sum(1 for body in self.requests if body.get("messages") == messages)
+
     def wait_for_calls(self, calls: int, timeout: float = 30.0) -> bool:
         """Blocks until the server has received ``calls`` requests in all (False on timeout)."""
         with self._lock:

@@ -44,11 +44,13 @@ ADAPTERS: dict[str, Callable[[httpx.AsyncClient, ProviderConfig], Upstream]] = {
 
 def build_upstream(client: httpx.AsyncClient, config: ProviderConfig | None) -> Upstream:
     if config is None:
-        raise UpstreamError(
+        error = UpstreamError(
             "LLM provider error: No provider key configured for this project. Set one with "
             "'vectorcache providers set --project NAME --provider openai' (key on stdin).",
             code="provider_not_configured",
         )
+        error.may_have_billed = False
+        raise error
     try:
         make = ADAPTERS[config.provider]
     except KeyError:

@@ -190,7 +190,7 @@ class AnthropicMessages:
         except httpx.HTTPError as exc:
             raise transport_error(exc) from None
         if response.status_code != 200:
-            raise provider_error(response.status_code, response.content)
+            raise provider_error(response.status_code, response.content, response.headers)
         try:
             raw = _chat_completion(response.json(), request.model)
         except (ValueError, AttributeError, TypeError) as exc:
@@ -209,7 +209,8 @@ class AnthropicMessages:
             async with self._client.stream("POST", f"{self._base}/messages",
                                            headers=self._headers(), json=body) as response:
                 if response.status_code != 200:
-                    raise provider_error(response.status_code, await response.aread())
+                    raise provider_error(response.status_code, await response.aread(),
+                                         response.headers)
                 event = ""
                 async for line in response.aiter_lines():
                     if line.startswith("event:"):

@@ -29,12 +29,16 @@ class Completion:
     raw: dict[str, Any]
     refusal: str | None = None
     has_tool_calls: bool = False
+    #: the fallback model that answered instead of the one asked (``upstream/fallback.py``)
+    fallback_model: str | None = None
 
     @property
     def cacheable(self) -> bool:
-        """Only a complete, plain-text answer is worth storing."""
+        """Only a complete, plain-text answer of the model asked is worth storing (a fallback
+        model's answer, stored under the model asked, would later be served as its)."""
         return (self.finish_reason in ("stop", "end_turn", None) and not self.has_tool_calls
-                and self.refusal is None and bool(self.text.strip()))
+                and self.refusal is None and bool(self.text.strip())
+                and self.fallback_model is None)
 
 
 @dataclass(frozen=True)

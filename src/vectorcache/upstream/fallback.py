@@ -2,7 +2,9 @@
 
 Wraps any ``Upstream``. A stream falls back only before its first chunk: once bytes have gone
 to the client, a failure is the client's to see. ``fallback_used`` names the model that
-answered when it was not the requested one (the gateway sends it as ``X-Fallback-Used``).
+answered when it was not the requested one (the gateway sends it as ``X-Fallback-Used`` and
+``X-Vectorcache-Model``), as does the ``Completion``'s ``fallback_model``: such an answer is
+never cached, so that it is never served later as the requested model's.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ class FallbackUpstream:
                 last = exc
                 continue
             self.fallback_used = None if model == request.model else model
-            return completion
+            return replace(completion, fallback_model=self.fallback_used)
         assert last is not None
         raise last
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,36 +11,23 @@ import httpx
 from vectorcache.errors import UpstreamError
 from vectorcache.models import Usage
 from vectorcache.upstream.base import ChatRequest, Completion, StreamChunk
+from vectorcache.upstream.provider_errors import provider_error
 
 __all__ = ["DEFAULT_OPENAI_BASE_URL", "OpenAICompatible", "provider_error"]
 
 DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
-_SECRETISH = re.compile(r"(sk-[\w*-]+|vc_[0-9a-f]+|Bearer\s+\S+)", re.IGNORECASE)
-
-
-def provider_error(status: int, body: bytes) -> UpstreamError:
-    """A 502 whose detail says what went wrong, without echoing anything key-like."""
-    if status in (401, 403):
-        return UpstreamError("LLM provider error: Invalid API key", code="upstream_auth_error")
-    if status == 429:
-        return UpstreamError("LLM provider error: Rate limited by the provider",
-                             code="upstream_rate_limited")
-    if status >= 500:
-        return UpstreamError(f"LLM provider error: Provider returned HTTP {status}")
-    message = ""
-    try:
-        message = str(json.loads(body)["error"]["message"])
-    except (ValueError, KeyError, TypeError):
-        pass
-    message = _SECRETISH.sub("[redacted]", message)[:300] or f"HTTP {status}"
-    return UpstreamError(f"LLM provider error: {message}", code="upstream_bad_request")
 
 
 def transport_error(exc: httpx.HTTPError) -> UpstreamError:
     if isinstance(exc, httpx.TimeoutException):
-        return UpstreamError("LLM provider error: Request timed out", code="upstream_timeout")
-    return UpstreamError("LLM provider error: Could not reach the provider",
-                         code="upstream_unreachable")
+        error = UpstreamError("LLM provider error: Request timed out", code="upstream_timeout")
+        # only a request that was sent can have been worked on (and billed)
+        error.may_have_billed = not isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
+        return error
+    error = UpstreamError("LLM provider error: Could not reach the provider",
+                          code="upstream_unreachable")
+    error.may_have_billed = not isinstance(exc, httpx.ConnectError)
+    return error
 
 
 def completion_from_json(data: dict[str, Any]) -> Completion:
@@ -98,7 +84,7 @@ class OpenAICompatible:
         except httpx.HTTPError as exc:
             raise transport_error(exc) from None
         if response.status_code != 200:
-            raise provider_error(response.status_code, response.content)
+            raise provider_error(response.status_code, response.content, response.headers)
         try:
             data = response.json()
         except ValueError:
@@ -113,7 +99,8 @@ class OpenAICompatible:
                 json=self._body(request, stream=True),
             ) as response:
                 if response.status_code != 200:
-                    raise provider_error(response.status_code, await response.aread())
+                    raise provider_error(response.status_code, await response.aread(),
+                                         response.headers)
                 async for line in response.aiter_lines():
                     if not line.startswith("data:"):
                         continue

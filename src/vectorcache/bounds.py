@@ -1,0 +1,65 @@
+"""The documented limits on what a request may carry (README, "Limits"), in one place.
+
+Numbers are bounded where they are parsed, strictly (``true`` is not a number, ``3.0`` is no
+whole number of seconds, ``NaN`` and ``1e400`` are no numbers at all), so nothing past the
+edge can overflow a 64-bit column, a ``datetime`` or a rate-limit string.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from pydantic import Field
+
+__all__ = [
+    "MAX_CONTEXT_HEADER_BYTES",
+    "MAX_HEADERS_BYTES",
+    "MAX_HEADER_BYTES",
+    "MAX_INT64",
+    "MAX_OLDER_THAN_HOURS",
+    "MAX_QUOTA_REQUESTS",
+    "MAX_RATE_LIMIT_PER_MINUTE",
+    "MAX_TOKENS",
+    "MAX_TTL_SECONDS",
+    "Finite",
+    "OlderThanHours",
+    "QuotaRequests",
+    "RateLimitPerMinute",
+    "Tokens",
+    "TtlSeconds",
+    "expiry",
+]
+
+#: any one request header, name and value (431 above it)
+MAX_HEADER_BYTES = 8_192
+#: all request headers together (431 above it)
+MAX_HEADERS_BYTES = 32_768
+#: ``X-Vectorcache-Context``: it is screened and hashed on every request (431 above it)
+MAX_CONTEXT_HEADER_BYTES = 4_096
+#: an entry's or a project's time to live: ten years
+MAX_TTL_SECONDS = 10 * 365 * 86_400
+#: tokens of one answer's usage (prompt or completion)
+MAX_TOKENS = 1_000_000_000
+#: ``older_than_hours`` of a clear: about 114 years
+MAX_OLDER_THAN_HOURS = 1_000_000
+#: a key's own rate limit
+MAX_RATE_LIMIT_PER_MINUTE = 100_000_000
+#: a key's request quota per period
+MAX_QUOTA_REQUESTS = 1_000_000_000_000
+#: what a JSON integer may be anywhere in a body (a signed 64-bit column holds it)
+MAX_INT64 = 2**63 - 1
+
+Finite = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+TtlSeconds = Annotated[int, Field(strict=True, ge=1, le=MAX_TTL_SECONDS)]
+Tokens = Annotated[int, Field(strict=True, ge=0, le=MAX_TOKENS)]
+OlderThanHours = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0,
+                                        le=MAX_OLDER_THAN_HOURS)]
+RateLimitPerMinute = Annotated[int, Field(strict=True, ge=1, le=MAX_RATE_LIMIT_PER_MINUTE)]
+QuotaRequests = Annotated[int, Field(strict=True, ge=1, le=MAX_QUOTA_REQUESTS)]
+
+
+def expiry(now: datetime, ttl_seconds: int) -> datetime:
+    """``now`` plus a time to live, which never overflows a ``datetime`` (a TTL past the
+    limit, from a row written before it was enforced, counts as the limit)."""
+    return now + timedelta(seconds=min(ttl_seconds, MAX_TTL_SECONDS))

@@ -1,0 +1,159 @@
+"""Alerts as a service: evaluate the rules (the schedule calls ``evaluate``), store what they
+find, queue deliveries to the project's webhooks; list and acknowledge alerts; manage webhooks
+and a project's rule settings. The JSON routes and the console both call this."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from vectorcache.errors import NotFound, ValidationFailed
+from vectorcache.monitoring.alert_models import RULES, Alert, Delivery, Webhook
+from vectorcache.monitoring.alert_rules import (
+    DEFAULTS,
+    Context,
+    failed_auth_burst,
+    merged,
+    project_rules,
+)
+from vectorcache.monitoring.alert_store import AlertStore
+from vectorcache.store import Store
+
+__all__ = ["AlertService"]
+
+WEBHOOK_FORMATS = ("json", "slack")
+#: project settings besides the rules' (retention, in days)
+RETENTION_DEFAULTS = {"request_log_days": 90, "audit_days": 365}
+
+
+class AlertService:
+    def __init__(self, store: Store, alerts: AlertStore, clock: Callable[[], float],
+                 period: float, retention_defaults: dict[str, int] | None = None) -> None:
+        self._store = store
+        self.store = alerts
+        self._clock = clock
+        self._period = period
+        self._retention = {**RETENTION_DEFAULTS, **(retention_defaults or {})}
+
+    # ------------------------------------------------------------ evaluation
+    async def evaluate(self, now: float | None = None, since: float | None = None
+                       ) -> list[Alert]:
+        """Run every project's enabled rules over what happened since ``since`` (default: a
+        period ago), and the server-wide ones; the alerts that are new, stored and queued."""
+        now = self._clock() if now is None else now
+        since = now - self._period if since is None else since
+        raised: list[Alert] = []
+        for project_id in await self.store.projects_with_requests(min(since, now - 3600)):
+            settings = merged((await self.store.settings(project_id)).get("rules") or {})
+            keys = {k.id: k for k in await self._store.list_api_keys(project_id)}
+            found = await project_rules(Context(self.store, project_id, settings, now,
+                                                since, keys))
+            raised += await self._keep(found, now)
+        server = merged({}, ["failed_auth_burst"])["failed_auth_burst"]
+        if server["enabled"]:
+            raised += await self._keep(await failed_auth_burst(self.store, now, server), now)
+        return raised
+
+    async def _keep(self, found: list[Any], now: float) -> list[Alert]:
+        kept = []
+        for new in found:
+            alert = await self.store.add_alert(new, now)
+            if alert is None:
+                continue
+            kept.append(alert)
+            if alert.project_id:
+                hooks = [h.id for h in await self.store.webhooks(alert.project_id) if h.enabled]
+                await self.store.enqueue(alert.id, hooks, now)
+        return kept
+
+    # ------------------------------------------------------------ alerts
+    async def list_alerts(self, project_id: str | None, *, limit: int = 100,
+                   unacknowledged: bool = False) -> list[Alert]:
+        """A project's alerts, newest first (None: every project's, for the console)."""
+        return await self.store.alerts(project_id, limit=limit, unacknowledged=unacknowledged)
+
+    async def get(self, alert_id: str, project_id: str | None) -> tuple[Alert, list[Delivery]]:
+        alert = await self.store.alert(alert_id)
+        if alert is None or (project_id is not None and alert.project_id != project_id):
+            raise NotFound("No such alert")
+        return alert, await self.store.deliveries(alert_id)
+
+    async def acknowledge(self, alert_id: str, project_id: str | None, actor: str) -> Alert:
+        alert, _ = await self.get(alert_id, project_id)
+        await self.store.acknowledge(alert.id, actor, self._clock())
+        await self._store.add_audit("alert.acknowledge", project_id=alert.project_id or None,
+                                    actor=actor, target=alert.id, details={"rule": alert.rule})
+        acknowledged, _ = await self.get(alert_id, project_id)
+        return acknowledged
+
+    # ------------------------------------------------------------ webhooks
+    async def add_webhook(self, project_id: str, url: str, *, fmt: str = "json",
+                          secret: str | None = None, actor: str = "cli"
+                          ) -> tuple[Webhook, str]:
+        """The webhook and its signing secret (shown once)."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2000:
+            raise ValidationFailed("url must be an http(s) URL of at most 2000 characters",
+                                   param="url")
+        if fmt not in WEBHOOK_FORMATS:
+            raise ValidationFailed(f"format must be one of {', '.join(WEBHOOK_FORMATS)}",
+                                   param="format")
+        if secret is not None and not 16 <= len(secret) <= 256:
+            raise ValidationFailed("secret must be 16 to 256 characters", param="secret")
+        secret = secret or f"whsec_{secrets.token_hex(24)}"
+        hook = await self.store.add_webhook(project_id, url, secret, fmt, self._clock())
+        await self._store.add_audit("webhook.create", project_id=project_id, actor=actor,
+                                    target=hook.id, details={"format": fmt})
+        return hook, secret
+
+    async def webhooks(self, project_id: str) -> list[Webhook]:
+        return await self.store.webhooks(project_id)
+
+    async def delete_webhook(self, project_id: str, webhook_id: str, actor: str = "cli") -> None:
+        if not await self.store.delete_webhook(project_id, webhook_id):
+            raise NotFound("No such webhook")
+        await self._store.add_audit("webhook.delete", project_id=project_id, actor=actor,
+                                    target=webhook_id)
+
+    # ------------------------------------------------------------ settings
+    async def settings(self, project_id: str) -> dict[str, Any]:
+        stored = await self.store.settings(project_id)
+        return {"rules": merged(stored.get("rules") or {}),
+                "retention": {**self._retention, **(stored.get("retention") or {})}}
+
+    async def update_settings(self, project_id: str, changes: dict[str, Any],
+                              actor: str = "cli") -> dict[str, Any]:
+        """Tune or switch off rules (``{"rules": {"usage_spike": {"factor": 8}}}``) and set
+        retention (``{"retention": {"request_log_days": 30}}``); unknown names are 400."""
+        stored = await self.store.settings(project_id)
+        rules = dict(stored.get("rules") or {})
+        for name, values in (changes.get("rules") or {}).items():
+            if name not in RULES or not isinstance(values, dict):
+                raise ValidationFailed(f"unknown rule {name!r}; rules: {', '.join(RULES)}",
+                                       param="rules")
+            for field, value in values.items():
+                if field not in DEFAULTS[name]:
+                    raise ValidationFailed(f"rule {name} has no setting {field!r}",
+                                           param="rules")
+                if not isinstance(value, type(DEFAULTS[name][field])) and not (
+                        isinstance(DEFAULTS[name][field], float) and isinstance(value, int)):
+                    raise ValidationFailed(f"{name}.{field} must be a "
+                                           f"{type(DEFAULTS[name][field]).__name__}",
+                                           param="rules")
+            rules[name] = {**(rules.get(name) or {}), **values}
+        retention = dict(stored.get("retention") or {})
+        for field, value in (changes.get("retention") or {}).items():
+            if field not in RETENTION_DEFAULTS or not isinstance(value, int) or not (
+                    1 <= value <= 3650):
+                raise ValidationFailed("retention takes request_log_days and audit_days, "
+                                       "1 to 3650", param="retention")
+            retention[field] = value
+        unknown = set(changes) - {"rules", "retention"}
+        if unknown:
+            raise ValidationFailed(f"unknown settings: {', '.join(sorted(unknown))}")
+        await self.store.set_settings(project_id, {"rules": rules, "retention": retention})
+        await self._store.add_audit("monitoring.settings", project_id=project_id, actor=actor,
+                                    target=project_id, details=changes)
+        return await self.settings(project_id)

@@ -1,0 +1,247 @@
+"""Keys through the console, in-process: created on the API Keys page and shown once, used on
+/v1/cache/query, revoked (then 401); a viewer cannot change anything; a developer's sensitive
+key is refused until an admin approves it; every action is in the audit log."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from conftest import settings_for
+from console_helpers import PASSWORD, Clock, csrf_of, sign_in
+from fastapi.testclient import TestClient
+
+from vectorcache.api.app import create_app
+from vectorcache.embeddings import Encoder
+from vectorcache.testing import FakeProvider
+
+
+@pytest.fixture(scope="module")
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory, encoder: Encoder,
+        clock: Clock) -> Iterator[TestClient]:
+    settings = settings_for(tmp_path_factory.mktemp("console-keys"))
+    with TestClient(create_app(settings, encoder=encoder, clock=clock),
+                    raise_server_exceptions=False) as client:
+        yield client
+
+
+def rt(app: TestClient) -> Any:
+    return app.app.state.runtime  # type: ignore[attr-defined]
+
+
+def call(app: TestClient, fn: Any) -> Any:
+    return app.portal.call(fn)  # type: ignore[union-attr]
+
+
+def browser(app: TestClient) -> TestClient:
+    other = TestClient(app.app, raise_server_exceptions=False)
+    other.portal = app.portal  # type: ignore[attr-defined]
+    return other
+
+
+def user(app: TestClient, role: str, project_id: str | None = None) -> str:
+    name = f"{role}-{uuid.uuid4().hex[:6]}"
+    made = call(app, lambda: rt(app).console.accounts.create_user(name, role, PASSWORD,
+                                                                  actor="test"))
+    if project_id:
+        call(app, lambda: rt(app).console.records.add_membership(made.id, project_id,
+                                                                 rt(app).clock()))
+    return name
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _provider(provider: FakeProvider) -> None:
+    global PROVIDER
+    PROVIDER = provider
+
+
+PROVIDER: FakeProvider | None = None
+
+
+def project(app: TestClient) -> str:
+    """A project answering misses from the loopback provider."""
+    async def make() -> str:
+        created = await rt(app).admin.create_project(f"p-{uuid.uuid4().hex[:6]}")
+        assert PROVIDER is not None
+        await rt(app).admin.set_provider(created, provider="openai", api_key=PROVIDER.api_key,
+                                         base_url=PROVIDER.base_url)
+        return str(created.id)
+
+    return str(call(app, make))
+
+
+def create_key(c: TestClient, pid: str, **fields: str) -> Any:
+    page = c.get(f"/dashboard/projects/{pid}/keys").text
+    data = {"csrf_token": csrf_of(page), "name": "web", "scope_cache:read": "1",
+            "scope_cache:write": "1", **fields}
+    return c.post(f"/dashboard/projects/{pid}/keys", data=data)
+
+
+def query(app: TestClient, key: str) -> int:
+    r = app.post("/v1/cache/query", json={"prompt": "what is the capital of france?",
+                                          "model": "gpt-4o-mini"},
+                 headers={"Authorization": f"Bearer {key}"})
+    return r.status_code
+
+
+def new_key_of(html: str) -> str:
+    found = re.search(r'id="new-key">([^<]+)<', html)
+    assert found, html[:800]
+    return found.group(1)
+
+
+def test_create_show_once_use_revoke(app: TestClient, clock: Clock) -> None:
+    pid = project(app)
+    c = browser(app)
+    sign_in(c, user(app, "owner"), clock)
+    created = create_key(c, pid)
+    assert created.status_code == 200 and "won't see it again" in created.text
+    key = new_key_of(created.text)
+    assert query(app, key) == 200
+    listing = c.get(f"/dashboard/projects/{pid}/keys").text
+    assert key not in listing and key[:11] in listing  # the prefix only, from now on
+    key_id = re.search(r'data-key-id="([^"]+)"', listing).group(1)  # type: ignore[union-attr]
+    confirm = c.get(f"/dashboard/projects/{pid}/keys/{key_id}/revoke")
+    assert "cannot be undone" in confirm.text
+    r = c.post(f"/dashboard/projects/{pid}/keys/{key_id}/revoke",
+               data={"csrf_token": csrf_of(confirm.text)}, follow_redirects=False)
+    assert r.status_code == 303
+    assert query(app, key) == 401
+    events = call(app, lambda: rt(app).store.list_audit(pid, 10))
+    mine = [e for e in events if e.action.startswith("key.")]
+    assert [e.action for e in mine][:2] == ["key.revoke", "key.create"]
+    assert mine[0].actor.startswith("user:owner-")
+
+
+def test_a_viewer_cannot_mutate(app: TestClient, clock: Clock) -> None:
+    pid = project(app)
+    c = browser(app)
+    sign_in(c, user(app, "viewer", pid), clock)
+    page = c.get(f"/dashboard/projects/{pid}/keys")
+    assert page.status_code == 200 and 'id="create-key"' not in page.text
+    r = create_key(c, pid)
+    assert r.status_code == 403 and "read_only" in r.text
+    csrf = c.get("/admin/api/me")
+    assert csrf.status_code == 200
+    token = csrf_of(c.get(f"/dashboard/projects/{pid}/settings").text)
+    r = c.patch(f"/admin/api/projects/{pid}", json={"similarity_threshold": 0.5},
+                headers={"X-CSRF-Token": token})
+    assert r.status_code == 403 and r.json()["code"] == "read_only"
+    assert c.get(f"/admin/api/projects/{project(app)}").status_code == 404  # not a member
+
+
+def test_a_developers_sensitive_key_waits_for_approval(app: TestClient, clock: Clock) -> None:
+    pid = project(app)
+    dev = browser(app)
+    sign_in(dev, user(app, "developer", pid), clock)
+    narrow = create_key(dev, pid, models="gpt-4o-mini", allowed_ips="10.0.0.0/8")
+    assert narrow.status_code == 200 and 'id="pending-note"' not in narrow.text
+    anywhere = create_key(dev, pid, models="gpt-4o-mini", allowed_ips="0.0.0.0/0, ::/0")
+    assert 'id="pending-note"' in anywhere.text  # every address is no restriction
+    sensitive = create_key(dev, pid, **{"scope_keys:manage": "1"})
+    assert 'id="pending-note"' in sensitive.text
+    key = new_key_of(sensitive.text)
+    assert query(app, key) == 401
+    admin = browser(app)
+    sign_in(admin, user(app, "admin"), clock)
+    page = admin.get(f"/dashboard/projects/{pid}/keys").text
+    action = re.search(r'action="([^"]+/approve)"', page).group(1)  # type: ignore[union-attr]
+    denied = dev.post(action, data={"csrf_token": csrf_of(dev.get(
+        f"/dashboard/projects/{pid}/keys").text)}, follow_redirects=False)
+    assert denied.status_code == 403  # a developer cannot approve
+    assert admin.post(action, data={"csrf_token": csrf_of(page)},
+                      follow_redirects=False).status_code == 303
+    assert query(app, key) == 200
+    actions = [e.action for e in call(app, lambda: rt(app).store.list_audit(pid, 10))]
+    assert "key.approve" in actions and "key.request" in actions
+
+
+def test_admin_api_keys_and_provider_never_return_secrets(app: TestClient,
+                                                          clock: Clock) -> None:
+    pid = project(app)
+    c = browser(app)
+    sign_in(c, user(app, "owner"), clock)
+    token = csrf_of(c.get("/dashboard/account").text)
+    h = {"X-CSRF-Token": token}
+    r = c.put(f"/admin/api/projects/{pid}/provider",
+              json={"provider": "openai", "api_key": "sk-secret-value-1234"}, headers=h)
+    assert r.status_code == 200 and r.json()["key_last4"] == "1234"
+    shown = c.get(f"/admin/api/projects/{pid}/provider").text
+    assert "sk-secret" not in shown and "1234" in shown
+    created = c.post(f"/admin/api/projects/{pid}/keys", json={"name": "ci"}, headers=h).json()
+    assert created["status"] == "active" and created["key"].startswith("vc_")
+    listed = c.get(f"/admin/api/projects/{pid}/keys").text
+    assert created["key"] not in listed and "key_hash" not in listed
+    rotated = c.post(f"/admin/api/projects/{pid}/keys/{created['id']}/rotate",
+                     json={"grace_seconds": 60}, headers=h)
+    assert rotated.status_code == 201 and rotated.json()["replaces"] == created["id"]
+    audit = c.get("/admin/api/audit", params={"project_id": pid, "action": "key.rotate"})
+    assert [e["action"] for e in audit.json()["events"]] == ["key.rotate"]
+    assert c.post(f"/admin/api/projects/{pid}/keys", json={"name": ""},
+                  headers=h).status_code == 400
+
+
+def test_deleting_a_project_needs_its_name_typed_back(app: TestClient, clock: Clock) -> None:
+    pid = project(app)
+    name = call(app, lambda: rt(app).store.get_project(pid)).name
+    doomed = call_project(app, pid)
+    key = call(app, lambda: rt(app).admin.create_key(doomed, name="doomed")).key
+    assert query(app, key) == 200
+    dev = browser(app)
+    sign_in(dev, user(app, "developer", pid), clock)
+    token = csrf_of(dev.get(f"/dashboard/projects/{pid}/settings").text)
+    r = dev.delete(f"/admin/api/projects/{pid}", params={"confirm": name},
+                   headers={"X-CSRF-Token": token})
+    assert r.status_code == 403 and r.json()["code"] == "admin_only"
+    c = browser(app)
+    sign_in(c, user(app, "admin"), clock)
+    page = c.get(f"/dashboard/projects/{pid}/settings").text
+    assert 'id="delete-project"' in page
+    wrong = c.post(f"/dashboard/projects/{pid}/delete",
+                   data={"csrf_token": csrf_of(page), "confirm": "nope"})
+    assert wrong.status_code == 400 and "confirmation_mismatch" in wrong.text
+    done = c.post(f"/dashboard/projects/{pid}/delete",
+                  data={"csrf_token": csrf_of(page), "confirm": name}, follow_redirects=False)
+    assert done.status_code == 303
+    assert call(app, lambda: rt(app).store.get_project(pid)) is None
+    assert query(app, key) == 401
+    actions = [e.action for e in call(app, lambda: rt(app).store.list_audit(pid, 5))]
+    assert "project.delete" in actions
+
+
+def call_project(app: TestClient, pid: str) -> Any:
+    return call(app, lambda: rt(app).store.get_project(pid))
+
+
+def test_admin_tokens_are_shown_once_scoped_and_expire(app: TestClient, clock: Clock) -> None:
+    pid = project(app)
+    c = browser(app)
+    sign_in(c, user(app, "admin"), clock)
+    h = {"X-CSRF-Token": csrf_of(c.get("/dashboard/account").text)}
+    made = c.post("/admin/api/tokens", json={"name": "ci", "scopes": ["admin:read"],
+                                             "expires_in_days": 1}, headers=h)
+    assert made.status_code == 201, made.text
+    token = made.json()["token"]
+    assert token.startswith("vca_") and token not in c.get("/admin/api/tokens").text
+    robot = {"Authorization": f"Bearer {token}"}
+    assert app.get(f"/admin/api/projects/{pid}/keys", headers=robot).status_code == 200
+    r = app.post(f"/admin/api/projects/{pid}/keys", json={"name": "x"}, headers=robot)
+    assert r.status_code == 403 and r.json()["code"] == "insufficient_scope"
+    r = app.post("/admin/api/tokens", json={"name": "y"}, headers=robot)
+    assert r.status_code == 403  # a token cannot make tokens (read-only, and not a session)
+    writer = c.post("/admin/api/tokens", json={"name": "w", "scopes": ["admin:write"],
+                                               "expires_in_days": 1}, headers=h).json()
+    wrote = app.post(f"/admin/api/projects/{pid}/keys", json={"name": "by-robot"},
+                     headers={"Authorization": f"Bearer {writer['token']}"})
+    assert wrote.status_code == 201 and wrote.json()["status"] == "active"
+    clock.advance(86_401)
+    r = app.get(f"/admin/api/projects/{pid}/keys", headers=robot)
+    assert r.status_code == 401 and r.json()["code"] == "invalid_admin_token"

@@ -1,0 +1,1 @@
+"""Training the hit-decision models; never imported by the server."""
