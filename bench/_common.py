@@ -60,7 +60,7 @@ def machine() -> str:
 
 
 def header(script: str, extra: str = "") -> str:
-    command = " ".join(["python", f"bench/{script}", *sys.argv[1:]])
+    command = " ".join(["python", "-m", f"bench.{script.removesuffix('.py')}", *sys.argv[1:]])
     return (f"Command: `{command}` — {dt.datetime.now().strftime('%Y-%m-%d %H:%M')}, "
             f"{machine()}. {NOISY} {extra}").strip()
 
@@ -333,7 +333,7 @@ class _SqliteRows:
         rows = [{**r, "rowid": label} for r, label in zip(rows, labels, strict=True)]
         cols = list(rows[0])
         self.conn.execute("BEGIN")
-        self.conn.executemany(f"INSERT INTO entries ({', '.join(cols)}) VALUES "
+        self.conn.executemany(f"INSERT INTO entries ({', '.join(cols)}) VALUES "  # noqa: S608 - column names from our own rows
                               f"({', '.join('?' * len(cols))})", [tuple(r.values()) for r in rows])
         self.conn.execute("COMMIT")
         self.index.add(partition, labels, vectors)
@@ -367,8 +367,7 @@ def fill(n: int, c: Corpus, *, reuse: bool = True, database_url: str | None = No
     shutil.rmtree(data_dir, ignore_errors=True)
     t0 = time.perf_counter()
     port = free_port()
-    from _pg import PostgresRows
-
+    from bench._pg import PostgresRows
     from vectorcache.models import NewEntry, Usage
     from vectorcache.store import codec
 
@@ -406,7 +405,7 @@ class Server:
                  timeout: float = 600) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        log = open(data_dir / "server.log", "w")
+        log = open(data_dir / "server.log", "w")  # noqa: SIM115 - the server writes to it until stop()
         full_env = {**os.environ, "VECTORCACHE_DATA_DIR": str(data_dir),
                     "VECTORCACHE_LOG_LEVEL": "WARNING", **(env or {})}
         t = time.perf_counter()

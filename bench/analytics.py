@@ -2,9 +2,9 @@
 would have kept them), then the 30-day queries timed through ``Analytics.usage`` on SQLite and
 on a fresh PostgreSQL (pgserver, temp dir).
 
-    python bench/analytics.py                      # both backends, 10M requests
-    python bench/analytics.py --requests 1000000 --backend sqlite
-    python bench/analytics.py --write              # also update the BENCHMARKS.md section
+    python -m bench.analytics                      # both backends, 10M requests
+    python -m bench.analytics --requests 1000000 --backend sqlite
+    python -m bench.analytics --write              # also update the BENCHMARKS.md section
 """
 
 from __future__ import annotations
@@ -20,14 +20,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import _common as c
-import _pg
 from cryptography.fernet import Fernet
 
+from bench import _common as c
+from bench import _pg
 from vectorcache.monitoring.analytics import Analytics, UsageQuery
 from vectorcache.monitoring.histogram import N_BUCKETS
 from vectorcache.monitoring.log_store import RequestLogStore
-from vectorcache.monitoring.rollup import ANY, SUMS, RollupKey
+from vectorcache.monitoring.rollup import ANY, RollupKey
 from vectorcache.store import open_store_for_url
 
 TITLE = "bench/analytics.py"
@@ -147,11 +147,12 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             results["SQLite"] = asyncio.run(run_backend(
                 f"sqlite:///{Path(tmp) / 'bench.db'}", args.requests, args.repeats))
-            print("SQLite", results["SQLite"]["fill_s"])
+            print(_rows("SQLite", results["SQLite"]), flush=True)
     if "postgres" in backends:
         with _pg.postgres() as new_database:
             results["PostgreSQL"] = asyncio.run(run_backend(new_database(), args.requests,
                                                             args.repeats))
+            print(_rows("PostgreSQL", results["PostgreSQL"]), flush=True)
     lines = [
         c.header("analytics.py"), "",
         "Rollups of a month of requests (20 keys x 5 models x 5 outcomes, 2,000 end users, "
@@ -161,15 +162,19 @@ def main() -> None:
         f"timed {args.repeats} times per query; median and worst shown. Target: < 1 s.", "",
         "| backend | requests in the month | rollup rows | fill s | query | median ms "
         "| worst ms |", "|---|---|---|---|---|---|---|"]
-    for name, r in results.items():
-        for label, times in r["timings"].items():
-            lines.append(f"| {name} | {r['requests']:,} (read back {r['answered']:,}) | "
-                         f"{r['rows']:,} | {r['fill_s']:.0f} | {label} | "
-                         f"{statistics.median(times) * 1000:.0f} | {max(times) * 1000:.0f} |")
+    lines += [_rows(name, r) for name, r in results.items()]
     text = "\n".join(lines)
     print(text)
     if args.write:
-        c.write_section(TITLE, text)
+        one = "" if len(backends) > 1 else f" --backend {backends[0]}"
+        c.write_section(TITLE + one, text)
+
+
+def _rows(name: str, r: dict[str, Any]) -> str:
+    return "\n".join(
+        f"| {name} | {r['requests']:,} (read back {r['answered']:,}) | {r['rows']:,} | "
+        f"{r['fill_s']:.0f} | {label} | {statistics.median(times) * 1000:.0f} | "
+        f"{max(times) * 1000:.0f} |" for label, times in r["timings"].items())
 
 
 if __name__ == "__main__":

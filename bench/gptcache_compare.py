@@ -132,16 +132,12 @@ def ensure_venv() -> Path:
 
 def gptcache_side(co: c.Corpus, stored: list[str], queries: list[str],
                   rounds: int) -> dict[str, Any]:
-    from vectorcache.embeddings.onnx import ensure_onnx_model
-    from vectorcache.embeddings.reference import bundled_model_dir
+    from vectorcache.embeddings.shipped import shipped_model
     from vectorcache.settings import Settings
 
-    model_dir = Path(bundled_model_dir())
-    settings = Settings()  # the very model file the server runs (int8 by default)
-    onnx = ensure_onnx_model(model_dir, settings.resolved_model_cache_dir(),
-                             settings.embedding_precision)
-    job = {"onnx": str(onnx),
-           "tokenizer": str(model_dir / "tokenizer.json"), "stored": stored,
+    spec = shipped_model(Settings().embedding_model)  # the very model file the server runs
+    job = {"onnx": str(spec.onnx_file),
+           "tokenizer": str(spec.tokenizer_file), "stored": stored,
            "queries": queries, "rounds": rounds,
            "stored_vectors": str(c.CACHE / "gptcache_stored.npy")}
     c.CACHE.mkdir(parents=True, exist_ok=True)

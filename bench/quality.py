@@ -4,13 +4,13 @@ Every request goes through ``Runtime.cache.lookup`` -- partition, exact match, e
 vector search, the hit decision -- exactly as the server runs it; a miss stores the answer the
 way ``query`` does (``store_answer`` with the lookup's vector). Nothing is re-implemented here.
 
-    python bench/quality.py                                  # every dev file, default decider
-    python bench/quality.py --stream S.jsonl --pairs P.jsonl --contextual C.jsonl
-    python bench/quality.py --sweep                          # + the curves, static vs verified
-    python bench/quality.py --json                           # last stdout line: one JSON object
-    python bench/quality.py --stream S.jsonl --show-wrong    # + every wrong answer, by pair
-    python bench/quality.py --stream S.jsonl --feedback      # + replayed twice, wrong ones reported
-    python bench/quality.py --sweep --write                  # + update BENCHMARKS.md section
+    python -m bench.quality                                  # every dev file, default decider
+    python -m bench.quality --stream S.jsonl --pairs P.jsonl --contextual C.jsonl
+    python -m bench.quality --sweep                          # + the curves, static vs verified
+    python -m bench.quality --json                           # last stdout line: one JSON object
+    python -m bench.quality --stream S.jsonl --show-wrong    # + every wrong answer, by pair
+    python -m bench.quality --stream S.jsonl --feedback      # + replayed twice, wrong ones reported
+    python -m bench.quality --sweep --write                  # + update BENCHMARKS.md section
 
 Files (formats in /work/shared/data/README.md):
 
@@ -42,19 +42,16 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from quality_report import TITLE, write_report
-from quality_report import percent as _p
-
+from bench.quality_report import TITLE, write_report
+from bench.quality_report import percent as _p
 from vectorcache.decision import DEFAULT_MODE
 from vectorcache.errors import VectorcacheError
 from vectorcache.models import Usage
 from vectorcache.runtime import Runtime
 from vectorcache.service.requests import CacheRequest
 from vectorcache.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
 
 DATA = Path("/work/shared/data")
 MODEL = "m"
@@ -103,12 +100,12 @@ class MemoEncoder:
         unique = sorted(set(texts))
         vectors = np.concatenate([inner.encode(unique[i:i + 64])
                                   for i in range(0, len(unique), 64)]) if unique else []
-        self._memo = dict(zip(unique, vectors))
+        self._memo = dict(zip(unique, vectors, strict=False))
 
     def encode(self, texts: Sequence[str]) -> Any:
         missing = [t for t in texts if t not in self._memo]
         if missing:
-            self._memo.update(zip(missing, self._inner.encode(missing)))
+            self._memo.update(zip(missing, self._inner.encode(missing), strict=False))
         return np.stack([self._memo[t] for t in texts])
 
     def close(self) -> None:

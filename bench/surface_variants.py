@@ -1,7 +1,7 @@
 """Repeats in other clothes: is a prompt served its own answer when asked again with a greeting,
 thanks, another case, no question mark, doubled spaces or a slip of the keyboard?
 
-    python bench/surface_variants.py [--n 150] [--write]
+    python -m bench.surface_variants [--n 150] [--write]
 
 Takes ``--n`` prompts from the dev QQP stream (seeded sample), stores each, asks each variant
 against it and counts how many the default rule serves (and why the rest miss), with the real
@@ -15,18 +15,12 @@ import argparse
 import json
 import random
 import re
-import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "bench"))
-
-import _common
-
+from bench import _common
 from vectorcache.decision import (
     RESPELT_MIN_COSINE,
     Candidate,
@@ -37,12 +31,14 @@ from vectorcache.decision import (
 from vectorcache.embeddings import build_encoder
 from vectorcache.settings import Settings
 
+ROOT = Path(__file__).resolve().parents[1]
+
 TITLE = "bench/surface_variants.py"
 #: QWERTY neighbours, for a letter replaced by the key next to it
 _NEAR = dict(zip("qwertyuiopasdfghjklzxcvbnm", ["wa", "qes", "wrd", "etf", "ryg", "tuh", "yij",
                                                  "uok", "ipl", "ol", "qsz", "awdx", "sefc", "drgv",
                                                  "fthb", "gyjn", "hukm", "jilm", "kop", "asx",
-                                                 "zsdc", "xdfv", "cfgb", "vghn", "bhjm", "njk"]))
+                                                 "zsdc", "xdfv", "cfgb", "vghn", "bhjm", "njk"], strict=False))
 
 
 def misspelt(prompt: str, slips: int = 1) -> str:
@@ -103,18 +99,18 @@ def main() -> None:
 
     for name, make in VARIANTS.items():
         # (stored prompt, question, its vector here, its vector in a cache that embeds it as is)
-        pairs = [(p, make(p), b, b) for p, b in zip(prompts, stored) if make(p) != p]
+        pairs = [(p, make(p), b, b) for p, b in zip(prompts, stored, strict=False) if make(p) != p]
         if name == REVERSED:  # the slip in the stored prompt, the question without it
             typed = [t for _, t, _, _ in pairs]
             as_typed = encoder.encode(typed)
             stored_as = [v if (r := respelt_vector(t, v)) is None else r
-                         for t, v in zip(typed, as_typed)]
-            pairs = list(zip(typed, [p for p, *_ in pairs], stored_as, as_typed))
+                         for t, v in zip(typed, as_typed, strict=False)]
+            pairs = list(zip(typed, [p for p, *_ in pairs], stored_as, as_typed, strict=False))
         vectors = encoder.encode([asked for _, asked, _, _ in pairs])
         served = {"verified": 0, "static": 0}
         misses: Counter[str] = Counter()
         cosines = []
-        for (prompt, question, b, b_as_typed), a in zip(pairs, vectors):
+        for (prompt, question, b, b_as_typed), a in zip(pairs, vectors, strict=False):
             cands = [Candidate("stored", float(a @ b), prompt)]
             cosines.append(float(a @ b_as_typed))
             d = verified.decide(question, cands, DecisionPolicy())

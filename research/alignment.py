@@ -2,7 +2,7 @@
 
     python -m research.alignment [--seeds 0 1 2] [--out /tmp/vc_align_report.json]
 
-Same rows, folds, replay and operating-point search as the trainer (``research/trainer.py``) (imported
+Same rows, folds, replay and operating-point search as the dev-CV trainer (``research/dev_cv_verifier.py``) (imported
 from it); the only change is the feature vector: current features vs current + alignment
 features computed from the ONNX model's ``last_hidden_state`` (token states cached in /tmp).
 Prints, per feature set: QQP / GPTCache stream CV recall at 0.5 / 1 / 2 / 3 / 5 % wrong answers
@@ -26,13 +26,13 @@ from typing import Any
 
 import numpy as np
 
+from research import dev_cv_verifier as tv
 from research.alignment_features import (
     ALIGNMENT_FEATURE_NAMES,
     TokenStates,
     alignment_features,
     token_states,
 )
-from research.trainer import tv
 
 TOKEN_CACHE = Path("/tmp/vc_align_tokens.npz")
 MODEL_CACHE = Path("/root/.cache/vectorcache/models")

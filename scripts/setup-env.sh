@@ -3,6 +3,8 @@
 #   scripts/setup-env.sh          runtime only
 #   scripts/setup-env.sh test     runtime + test tools
 # Re-running is cheap: nothing is reinstalled unless pyproject.toml or constraints.txt changed.
+# constraints.txt pins every package installed (scripts/lock-constraints.py writes it from a
+# working .venv; run it after changing a dependency), so two installs a month apart match.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extras="${1:-}"

@@ -75,9 +75,9 @@ def test_a_bad_setting_is_named_not_a_traceback(tmp_path: Path) -> None:
     import sys
 
     env = {**os.environ, "VECTORCACHE_DATA_DIR": str(tmp_path),
-           "VECTORCACHE_EMBEDDING_PRECISION": "int4", "VECTORCACHE_PORT": "eighty"}
+           "VECTORCACHE_RATE_LIMITS_WITHOUT_REDIS": "sometimes", "VECTORCACHE_PORT": "eighty"}
     done = subprocess.run([sys.executable, "-m", "vectorcache", "projects", "list"], env=env,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert "VECTORCACHE_EMBEDDING_PRECISION='int4'" in done.stderr
+    assert "VECTORCACHE_RATE_LIMITS_WITHOUT_REDIS='sometimes'" in done.stderr
     assert "VECTORCACHE_PORT='eighty'" in done.stderr

@@ -100,3 +100,40 @@ def test_a_chat_entry_round_trips_into_the_same_partition(run, tmp_path: Path,
              *conversation[2:]]
     assert not asyncio.run(ask(other, params))  # another conversation: never
     assert not asyncio.run(ask(conversation, {"temperature": 0.9}))  # other sampling
+
+
+def test_import_into_a_user_scope_project_files_each_line_under_its_user(
+        run, tmp_path: Path, encoder) -> None:
+    """A project scoped 'user' stores nothing without a user: such lines are reported and
+    skipped, never counted as imported; a line's "user" puts it in that user's partition."""
+    from vectorcache.service.requests import CacheRequest
+
+    run("projects", "create", "medical", "--cache-scope", "user", "--default-model", "gpt-4o")
+    source = tmp_path / "medical.jsonl"
+    source.write_text("\n".join(json.dumps(line) for line in [
+        {"prompt": "Can I take ibuprofen with my blood thinner?", "response": "Ask first.",
+         "user": "alice"},
+        {"prompt": "Is my rash contagious?", "response": "Probably not."},
+        {"prompt": "Is my cough serious?", "response": "See a doctor.", "user": 7},
+    ]) + "\n")
+    out = json.loads(run("cache", "import", "--project", "medical", str(source),
+                         "--json").stdout)
+    assert out["imported"] == 1 and out["skipped"] == 2, out
+    assert [e["line"] for e in out["errors"]] == [2, 3]
+    assert "cache scope is 'user'" in out["errors"][0]["error"]
+    assert '"user"' in out["errors"][0]["error"]
+    stats = json.loads(run("cache", "stats", "--project", "medical", "--json").stdout)
+    assert stats["total_entries"] == 1
+    plain = run("cache", "import", "--project", "medical", str(source)).output
+    assert "line 2: Not stored" in plain and "Imported 1 entries; skipped 2." in plain
+
+    async def hit(user: str | None) -> bool:
+        async with Runtime.open(Settings(), encoder=encoder) as rt:
+            who = rt.admin.principal_for(await rt.admin.project("medical"))
+            found = await rt.cache.lookup(who, CacheRequest(
+                prompt="Can I take ibuprofen with my blood thinner?", model="gpt-4o",
+                user=user))
+            return bool(found.hit and found.response == "Ask first.")
+
+    assert asyncio.run(hit("alice"))  # alice's own partition
+    assert not asyncio.run(hit("bob")) and not asyncio.run(hit(None))

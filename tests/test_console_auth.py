@@ -198,3 +198,30 @@ def test_static_files_ship_in_the_package() -> None:
 
     assert (STATIC_DIR / "console.js").exists() and (STATIC_DIR / "console.css").exists()
     assert Path(STATIC_DIR.parent / "templates" / "keys.html").exists()
+
+
+def test_a_viewer_may_turn_on_2fa_and_an_owner_may_reset_it(app: TestClient,
+                                                            clock: Clock) -> None:
+    name = new_user(app, "viewer")
+    b = sign_in(client_of(app), name, clock)
+    other = sign_in(client_of(app), name, clock)
+    page = b.client.get("/dashboard/account/2fa").text
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page).group(1)  # type: ignore[union-attr]
+    clock.advance(30)
+    r = b.client.post("/dashboard/account/2fa", data={"csrf_token": csrf_of(page),
+                                                      "code": totp_now(secret, clock)})
+    assert r.status_code == 200 and "backup-codes" in r.text
+    assert b.client.get("/dashboard/", follow_redirects=False).status_code == 200
+    assert other.client.get("/dashboard/", follow_redirects=False).status_code == 303
+    again = client_of(app).post("/dashboard/sign-in", data={"name": name, "password": PASSWORD},
+                                follow_redirects=False)
+    assert again.headers["location"] == "/dashboard/sign-in/code"
+    owner = sign_in(client_of(app), new_user(app, "owner"), clock)
+    users = owner.client.get("/dashboard/users").text
+    reset = owner.client.post(f"/dashboard/users/{name}/reset-2fa",
+                              data={"csrf_token": csrf_of(users)}, follow_redirects=False)
+    assert reset.status_code == 303
+    assert b.client.get("/dashboard/", follow_redirects=False).status_code == 303
+    after = client_of(app).post("/dashboard/sign-in", data={"name": name, "password": PASSWORD},
+                                follow_redirects=False)
+    assert after.headers["location"] == "/dashboard/"  # a viewer needs no second factor

@@ -245,3 +245,55 @@ def test_admin_tokens_are_shown_once_scoped_and_expire(app: TestClient, clock: C
     clock.advance(86_401)
     r = app.get(f"/admin/api/projects/{pid}/keys", headers=robot)
     assert r.status_code == 401 and r.json()["code"] == "invalid_admin_token"
+
+
+def test_pages_have_json_twins(app: TestClient, clock: Clock) -> None:
+    pid = project(app)
+    c = browser(app)
+    sign_in(c, user(app, "developer", pid), clock)
+    assert c.get("/admin/api/projects").json()["projects"][0]["id"] == pid
+    usage = c.get(f"/admin/api/projects/{pid}/usage", params={"range": "7d"})
+    assert usage.status_code == 200 and usage.json()["entries"] == 0
+    assert set(usage.json()["series"]) == {"Requests", "Hit rate", "Latency p95", "$ saved"}
+    assert c.get(f"/admin/api/projects/{pid}/usage",
+                 params={"range": "1y"}).status_code == 400
+    sessions = c.get("/admin/api/sessions").json()["sessions"]
+    assert [s["current"] for s in sessions] == [True]
+    token = csrf_of(c.get("/dashboard/account").text)
+    assert c.delete("/admin/api/sessions/nope",
+                    headers={"X-CSRF-Token": token}).status_code == 404
+    assert c.delete(f"/admin/api/sessions/{sessions[0]['id']}",
+                    headers={"X-CSRF-Token": token}).status_code == 204
+    assert c.get("/admin/api/me").status_code == 401
+
+
+def test_bad_form_input_is_a_4xx_page_never_a_500(app: TestClient, clock: Clock) -> None:
+    pid = project(app)
+    c = browser(app)
+    sign_in(c, user(app, "owner"), clock)
+    token = csrf_of(c.get(f"/dashboard/projects/{pid}/settings").text)
+    cases = [
+        (f"/dashboard/projects/{pid}/settings", {"ttl_seconds": "9" * 30}),
+        (f"/dashboard/projects/{pid}/settings", {"similarity_threshold": "nan"}),
+        (f"/dashboard/projects/{pid}/settings", {"similarity_threshold": "x"}),
+        (f"/dashboard/projects/{pid}/keys", {"name": "k", "scope_cache:read": "1",
+                                             "allowed_ips": "not-an-ip"}),
+        (f"/dashboard/projects/{pid}/keys", {"name": "", "scope_cache:read": "1"}),
+        (f"/dashboard/projects/{pid}/keys", {"name": "no scopes"}),
+        (f"/dashboard/projects/{pid}/keys/nope/rotate", {"grace_seconds": "-1"}),
+        (f"/dashboard/projects/{pid}/keys/nope/rotate", {"grace_seconds": "1e400"}),
+        (f"/dashboard/projects/{pid}/llm-keys", {"provider": "nope"}),
+        ("/dashboard/projects/nope/keys", {"name": "k", "scope_cache:read": "1"}),
+        ("/dashboard/account/tokens", {"name": "t", "days": "9999"}),
+        ("/dashboard/users", {"name": "bad name!", "role": "viewer", "password": "x" * 20}),
+    ]
+    for path, fields in cases:
+        r = c.post(path, data={"csrf_token": token, **fields}, follow_redirects=False)
+        assert 400 <= r.status_code < 500, (path, fields, r.status_code, r.text[:300])
+    for path in (f"/dashboard/projects/{pid}/keys?page=0",
+                 f"/dashboard/projects/{pid}/keys?page=99999999999999999999999",
+                 f"/dashboard/projects/{pid}/audit?before=99999999999999999999999",
+                 f"/admin/api/projects/{pid}/keys?offset=99999999999999999999",
+                 f"/dashboard/projects/{pid}/analytics?range=forever"):
+        r = c.get(path)
+        assert 400 <= r.status_code < 500, (path, r.status_code)

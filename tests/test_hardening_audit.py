@@ -166,28 +166,32 @@ async def _reopen_and_audit(url: str, master_key: bytes) -> list[tuple[str, str 
 
 
 def test_an_existing_sqlite_database_gains_the_audit_client_ip(tmp_path: Path) -> None:
-    """A database as the release before this column left it: its audit rows still read
-    (without an address) and new rows carry one."""
+    """A database as the release before this column left it (the schema steps before it):
+    its audit rows still read (without an address) and new rows carry one."""
     path, key = tmp_path / "old.db", Fernet.generate_key()
-    asyncio.run(_reopen_and_audit(f"sqlite:///{path}", key))  # create at the latest version
     step = _step_adding_client_ip(sqlite_schema._STEPS)
-    with sqlite3.connect(path) as conn:  # back to the version before the column
-        conn.execute("ALTER TABLE audit DROP COLUMN client_ip")
+    with sqlite3.connect(path) as conn:
+        for script in sqlite_schema._STEPS[:step]:
+            for statement in sqlite_schema._split(script):
+                conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {step}")
         conn.execute("INSERT INTO audit (at, action, details) VALUES (0, 'old.row', '{}')")
-    assert asyncio.run(_reopen_and_audit(f"sqlite:///{path}", key))[-2:] == [
+    assert asyncio.run(_reopen_and_audit(f"sqlite:///{path}", key)) == [
         ("old.row", None), ("cache.clear", "192.0.2.1")]
 
 
 def test_an_existing_postgres_database_gains_the_audit_client_ip(postgres_url: str) -> None:
     import psycopg
 
-    key = Fernet.generate_key()
-    asyncio.run(_reopen_and_audit(postgres_url, key))
     step = _step_adding_client_ip(pg_schema._STEPS)
     with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute("ALTER TABLE audit DROP COLUMN client_ip")
-        conn.execute("UPDATE vectorcache_schema SET version = %s", (step,))
+        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        for script in pg_schema._STEPS[:step]:
+            for statement in script.replace("{dims}", "384").split(";\n"):
+                if statement.strip():
+                    conn.execute(statement)
+        conn.execute("CREATE TABLE vectorcache_schema (version INTEGER NOT NULL)")
+        conn.execute("INSERT INTO vectorcache_schema (version) VALUES (%s)", (step,))
         conn.execute("INSERT INTO audit (at, action, details) VALUES (0, 'old.row', '{}')")
-    assert asyncio.run(_reopen_and_audit(postgres_url, key))[-2:] == [
+    assert asyncio.run(_reopen_and_audit(postgres_url, Fernet.generate_key())) == [
         ("old.row", None), ("cache.clear", "192.0.2.1")]

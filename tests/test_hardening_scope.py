@@ -156,6 +156,56 @@ def test_key_cache_scope_overrides_the_project(tenant: Tenant) -> None:
     assert bad.status_code == 400 and bad.json()["code"] == "invalid_request"
 
 
+ALICE = "What should I eat with my type 2 diabetes diagnosis?"
+BOB = "What should I eat while on chemotherapy for my lymphoma?"
+
+
+def _listed(t: Tenant, **params: str) -> dict[str, Any]:
+    r = t.get(f"/v1/cache/projects/{t.project.id}/similar",
+              params={"query": "What should I eat with my illness?", **params})
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def _prompts(body: dict[str, Any]) -> set[str]:
+    return {e["original_query"] for e in body["similar_entries"]}
+
+
+def test_similar_listing_in_user_scope_never_shows_another_users_prompts(
+        app_client, provider) -> None:
+    t = make_tenant(app_client, provider, decision_mode="static", cache_scope="user")
+    for prompt, user in ((ALICE, "alice"), (BOB, "bob")):
+        stored = t.post("/v1/cache/store", {"prompt": prompt, "model": "gpt-4o",
+                                            "response": "Ask your doctor.", "user": user})
+        assert stored.status_code == 201, stored.text
+    # across the project's models (the TypeScript SDK's call) and in one partition alike
+    for more in ({}, {"model": "gpt-4o"}):
+        nobody = _listed(t, **more)
+        assert nobody["similar_entries"] == [] and nobody["total_found"] == 0, nobody
+        assert nobody["cache_bypassed"] == "no_user"
+        assert _prompts(_listed(t, user="alice", **more)) == {ALICE}
+        assert _prompts(_listed(t, user="bob", **more)) == {BOB}
+        assert _listed(t, user="carol", **more)["similar_entries"] == []
+    # the dry run shows no neighbours of other users either
+    dry = t.post("/v1/cache/test", {"prompt": ALICE, "model": "gpt-4o"}).json()
+    assert dry["similar_entries"] == [] and dry["cache_bypassed"] == "no_user"
+    dry = t.post("/v1/cache/test", {"prompt": ALICE, "model": "gpt-4o", "user": "bob"}).json()
+    assert {e["original_query"] for e in dry["similar_entries"]} == {BOB}
+
+    # a key scoped 'user' in a shared project: the shared entries are not its users' to list
+    shared = make_tenant(app_client, provider, decision_mode="static")
+    for prompt, user in ((ALICE, "alice"), (BOB, "bob")):
+        assert shared.post("/v1/cache/store", {"prompt": prompt, "model": "gpt-4o",
+                                               "response": "Ask.", "user": user}
+                           ).status_code == 201
+    assert _prompts(_listed(shared)) == {ALICE, BOB}  # shared scope: listed as before
+    per_user = Tenant(shared.client, shared.project, "", shared.provider, {
+        "Authorization": f"Bearer {shared.new_key(name='per-user', cache_scope='user')}"})
+    for more in ({}, {"model": "gpt-4o"}):
+        assert _listed(per_user, **more)["similar_entries"] == []
+    assert _prompts(_listed(per_user, user="alice")) == {ALICE}
+    assert _listed(per_user, user="alice", model="gpt-4o")["similar_entries"] == []
+
 def test_cache_scope_is_a_project_setting(tenant: Tenant) -> None:
     path = f"/v1/cache/projects/{tenant.project.id}"
     r = tenant.client.patch(path, json={"cache_scope": "user"}, headers=tenant.headers)

@@ -188,13 +188,9 @@ def test_idempotency_key_on_non_streaming_chat_completions(tenant: Tenant) -> No
     assert again.json() == first.json() and tenant.provider.calls == before + 1
 
 
-@pytest.mark.parametrize("bad", ["", "x" * 256, "caf\u00e9"])
+@pytest.mark.parametrize("bad", ["", "x" * 256, "two words"])
 def test_malformed_idempotency_key_is_a_400(tenant: Tenant, bad: str) -> None:
-    try:
-        r = tenant.post(Q, {"prompt": "hi", "model": "gpt-4o"},
-                        headers={"Idempotency-Key": bad})
-    except UnicodeEncodeError:
-        return  # httpx will not send a non-ASCII header at all
+    r = tenant.post(Q, {"prompt": "hi", "model": "gpt-4o"}, headers={"Idempotency-Key": bad})
     assert r.status_code == 400 and r.json()["code"] == "invalid_request", r.text
 
 

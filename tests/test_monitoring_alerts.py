@@ -228,7 +228,7 @@ def test_burst_from_one_key_reaches_a_signed_webhook(tenant: Tenant) -> None:
     with WebhookReceiver() as receiver:
         got = tenant.client.put("/v1/monitoring/settings", headers=tenant.headers, json={
             **rules_off("usage_spike"), "rules": {**rules_off("usage_spike")["rules"],
-                                                  "usage_spike": {"min_requests": 25}}})
+                                                  "usage_spike": {"min_requests": 30}}})
         assert got.status_code == 200, got.text
         created = tenant.post("/v1/webhooks", {"url": receiver.url})
         assert created.status_code == 201, created.text

@@ -69,3 +69,25 @@ def test_metrics_token_and_switch(make_client: object) -> None:
 def test_label_values_are_capped() -> None:
     cap = LabelCap(2)
     assert [cap(v) for v in ("a", "b", "c", "a", "d")] == ["a", "b", "other", "a", "other"]
+
+
+def test_multiprocess_mode_sums_every_process(tmp_path: Path) -> None:
+    """With PROMETHEUS_MULTIPROC_DIR, each server process writes its own files and a scrape
+    from any of them shows the sum (real processes: the mode is chosen at import)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    count = ("from vectorcache.monitoring.metrics import Metrics; m = Metrics(); "
+             "m.requests.labels('shop', 'gpt-4o', 'hit_exact', '200').inc(); "
+             "m.step_seconds.labels('search').observe(0.002)")
+    for _ in range(2):
+        subprocess.run([sys.executable, "-c", count], env=env, check=True, timeout=60)
+    scrape = ("from vectorcache.monitoring.metrics import Metrics; "
+              "import sys; sys.stdout.write(Metrics().render().decode())")
+    text = subprocess.run([sys.executable, "-c", scrape], env=env, check=True, timeout=60,
+                          capture_output=True, text=True).stdout
+    mine = [v for n, labels, v in _samples(text)
+            if n == "vectorcache_requests_total" and labels.get("project") == "shop"]
+    assert mine == [2.0]

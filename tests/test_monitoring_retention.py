@@ -82,3 +82,30 @@ def _details(details: dict[str, object]) -> str:
     import json
 
     return json.dumps(details)
+
+
+def test_cache_cap_evicts_the_least_recently_served(tmp_path: Path) -> None:
+    import numpy as np
+
+    from vectorcache.models import NewEntry, UsageEvent
+
+    async def main() -> None:
+        settings = Settings(data_dir=tmp_path / "data")
+        async with Runtime.open(settings, with_embedder=False) as rt:
+            assert rt.monitoring is not None
+            project = await rt.admin.create_project("capped")
+            vector = np.ones(384, dtype=np.float32) / np.sqrt(384)
+            ids = [await rt.store.insert_entry(NewEntry(
+                project_id=project.id, partition="p", exact_key=f"k{i}", model="m",
+                prompt=f"prompt {i}", response="answer", embedding=vector)) for i in range(4)]
+            # served since: entry 0, then entry 2 (1 and 3 never were)
+            for entry_id in (ids[0], ids[2]):
+                await rt.store.add_events([UsageEvent(project.id, "hit", entry_id=entry_id)])
+                await asyncio.sleep(0.01)
+            assert await rt.monitoring.enforce_caps() == 0  # no cap set: nothing goes
+            await rt.monitoring.alerts.update_settings(project.id, {"cache": {"max_entries": 2}})
+            assert await rt.monitoring.enforce_caps() == 2
+            left = {e.id for e in await rt.store.list_entries(project.id)}
+            assert left == {ids[0], ids[2]}
+
+    asyncio.run(main())

@@ -110,3 +110,12 @@ def test_a_non_latin_1_model_name_is_no_server_error(tenant: Tenant) -> None:
     assert response.status_code < 500, response.text
     if "X-Vectorcache-Model" in response.headers:
         assert response.headers["X-Vectorcache-Model"] == "gpt-%F0%BA%AC%A3%C3%A9"
+
+
+def test_405_allow_matches_the_document_where_a_path_parameter_could_swallow_it(
+        tenant: Tenant) -> None:
+    """Found by Schemathesis: ``/v1/cache/users/{user}/export`` answered ``Allow: DELETE, GET``
+    (``DELETE /v1/cache/users/{user:path}`` reads "alice/export" as a user id); the document
+    names GET."""
+    response = tenant.client.put("/v1/cache/users/alice/export", headers=tenant.headers)
+    assert response.status_code == 405 and response.headers["Allow"] == "GET"

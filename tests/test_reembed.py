@@ -15,7 +15,7 @@ import pytest
 
 from vectorcache.embeddings import Encoder
 from vectorcache.embeddings.onnx import OnnxEncoder
-from vectorcache.embeddings.shipped import DEFAULT_MODEL, STOCK_MODEL, shipped_models
+from vectorcache.embeddings.shipped import STOCK_MODEL, TRAINED_MODEL, shipped_models
 from vectorcache.runtime import Runtime
 from vectorcache.service.reembed import Reembedder
 from vectorcache.service.requests import CacheRequest
@@ -119,4 +119,4 @@ def test_reembed_command_moves_a_cache_and_is_resumable(
 
 
 def test_both_models_ship_with_the_package() -> None:
-    assert {DEFAULT_MODEL, STOCK_MODEL} <= set(shipped_models())
+    assert {TRAINED_MODEL, STOCK_MODEL} <= set(shipped_models())

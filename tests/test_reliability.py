@@ -8,6 +8,8 @@ import asyncio
 import json
 import os
 import random
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +17,12 @@ import httpx
 import pytest
 from conftest import Tenant, make_tenant
 from fastapi.testclient import TestClient
+from served import serve
 
 from vectorcache.testing import FakeProvider
 from vectorcache.testing.crash import run_rounds
 
-CRASH_ROUNDS = 20
+CRASH_ROUNDS = int(os.environ.get("VECTORCACHE_CRASH_ROUNDS", "20"))
 PAIRS = int(os.environ.get("VECTORCACHE_ISOLATION_PAIRS", "1000"))
 
 
@@ -32,6 +35,48 @@ def test_kill_9_during_concurrent_writes_loses_no_acknowledged_entry(
     assert len(results) == CRASH_ROUNDS
     assert sum(r.acknowledged for r in results) >= CRASH_ROUNDS * 10
     assert [r.missing for r in results if r.missing] == []
+
+
+def test_kill_9_of_the_real_server_mid_store_loses_no_acknowledged_entry(
+        tmp_path: Path, provider: FakeProvider) -> None:
+    """The same over HTTP, once: ``vectorcache serve`` killed while 8 clients store; every
+    201 is found by an exact lookup on the restarted server."""
+    data_dir, acked = tmp_path / "data", []
+    with serve(data_dir, provider.api_key or "", provider.base_url) as server:
+        key, stop = server.key, threading.Event()
+
+        def client(n: int) -> None:
+            with httpx.Client(base_url=server.base, timeout=30,
+                              headers={"Authorization": f"Bearer {key}"}) as http:
+                for i in range(10_000):
+                    if stop.is_set():
+                        return
+                    prompt = f"crash question {n}-{i} about tide pools"
+                    try:
+                        r = http.post("/v1/cache/store", json={
+                            "prompt": prompt, "model": "gpt-4o", "response": f"answer {n}-{i}"})
+                    except httpx.TransportError:
+                        return  # the server died mid-request: not acknowledged
+                    if r.status_code == 201:
+                        acked.append((prompt, r.json()["cache_entry_id"]))
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+        for t in threads:
+            t.start()
+        while len(acked) < 40:
+            time.sleep(0.01)
+        server.proc.kill()  # SIGKILL: no shutdown, no index snapshot
+        server.proc.wait(30)
+        stop.set()
+        for t in threads:
+            t.join(60)
+    with serve(data_dir, provider.api_key or "", provider.base_url,
+               first_start=False) as again, httpx.Client(
+            base_url=again.base, timeout=30, headers={"Authorization": f"Bearer {key}"}) as http:
+        lost = [(prompt, entry_id) for prompt, entry_id in list(acked)
+                if http.post("/v1/cache/lookup", json={"prompt": prompt, "model": "gpt-4o"}
+                             ).json().get("cache_entry_id") != entry_id]
+    assert len(acked) >= 40 and lost == []
 
 
 def _paraphrases() -> list[tuple[str, str]]:

@@ -1,4 +1,5 @@
-"""The Python SDK (``vectorcache.client``) against a real server, plus its retry policy."""
+"""The Python client (``vectorcache_client``, built from ``clients/python``) against a real
+server, plus its retry policy."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+import vectorcache_client as vcc
 from served import Served, serve
 
-from vectorcache import client as vcc
 from vectorcache.testing import FakeProvider
 
 
@@ -31,12 +32,23 @@ def vc(served: Served) -> Iterator[vcc.VectorcacheClient]:
 
 
 def test_sdk_imports_nothing_from_the_server() -> None:
-    code = ("import sys, vectorcache.client; "
+    code = ("import sys, vectorcache_client; "
             "print(sorted(m for m in sys.modules if m.startswith('vectorcache')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     loaded = json.loads(out.replace("'", '"'))
-    assert all(m == "vectorcache" or m.startswith("vectorcache.client") for m in loaded), loaded
+    assert all(m.split(".")[0] == "vectorcache_client" for m in loaded), loaded
+
+
+def test_the_old_import_path_is_the_same_client() -> None:
+    """``vectorcache.client`` re-exports the client, with the error names it had before."""
+    from vectorcache import client as old
+
+    assert old.VectorcacheClient is vcc.VectorcacheClient
+    assert old.VectorcacheError is vcc.VectorcacheClientError
+    assert old.TimeoutError is vcc.RequestTimeout
+    assert old.ConfigurationError is vcc.ClientConfigurationError
+    assert set(vcc.__all__) <= set(old.__all__)
 
 
 def test_each_method(vc: vcc.VectorcacheClient) -> None:
@@ -70,7 +82,7 @@ def test_async_client(served: Served) -> None:
             first = await c.query("How far is the Moon from Earth?", model="gpt-4o")
             second = await c.query("How far is the Moon from Earth?", model="gpt-4o")
             assert not first.cache_hit and second.cache_hit
-            with pytest.raises(vcc.ConfigurationError):
+            with pytest.raises(vcc.ClientConfigurationError):
                 await c.stats()  # no project given anywhere
 
     asyncio.run(main())
@@ -78,9 +90,9 @@ def test_async_client(served: Served) -> None:
 
 def test_error_types(served: Served, vc: vcc.VectorcacheClient) -> None:
     with vcc.VectorcacheClient(api_key="vc_" + "0" * 32, base_url=served.base,
-                               max_retries=0) as bad:
-        with pytest.raises(vcc.AuthenticationError) as auth:
-            bad.lookup("hello", model="gpt-4o")
+                               max_retries=0) as bad, \
+            pytest.raises(vcc.AuthenticationError) as auth:
+        bad.lookup("hello", model="gpt-4o")
     assert auth.value.status == 401 and auth.value.code == "invalid_api_key"
     with pytest.raises(vcc.PermissionDeniedError):
         vc.stats(project_id="someone-else")
@@ -91,12 +103,11 @@ def test_error_types(served: Served, vc: vcc.VectorcacheClient) -> None:
         vc.query("break [[status:503]]", model="gpt-4o")
     assert upstream.value.status == 502
     with vcc.VectorcacheClient(api_key=served.key, base_url="http://127.0.0.1:9",
-                               max_retries=0) as down:
-        with pytest.raises(vcc.APIConnectionError):
-            down.health()
-    for error in (vcc.AuthenticationError, vcc.RateLimitError, vcc.TimeoutError,
-                  vcc.ConfigurationError):
-        assert issubclass(error, vcc.VectorcacheError)
+                               max_retries=0) as down, pytest.raises(vcc.APIConnectionError):
+        down.health()
+    for error in (vcc.AuthenticationError, vcc.RateLimitError, vcc.RequestTimeout,
+                  vcc.ClientConfigurationError):
+        assert issubclass(error, vcc.VectorcacheClientError)
 
 
 def test_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -104,12 +115,12 @@ def test_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VECTORCACHE_BASE_URL", "https://cache.example.com/v1")
     c = vcc.VectorcacheClient()
     assert c.base_url == "https://cache.example.com" and "vc_" not in repr(c)
-    with pytest.raises(vcc.ConfigurationError, match="plain http"):
+    with pytest.raises(vcc.ClientConfigurationError, match="plain http"):
         vcc.VectorcacheClient(base_url="http://cache.example.com")
     assert vcc.VectorcacheClient(base_url="http://cache.example.com", allow_insecure_http=True)
     assert vcc.VectorcacheClient(base_url="http://localhost:8000")
     monkeypatch.delenv("VECTORCACHE_API_KEY")
-    with pytest.raises(vcc.ConfigurationError, match="VECTORCACHE_API_KEY"):
+    with pytest.raises(vcc.ClientConfigurationError, match="VECTORCACHE_API_KEY"):
         vcc.VectorcacheClient()
 
 
@@ -141,15 +152,15 @@ def test_retries_give_up_with_the_typed_error() -> None:
     seen: list[httpx.Request] = []
     with vcc.VectorcacheClient(api_key="vc_x", max_retries=1, retry_backoff=0.001,
                                http_client=httpx.Client(
-                                   transport=_flaky([429, 429, 429], seen))) as c:
-        with pytest.raises(vcc.RateLimitError) as limited:
-            c.health()
+                                   transport=_flaky([429, 429, 429], seen))) as c, \
+            pytest.raises(vcc.RateLimitError) as limited:
+        c.health()
     assert len(seen) == 2 and limited.value.retry_after == 0
     seen.clear()
     with vcc.VectorcacheClient(api_key="vc_x", max_retries=3, retry_backoff=0.001,
-                               http_client=httpx.Client(transport=_flaky([400], seen))) as c:
-        with pytest.raises(vcc.ValidationError):
-            c.health()
+                               http_client=httpx.Client(transport=_flaky([400], seen))) as c, \
+            pytest.raises(vcc.ValidationError):
+        c.health()
     assert len(seen) == 1  # a 400 is never retried
 
 

@@ -129,6 +129,29 @@ def test_rows_written_before_encryption_still_read(tmp_path: Path, encoder) -> N
     _run(main())
 
 
+def _back_to_version_1(conn: sqlite3.Connection) -> None:
+    """Drop every table, index and column that a later schema step added (the data stays)."""
+    from vectorcache.store.sqlite_schema import _STEPS, _split
+
+    v1 = sqlite3.connect(":memory:")
+    for statement in _split(_STEPS[0]):
+        v1.execute(statement)
+    names = "SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+    keep = set(v1.execute(names).fetchall())
+    for kind, name in conn.execute(names).fetchall():
+        if (kind, name) not in keep and kind in ("index", "trigger"):
+            conn.execute(f"DROP {kind.upper()} IF EXISTS {name}")
+    for kind, name in conn.execute(names).fetchall():
+        if kind == "table" and (kind, name) not in keep:
+            conn.execute(f"DROP TABLE {name}")
+        elif kind == "table":
+            wanted = {r[1] for r in v1.execute(f"PRAGMA table_info({name})")}
+            for column in [r[1] for r in conn.execute(f"PRAGMA table_info({name})")]:
+                if column not in wanted:
+                    conn.execute(f"ALTER TABLE {name} DROP COLUMN {column}")
+    conn.execute("PRAGMA user_version = 1")
+
+
 def test_a_version_1_database_is_migrated_in_place(tmp_path: Path, encoder) -> None:
     """A data dir made before entries kept their conversation shape (schema 1)."""
     async def main() -> None:
@@ -137,9 +160,7 @@ def test_a_version_1_database_is_migrated_in_place(tmp_path: Path, encoder) -> N
             await rt.cache.store(who, StoreRequest(prompt="old question", response="old",
                                                    model="m"))
         with sqlite3.connect(tmp_path / "vectorcache.db") as conn:
-            for column in ("shape", "min_similarity", "wrong_reports"):
-                conn.execute(f"ALTER TABLE entries DROP COLUMN {column}")
-            conn.execute("PRAGMA user_version = 1")
+            _back_to_version_1(conn)
         async with Runtime.open(settings_for(tmp_path), encoder=encoder) as rt:
             who = rt.admin.principal_for(await rt.admin.project("p"))
             got = await rt.cache.lookup(who, CacheRequest(prompt="old question", model="m"))
@@ -147,7 +168,7 @@ def test_a_version_1_database_is_migrated_in_place(tmp_path: Path, encoder) -> N
         with sqlite3.connect(tmp_path / "vectorcache.db") as conn:
             assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
             columns = [r[1] for r in conn.execute("PRAGMA table_info(entries)")]
-            assert {"shape", "min_similarity", "wrong_reports"} <= set(columns)
+            assert {"shape", "min_similarity", "wrong_reports", "space"} <= set(columns)
 
     _run(main())
 

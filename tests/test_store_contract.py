@@ -291,6 +291,30 @@ def test_search_is_nearest_first_within_its_partition(store: Backend) -> None:
     asyncio.run(main())
 
 
+def test_search_project_lists_across_partitions_and_narrows_to_one_user(store: Backend) -> None:
+    async def main() -> None:
+        async with store.open() as s:
+            p, other = await new_project(s), await new_project(s)
+            await s.insert_entry(entry(p, A, prompt="a", user_hash="u1"))
+            await s.insert_entry(entry(p, B, partition="u1-part", prompt="b", user_hash="u1"))
+            await s.insert_entry(entry(p, C, partition="u2-part", prompt="c", user_hash="u2"))
+            await s.insert_entry(entry(p, D, prompt="d"))
+            await s.insert_entry(entry(other, Q, prompt="elsewhere", user_hash="u1"))
+            await s.insert_entry(entry(p, Q, prompt="gone", user_hash="u1",
+                                       expires_at=utcnow() - timedelta(seconds=1)))
+            now = utcnow()
+            assert prompts(await s.search_project(p, Q, 10, now)) == ["a", "b", "c", "d"]
+            assert prompts(await s.search_project(p, Q, 2, now)) == ["a", "b"]
+            found = await s.search_project(p, Q, 10, now, user_hash="u1")
+            assert prompts(found) == ["a", "b"]
+            assert [score for _, score in found] == pytest.approx([0.99, 0.8], abs=1e-5)
+            assert prompts(await s.search_project(p, Q, 1, now, user_hash="u1")) == ["a"]
+            assert prompts(await s.search_project(p, Q, 10, now, user_hash="u2")) == ["c"]
+            assert await s.search_project(p, Q, 10, now, user_hash="nobody") == []
+
+    asyncio.run(main())
+
+
 def test_expired_entries_are_never_served(store: Backend) -> None:
     async def main() -> None:
         async with store.open() as s:

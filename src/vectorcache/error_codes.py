@@ -41,16 +41,24 @@ CODES: Mapping[str, ErrorCode] = _codes(
                                   "name."),
     ("user_exists", 400, False, "A console user with that name exists."),
     ("already_decided", 400, False, "The approval request was already approved or denied."),
+    ("confirmation_mismatch", 400, False, "A destructive console action needs the object's "
+                                          "name typed to confirm it; it did not match."),
     # 401: who is asking is unknown
     ("missing_api_key", 401, False, "No API key was sent (`Authorization: Bearer vc_...`)."),
     ("invalid_api_key", 401, False, "The API key is unknown, malformed or revoked."),
     ("expired_api_key", 401, False, "The API key has expired; create a new one."),
     ("invalid_token", 401, False, "The `/metrics` bearer token is missing or wrong."),
     ("not_signed_in", 401, False, "The console session is missing or has expired; sign in."),
+    ("invalid_admin_token", 401, False, "The admin API token (`Bearer vca_...`) is malformed, "
+                                        "unknown, revoked or expired."),
     ("invalid_credentials", 401, False, "Wrong user name or password."),
     ("code_required", 401, False, "Two-factor sign-in: send the TOTP or backup code too."),
     ("invalid_code", 401, False, "The TOTP or backup code is wrong or was already used."),
     ("enrolment_required", 401, False, "The account must enrol a TOTP device before signing in."),
+    # (400s of the console's account page)
+    ("enrolment_code_mismatch", 400, False, "Enrolling a TOTP device: the code does not match "
+                                            "its secret; check the device's clock."),
+    ("wrong_current_password", 400, False, "Changing a password: the current one is wrong."),
     # 403: known, but not allowed
     ("permission_denied", 403, False, "The key may not act on this project."),
     ("insufficient_scope", 403, False, "The key lacks the scope this route needs "
@@ -65,6 +73,8 @@ CODES: Mapping[str, ErrorCode] = _codes(
     ("read_only", 403, False, "The console role may only read here."),
     ("admin_only", 403, False, "Only an owner or an admin may do this."),
     ("owner_only", 403, False, "Only an owner may do this."),
+    ("session_required", 403, False, "Admin tokens are made only from a signed-in console "
+                                     "session."),
     # 404, 405
     ("not_found", 404, False, "No such route, project, key or entry."),
     ("model_not_found", 404, False, "The gateway knows no such model for this project."),

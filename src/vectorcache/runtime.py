@@ -58,14 +58,15 @@ def _one_blas_thread() -> None:
 class _Deciders:
     """Mode name -> decider, built once each."""
 
-    def __init__(self, warm: str = DEFAULT_MODE) -> None:
+    def __init__(self, model: str | None = None, warm: str = DEFAULT_MODE) -> None:
+        self._model = model  # the embedding model: its verifier reads its cosines
         self._built: dict[str, HitDecider] = {}
         self(warm)  # load the default rule's weights now, not on the first request
 
     def __call__(self, mode: str) -> HitDecider:
         decider = self._built.get(mode)
         if decider is None:
-            decider = self._built[mode] = build_decider(mode)
+            decider = self._built[mode] = build_decider(mode, self._model)
         return decider
 
 
@@ -188,7 +189,8 @@ class Runtime:
             leases = MissLeases(settings.rate_limit_storage_url, settings.miss_lease_seconds)
             stack.push_async_callback(leases.close)
             cache = CacheService(settings=settings, store=store, embedder=embedder,
-                                 decider_for=_Deciders(), hasher=hasher, events=events,
+                                 decider_for=_Deciders(settings.embedding_model),
+                                 hasher=hasher, events=events,
                                  pricing=Pricing.from_file(settings.pricing_file), http=http,
                                  leases=leases)
             monitoring = Monitoring(store, events, embedder, settings=settings, clock=clock)

@@ -38,7 +38,7 @@ def request_json(r: KeyRequest) -> dict[str, Any]:
 
 
 @router.get("/projects/{project_id}/keys")
-async def list_keys(request: Request, project_id: str, offset: int = Query(0, ge=0),
+async def list_keys(request: Request, project_id: str, offset: int = Query(0, ge=0, le=10_000_000),
                     limit: int = Query(50, ge=1, le=500), actor: Actor = ACTOR) -> dict[str, Any]:
     project = await visible_project(request, actor, project_id)
     keys = await runtime(request).console.records.keys_page(project.id, offset, limit)
@@ -69,7 +69,8 @@ async def revoke_key(request: Request, project_id: str, key_id: str,
                      actor: Actor = ACTOR) -> dict[str, Any]:
     project = await visible_project(request, actor, project_id)
     actor.require_write(project.id)
-    record = await runtime(request).admin.revoke_key(key_id, project=project, actor=actor.name)
+    record = await runtime(request).admin.revoke_key(key_id, project=project, actor=actor.name,
+                                                     client_ip=actor.ip)
     return key_json(record)
 
 
@@ -81,7 +82,8 @@ async def rotate_key(request: Request, project_id: str, key_id: str,
     actor.require_write(project.id)
     body = body or Rotate()
     created = await runtime(request).admin.rotate_key(
-        key_id, project=project, grace_seconds=body.grace_seconds, actor=actor.name)
+        key_id, project=project, grace_seconds=body.grace_seconds, actor=actor.name,
+        client_ip=actor.ip)
     return {**key_json(created.record), "key": created.key, "replaces": key_id,
             "grace_seconds": body.grace_seconds}
 

@@ -14,6 +14,7 @@ from vectorcache.api.project_routes import ProjectPatch
 from vectorcache.clock import to_iso
 from vectorcache.console import projects
 from vectorcache.console.access import Actor
+from vectorcache.console.web.usage import charts_for
 from vectorcache.errors import NotFound
 from vectorcache.models import Project
 from vectorcache.service.project_settings import project_view
@@ -47,7 +48,7 @@ async def visible_project(request: Request, actor: Actor, ref: str) -> Project:
 
 
 @router.get("")
-async def list_projects(request: Request, offset: int = Query(0, ge=0),
+async def list_projects(request: Request, offset: int = Query(0, ge=0, le=10_000_000),
                         limit: int = Query(100, ge=1, le=500),
                         actor: Actor = ACTOR) -> dict[str, Any]:
     projects = [p for p in await runtime(request).admin.list_projects() if actor.can_read(p.id)]
@@ -77,7 +78,8 @@ async def patch_project(request: Request, project_id: str, body: ProjectPatch = 
     project = await visible_project(request, actor, project_id)
     actor.require_write(project.id)
     updated = await runtime(request).admin.update_project(
-        project.id, actor=actor.name, **body.model_dump(exclude_unset=True))
+        project.id, actor=actor.name, client_ip=actor.ip,
+        **body.model_dump(exclude_unset=True))
     return project_view(updated)
 
 
@@ -101,6 +103,21 @@ async def project_stats(request: Request, project_id: str,
     rt = runtime(request)
     project = await visible_project(request, actor, project_id)
     return dict((await rt.store.stats(project.id, rt.clock())).__dict__)
+
+
+@router.get("/{project_id}/usage")
+async def project_usage(request: Request, project_id: str,
+                        span: str = Query("24h", alias="range", pattern="^(24h|7d|30d)$"),
+                        actor: Actor = ACTOR) -> dict[str, Any]:
+    """The Analytics page's numbers: the entry count, and the range's totals and series from
+    the request-log rollups."""
+    rt = runtime(request)
+    project = await visible_project(request, actor, project_id)
+    totals, series = await charts_for(rt, project.id, span)
+    return {"project_id": project.id, "range": span,
+            "entries": await rt.console.counts.entries(project.id), "totals": totals,
+            "series": {title: [{"bucket": b, "value": v} for b, v in points]
+                       for title, points, _ in series}}
 
 
 @router.get("/{project_id}/provider")

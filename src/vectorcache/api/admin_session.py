@@ -14,7 +14,7 @@ from vectorcache.clock import to_iso
 from vectorcache.console import signin
 from vectorcache.console.access import Actor
 from vectorcache.console.tokens import AdminToken
-from vectorcache.errors import AuthenticationFailed
+from vectorcache.errors import AuthenticationFailed, NotFound
 
 __all__ = ["router"]
 
@@ -99,3 +99,22 @@ async def list_tokens(request: Request, actor: Actor = ACTOR) -> dict[str, Any]:
 @router.post("/tokens/{token_id}/revoke", status_code=204)
 async def revoke_token(request: Request, token_id: str, actor: Actor = ACTOR) -> None:
     await runtime(request).console.tokens.revoke(actor, token_id)
+
+
+@router.get("/sessions")
+async def list_sessions(request: Request, actor: Actor = ACTOR) -> dict[str, Any]:
+    """The caller's live sessions (the account page's list): client IP and last use."""
+    current = getattr(request.state, "console_session", None)
+    sessions = await runtime(request).console.sessions.of_user(actor.user)
+    return {"sessions": [{"id": s.id_hash, "created_at": to_iso(s.created_at),
+                          "last_seen_at": to_iso(s.last_seen_at),
+                          "expires_at": to_iso(s.expires_at), "client_ip": s.client_ip,
+                          "user_agent": s.user_agent,
+                          "current": current is not None and current.id_hash == s.id_hash}
+                         for s in sessions]}
+
+
+@router.delete("/sessions/{session_id}", status_code=204)
+async def end_session(request: Request, session_id: str, actor: Actor = ACTOR) -> None:
+    if not await runtime(request).console.sessions.end_by_id(actor.user, session_id):
+        raise NotFound("Session not found")

@@ -40,7 +40,7 @@ def user_json(user: User) -> dict[str, Any]:
 
 
 @router.get("/users")
-async def list_users(request: Request, offset: int = Query(0, ge=0),
+async def list_users(request: Request, offset: int = Query(0, ge=0, le=10_000_000),
                      limit: int = Query(100, ge=1, le=500), actor: Actor = ACTOR
                      ) -> dict[str, Any]:
     actor.require_admin()
@@ -95,7 +95,8 @@ async def remove_member(request: Request, project_id: str, name: str,
 async def audit(request: Request, project_id: str | None = None,
                 action: str | None = Query(None, max_length=100),
                 actor_name: str | None = Query(None, alias="actor", max_length=100),
-                before: int | None = Query(None, ge=1), limit: int = Query(100, ge=1, le=500),
+                before: int | None = Query(None, ge=1, le=2**62),
+                limit: int = Query(100, ge=1, le=500),
                 actor: Actor = ACTOR) -> dict[str, Any]:
     if project_id is None:
         actor.require_admin()

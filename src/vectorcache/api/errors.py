@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -62,10 +63,21 @@ def validation_message(errors: list[Any]) -> tuple[str, str | None]:
     return (f"Invalid value for {field}: {msg}" if field else msg), field
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
 def allowed_methods(request: Request) -> str:
-    """The methods some route answers at this path (for a 405's ``Allow``): Starlette names
-    only the first route it tried, and FastAPI makes one route per method."""
-    allowed = {method for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+    """The methods of the resource at this path, for a 405's ``Allow``: as the OpenAPI
+    document names them (one ``{param}`` is one path segment there, so ``…/users/alice/export``
+    is the export, not a user "alice/export"), else those of any route matching it. Starlette
+    names only the first route it tried, and FastAPI makes one route per method."""
+    path = request.url.path
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        pattern = "".join("[^/]+" if part.startswith("{") else re.escape(part)
+                          for part in re.split(r"(\{[^}]+\})", template))
+        if re.fullmatch(pattern, path):
+            return ", ".join(sorted(m.upper() for m in operations if m.upper() in _METHODS))
+    allowed = {method for method in _METHODS
                if any(route.matches({**request.scope, "method": method})[0] == Match.FULL
                       for route in request.app.router.routes)}
     return ", ".join(sorted(allowed))

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Request
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictInt
 
 from vectorcache.api.deps import authenticated, runtime
-from vectorcache.bounds import Finite, TtlSeconds
+from vectorcache.bounds import Finite
 from vectorcache.service.auth import Principal
 from vectorcache.service.project_settings import project_view
 
@@ -23,7 +23,7 @@ class ProjectPatch(BaseModel):
     similarity_threshold: Finite | None = None
     target_error_rate: Finite | None = None
     decision_mode: str | None = None
-    ttl_seconds: TtlSeconds | None = None
+    ttl_seconds: StrictInt | None = None  # its range: validate_project_settings (one message)
     pii_policy: str | None = None
     allowed_models: list[str] | None = None
     cache_scope: str | None = None

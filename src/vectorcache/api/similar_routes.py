@@ -15,6 +15,7 @@ from vectorcache.models import Entry
 from vectorcache.runtime import Runtime
 from vectorcache.service.auth import Principal
 from vectorcache.service.cache import Plan
+from vectorcache.service.scope import NO_USER
 
 __all__ = ["router"]
 
@@ -35,15 +36,17 @@ async def _similar(rt: Runtime, plan: Plan, vector: Any, limit: int) -> list[dic
 
 
 async def _similar_in_project(rt: Runtime, principal: Principal, query: str,
-                              context: str | None, limit: int) -> list[dict[str, Any]]:
+                              context: str | None, limit: int,
+                              user_hash: str | None) -> list[dict[str, Any]]:
     """Without a model (the TypeScript SDK sends none): the project's entries across its
     models, as a listing (``context``, if given, still narrows it); a key limited to some
-    models sees only theirs."""
+    models sees only theirs; ``user_hash``: only that end user's entries."""
     allowed = (principal.key.models if principal.key else ()) or principal.project.allowed_models
     narrowed = bool(allowed) or context is not None
     vector = (await rt.embedder.embed([query]))[0]
     found = await rt.store.search_project(principal.project.id, vector,
-                                          limit * 4 if narrowed else limit, utcnow())
+                                          limit * 4 if narrowed else limit, utcnow(),
+                                          user_hash=user_hash)
     return _listed([(e, s) for e, s in found if (not allowed or e.model in allowed)
                     and (context is None or e.context == context)][:limit])
 
@@ -54,18 +57,32 @@ async def similar(request: Request, project_id: str,
                   limit: int = Query(default=10, ge=1, le=100),
                   model: str | None = Query(default=None, max_length=200),
                   context: str | None = Query(default=None, max_length=32_000),
+                  user: str | None = Query(default=None, max_length=256),
                   principal: Principal = READ) -> dict[str, Any]:
-    """The stored prompts nearest to ``query``: in one partition (project, model, context)
-    when a model is named, else across the project's models (a listing, not a decision)."""
+    """The stored prompts nearest to ``query``: in one partition (project, model, context,
+    and ``user`` in ``user`` cache scope) when a model is named, else across the project's
+    models (a listing, not a decision). In ``user`` scope only ``user``'s own entries are
+    listed; naming no user lists nothing (``cache_bypassed: no_user``, as a lookup)."""
     principal.check_project(project_id)
     rt = runtime(request)
     if model is None:
-        entries = await _similar_in_project(rt, principal, query, context, limit)
+        user_hash = None
+        if principal.cache_scope == "user":
+            user_hash = rt.cache.user_hash(principal.project, user)
+            if user_hash is None:
+                return _bypassed(query, NO_USER)
+        entries = await _similar_in_project(rt, principal, query, context, limit, user_hash)
     else:
         plan = rt.cache.plan(principal, prompt=query, messages=None, model=model,
-                             context=context, params={}, threshold=None)
+                             context=context, params={}, threshold=None, user=user)
+        if plan.bypass:  # a lookup would search nothing: nothing to list
+            return _bypassed(query, plan.bypass)
         entries = await _similar(rt, plan, None, limit)
     return {"query": query, "similar_entries": entries, "total_found": len(entries)}
+
+
+def _bypassed(query: str, reason: str) -> dict[str, Any]:
+    return {"query": query, "similar_entries": [], "total_found": 0, "cache_bypassed": reason}
 
 
 def _step(step_id: int, name: str, ms: float, details: str, icon: str,
@@ -93,7 +110,8 @@ async def dry_run(request: Request, body: QueryBody = Body(),
                          threshold=req.similarity_threshold, user=req.user)
     plan_ms = (time.perf_counter() - t) * 1000
     result = await rt.cache.lookup_plan(plan, include_debug=True)
-    similar = await _similar(rt, plan, result.vector, 5)
+    # bypassed ("no_user", "pii"): nothing is looked up, so no neighbour is shown either
+    similar = [] if plan.bypass else await _similar(rt, plan, result.vector, 5)
     debug = result.debug
     steps = [
         _step(1, "Authenticate API key", 0.0, f"project {plan.project.name}", "key"),

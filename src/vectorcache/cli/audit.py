@@ -35,9 +35,10 @@ def audit(project_ref: str | None, limit: int, as_json: bool) -> None:
 
     rows: list[dict[str, Any]] = [
         {"id": e.id, "at": to_iso(e.at), "action": e.action, "project_id": e.project_id,
-         "actor": e.actor, "target": e.target, "details": e.details}
+         "actor": e.actor, "client_ip": e.client_ip, "target": e.target,
+         "details": e.details}
         for e in run_with_runtime(action)]
     if as_json:
         print_json(rows)
     else:
-        print_table(rows, ["at", "action", "actor", "target", "details"])
+        print_table(rows, ["at", "action", "actor", "client_ip", "target", "details"])

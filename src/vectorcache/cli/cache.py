@@ -16,7 +16,8 @@ from vectorcache.errors import VectorcacheError
 from vectorcache.models import Entry, Usage
 from vectorcache.runtime import Runtime
 from vectorcache.service.cache import Plan
-from vectorcache.service.reembed import ReembedResult, Reembedder
+from vectorcache.service.reembed import Reembedder, ReembedResult
+from vectorcache.service.scope import NO_USER
 
 __all__ = ["cache", "entry_record"]
 
@@ -173,6 +174,18 @@ def _read_lines(source: IO[str]) -> list[tuple[int, dict[str, Any] | str]]:
     return out
 
 
+def _not_stored(plan: Plan) -> str:
+    """Why a line's entry is not stored (the reasons ``POST /v1/cache/store`` gives)."""
+    if plan.bypass == NO_USER:
+        return ("Not stored: the project's cache scope is 'user' and the line names no "
+                "\"user\" (add the end user's id)")
+    if plan.project.pii_policy == "redact":
+        return ("Not stored: redacted personal data is kept only in its end user's partition "
+                "(add \"user\")")
+    return ("Not stored: the prompt, context, response or metadata contains personal data "
+            "(the project's pii_policy is 'bypass')")
+
+
 def _plan_record(rt: Runtime, project: Any, record: dict[str, Any]) -> Plan:
     response = record.get("response")
     if not isinstance(response, str) or not response.strip():
@@ -180,9 +193,16 @@ def _plan_record(rt: Runtime, project: Any, record: dict[str, Any]) -> Plan:
     params = record.get("params") or {}
     if not isinstance(params, dict):
         raise click.UsageError("params must be a JSON object")
-    return rt.cache.plan(rt.admin.principal_for(project), prompt=record.get("prompt"),
+    user = record.get("user")
+    if user is not None and (not isinstance(user, str) or len(user) > 256):
+        raise click.UsageError("user must be a string of at most 256 characters")
+    plan = rt.cache.plan(rt.admin.principal_for(project), prompt=record.get("prompt"),
                          messages=record.get("messages"), model=record.get("model"),
-                         context=record.get("context"), params=params, threshold=None)
+                         context=record.get("context"), params=params, threshold=None,
+                         user=user)
+    if plan.bypass:  # refused before embedding: nothing would be stored
+        raise click.UsageError(_not_stored(plan))
+    return plan
 
 
 async def _keep_reports(rt: Runtime, entry_id: str | None, record: dict[str, Any]) -> None:
@@ -237,9 +257,11 @@ def import_(source: IO[str], project_ref: str, batch_size: int, as_json: bool) -
     """Load prompt/response pairs from JSON lines (loads the embedding model).
 
     Each line: {"prompt" or "messages", "response", "model"?, "context"?, "params"?,
-    "metadata"?, "ttl_seconds"?, "usage"?, "min_similarity"?, "wrong_reports"?}. "model"
-    defaults to the project's default model. Invalid lines are reported and skipped; an export
-    file imports as is.
+    "metadata"?, "ttl_seconds"?, "usage"?, "min_similarity"?, "wrong_reports"?, "user"?}.
+    "model" defaults to the project's default model; "user" (the end user's id) files the
+    entry under that user (erasable with their data), and a project scoped 'user' needs it on
+    every line (an export has none: add it). Invalid or unstorable lines are reported and
+    skipped; an export file of a shared project imports as is.
 
     \b
     Examples:
@@ -254,19 +276,19 @@ def import_(source: IO[str], project_ref: str, batch_size: int, as_json: bool) -
         result = _Import()
         with click.progressbar(length=len(lines), label="Importing", file=sys.stderr) as bar:
             for start in range(0, len(lines), batch_size):
-                batch: list[tuple[dict[str, Any], Plan]] = []
+                batch: list[tuple[int, dict[str, Any], Plan]] = []
                 for number, record in lines[start:start + batch_size]:
                     try:
                         if isinstance(record, str):
                             raise click.UsageError(record)
-                        batch.append((record, _plan_record(rt, project, record)))
+                        batch.append((number, record, _plan_record(rt, project, record)))
                     except (VectorcacheError, click.UsageError) as exc:
                         message = exc.detail if isinstance(exc, VectorcacheError) \
                             else exc.message
                         result.errors.append({"line": number, "error": message})
-                vectors: Any = await rt.embedder.embed([p.view.text for _, p in batch]) \
+                vectors: Any = await rt.embedder.embed([p.view.text for _, _, p in batch]) \
                     if batch else []
-                for (record, plan), typed in zip(batch, vectors, strict=True):
+                for (number, record, plan), typed in zip(batch, vectors, strict=True):
                     # stored as a lookup's miss is: without slips of the keyboard
                     respelt = await rt.cache.respelt_vector(project, plan.view.text, typed)
                     vector = typed if respelt is None else respelt
@@ -276,12 +298,15 @@ def import_(source: IO[str], project_ref: str, batch_size: int, as_json: bool) -
                         principal, plan, response=str(record["response"]),
                         usage=Usage(int(usage.get("prompt_tokens") or 0),
                                     int(usage.get("completion_tokens") or 0)),
-                        provider=record.get("provider") or "import", user=None,
+                        provider=record.get("provider") or "import", user=record.get("user"),
                         metadata=record.get("metadata") if isinstance(
                             record.get("metadata"), dict) else None,
                         context=record.get("context"),
                         ttl_seconds=ttl if isinstance(ttl, int) and ttl > 0 else None,
                         vector=vector)
+                    if entry_id is None:  # the personal-data gate refused the answer
+                        result.errors.append({"line": number, "error": _not_stored(plan)})
+                        continue
                     await _keep_reports(rt, entry_id, record)
                     result.imported += 1
                 bar.update(len(lines[start:start + batch_size]))
@@ -290,6 +315,7 @@ def import_(source: IO[str], project_ref: str, batch_size: int, as_json: bool) -
         return result
 
     result = run_with_runtime(action, with_embedder=True)
+    result.errors.sort(key=lambda error: int(error["line"]))
     if as_json:
         print_json({"imported": result.imported, "skipped": len(result.errors),
                     "errors": result.errors})

@@ -1,39 +1,39 @@
-"""The Vectorcache Python SDK: the native cache API, sync and async, with typed results,
-typed errors and retries. Imports nothing from the server.
-
-    from vectorcache.client import VectorcacheClient
-
-    with VectorcacheClient() as vc:            # $VECTORCACHE_API_KEY, $VECTORCACHE_BASE_URL
-        answer = vc.query("What is the capital of France?", model="gpt-4o-mini")
-        print(answer.cache_hit, answer.response)
+"""The Python client, importable as ``vectorcache.client`` for code written before it became its
+own distribution: ``clients/python`` (``vectorcache-client``, httpx only; ``pip install
+./clients/python``), imported as ``vectorcache_client``, which new code should use. Re-exports
+only; the old error names (which clashed with the server's) are aliases of the new ones.
 """
 
-from vectorcache.client._base import DEFAULT_BASE_URL
-from vectorcache.client._client import AsyncVectorcacheClient, VectorcacheClient
-from vectorcache.client._errors import (
+from vectorcache_client import (
+    DEFAULT_BASE_URL,
     APIConnectionError,
     APIError,
+    AsyncVectorcacheClient,
     AuthenticationError,
-    ConfigurationError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    ServerError,
-    TimeoutError,
-    ValidationError,
-    VectorcacheError,
-)
-from vectorcache.client._types import (
     ClearResult,
+    ClientConfigurationError,
     FeedbackResult,
     HealthStatus,
     LookupResult,
+    NotFoundError,
+    PermissionDeniedError,
     ProjectStats,
     QueryResult,
+    RateLimitError,
+    RequestTimeout,
+    ServerError,
     SimilarEntry,
     SimilarResult,
     StoreResult,
+    ValidationError,
+    VectorcacheClient,
+    VectorcacheClientError,
 )
+
+# the names before the split
+VectorcacheError = VectorcacheClientError
+TimeoutError = RequestTimeout
+ConfigurationError = ClientConfigurationError
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -42,6 +42,7 @@ __all__ = [
     "AsyncVectorcacheClient",
     "AuthenticationError",
     "ClearResult",
+    "ClientConfigurationError",
     "ConfigurationError",
     "FeedbackResult",
     "HealthStatus",
@@ -51,6 +52,7 @@ __all__ = [
     "ProjectStats",
     "QueryResult",
     "RateLimitError",
+    "RequestTimeout",
     "ServerError",
     "SimilarEntry",
     "SimilarResult",
@@ -58,5 +60,6 @@ __all__ = [
     "TimeoutError",
     "ValidationError",
     "VectorcacheClient",
+    "VectorcacheClientError",
     "VectorcacheError",
 ]

@@ -165,7 +165,7 @@ class Accounts:
         step = totp.verify_code(secret, code, self._now(), None)
         if step is None:
             raise ValidationFailed("That code does not match; check the device's clock and "
-                                   "try the next one", code="invalid_code", param="code")
+                                   "try the next one", code="enrolment_code_mismatch", param="code")
         await self._records.set_totp(user.id, secret, enabled=True)
         await self._records.use_totp_step(user.id, step)
         codes = await self.new_backup_codes(user, ip, audit=False)
@@ -182,6 +182,14 @@ class Accounts:
                                      ip=ip, target=user.id)
         return codes
 
+    async def reset_two_factor(self, user: User, *, actor: str, ip: str | None) -> None:
+        """An owner clears a user's TOTP and backup codes (a lost device); a role that needs
+        two factors enrols again at the next sign-in."""
+        await self._records.set_totp(user.id, None, enabled=False)
+        await self._records.replace_backup_codes(user.id, [])
+        await self._audit.record("console.2fa.reset", actor=actor, ip=ip, target=user.id,
+                                 name=user.name)
+
     async def backup_codes_left(self, user: User) -> int:
         return await self._records.backup_codes_left(user.id)
 
@@ -194,7 +202,7 @@ class Accounts:
         if not self.passwords.verify(await self._records.password_hash(user.id), current):
             await self._audit.record("console.password.change", actor=f"user:{user.name}",
                                      ip=ip, outcome="bad_password", target=user.id)
-            raise ValidationFailed("The current password is wrong", code="invalid_credentials",
+            raise ValidationFailed("The current password is wrong", code="wrong_current_password",
                                    param="current_password")
         self.passwords.check_policy(user.name, new)
         await self._records.update_user(user.id, password_hash=self.passwords.hash(new),

@@ -79,7 +79,8 @@ class KeyApprovals:
                 project, name=name, actor=actor.name, scopes=grant.scopes, models=grant.models,
                 allowed_ips=grant.allowed_ips, expires_at=grant.expires_at,
                 rate_limit_per_minute=grant.rate_limit_per_minute,
-                quota_requests=grant.quota_requests, quota_period=grant.quota_period)
+                quota_requests=grant.quota_requests, quota_period=grant.quota_period,
+                client_ip=actor.ip)
             return NewKey(key=created.key, record=created.record)
         key = generate_key()
         request_id = str(uuid.uuid4())

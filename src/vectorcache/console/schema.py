@@ -2,8 +2,10 @@
 
 Tables of their own, so the console adds nothing to the request path's tables: a key that waits
 for approval is a row here, and only becomes an ``api_keys`` row (a key that works) once approved.
-Times are epoch seconds; ids are random text; secrets are stored hashed (sessions, tokens,
-backup codes, passwords) or encrypted under the data key (TOTP secrets).
+One index on the store's ``api_keys`` (a project's keys, newest first: the API Keys page
+reads one page of them without sorting them all). Times are epoch seconds; ids are random
+text; secrets are stored hashed (sessions, tokens, backup codes, passwords) or encrypted under
+the data key (TOTP secrets).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ CREATE TABLE console_key_requests (
     status TEXT NOT NULL, created_at {time} NOT NULL, decided_by TEXT, decided_at {time}
 );
 CREATE INDEX console_key_requests_project ON console_key_requests(project_id, status);
+CREATE INDEX console_api_keys_recent ON api_keys(project_id, created_at);
 CREATE TABLE console_tokens (
     id TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES console_users(id) ON DELETE CASCADE,
     name TEXT NOT NULL, prefix TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE,

@@ -27,12 +27,13 @@ __all__ = [
 
 DEFAULT_MODE = "verified"
 
-MODES: dict[str, Callable[[], HitDecider]] = {
-    "verified": VerifiedDecider,
-    "static": StaticThresholdDecider,
+MODES: dict[str, Callable[[str | None], HitDecider]] = {
+    "verified": lambda model: VerifiedDecider(model=model),
+    "static": lambda model: StaticThresholdDecider(),
 }
 
 
-def build_decider(mode: str = DEFAULT_MODE) -> HitDecider:
-    """The decider for a mode name; an unknown name gets the default (verified) rule."""
-    return MODES.get(mode, MODES[DEFAULT_MODE])()
+def build_decider(mode: str = DEFAULT_MODE, model: str | None = None) -> HitDecider:
+    """The decider for a mode name, reading the cosines of the embedding ``model``; an unknown
+    name gets the default (verified) rule."""
+    return MODES.get(mode, MODES[DEFAULT_MODE])(model)

@@ -51,8 +51,9 @@ _SHOWN = 3
 
 
 class VerifiedDecider:
-    def __init__(self, verifier: Verifier | None = None) -> None:
-        self._verifier = verifier or load_verifier()
+    def __init__(self, verifier: Verifier | None = None, model: str | None = None) -> None:
+        """``model``: the embedding model whose cosines the decider reads (its verifier)."""
+        self._verifier = verifier or load_verifier(model)
         warm_up()
 
     def floor(self, policy: DecisionPolicy) -> float:

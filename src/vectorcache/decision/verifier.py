@@ -113,7 +113,10 @@ def choose_point(points: Sequence[OperatingPoint], target: float,
 
 
 @lru_cache(maxsize=1)
-def load_verifier() -> Verifier:
-    """The verifier shipped with the package (parsed once per process)."""
-    text = resources.files("vectorcache.decision").joinpath(WEIGHTS_FILE).read_text("utf-8")
-    return Verifier(json.loads(text))
+def load_verifier(model: str | None = None) -> Verifier:
+    """The verifier shipped for the embedding ``model`` (``verifier-<model>.json``: its cosine
+    feature is that model's), else the one for the stock model (``verifier.json``)."""
+    folder = resources.files("vectorcache.decision")
+    own = folder.joinpath(f"verifier-{model}.json") if model else None
+    chosen = own if own is not None and own.is_file() else folder.joinpath(WEIGHTS_FILE)
+    return Verifier(json.loads(chosen.read_text("utf-8")))

@@ -24,8 +24,9 @@ from vectorcache.store import Store
 __all__ = ["AlertService"]
 
 WEBHOOK_FORMATS = ("json", "slack")
-#: project settings besides the rules' (retention, in days)
+#: project settings besides the rules': retention (days), and the cache's cap (0: none)
 RETENTION_DEFAULTS = {"request_log_days": 90, "audit_days": 365}
+CACHE_DEFAULTS = {"max_entries": 0, "max_bytes": 0}
 
 
 class AlertService:
@@ -121,7 +122,8 @@ class AlertService:
     async def settings(self, project_id: str) -> dict[str, Any]:
         stored = await self.store.settings(project_id)
         return {"rules": merged(stored.get("rules") or {}),
-                "retention": {**self._retention, **(stored.get("retention") or {})}}
+                "retention": {**self._retention, **(stored.get("retention") or {})},
+                "cache": {**CACHE_DEFAULTS, **(stored.get("cache") or {})}}
 
     async def update_settings(self, project_id: str, changes: dict[str, Any],
                               actor: str = "cli") -> dict[str, Any]:
@@ -150,10 +152,17 @@ class AlertService:
                 raise ValidationFailed("retention takes request_log_days and audit_days, "
                                        "1 to 3650", param="retention")
             retention[field] = value
-        unknown = set(changes) - {"rules", "retention"}
+        cache = dict(stored.get("cache") or {})
+        for field, value in (changes.get("cache") or {}).items():
+            if field not in CACHE_DEFAULTS or not isinstance(value, int) or value < 0:
+                raise ValidationFailed("cache takes max_entries and max_bytes, 0 (no cap) or "
+                                       "more", param="cache")
+            cache[field] = value
+        unknown = set(changes) - {"rules", "retention", "cache"}
         if unknown:
             raise ValidationFailed(f"unknown settings: {', '.join(sorted(unknown))}")
-        await self.store.set_settings(project_id, {"rules": rules, "retention": retention})
+        await self.store.set_settings(project_id, {"rules": rules, "retention": retention,
+                                                   "cache": cache})
         await self._store.add_audit("monitoring.settings", project_id=project_id, actor=actor,
                                     target=project_id, details=changes)
         return await self.settings(project_id)

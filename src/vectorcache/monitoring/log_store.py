@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 import operator
+from collections.abc import Iterable, Sequence
 from dataclasses import fields
 from typing import Any
 

@@ -17,6 +17,7 @@ import httpx
 from vectorcache.monitoring.alert_store import AlertStore
 from vectorcache.monitoring.alerts import AlertService
 from vectorcache.monitoring.analytics import Analytics
+from vectorcache.monitoring.cache_cap import CacheCap
 from vectorcache.monitoring.log_store import RequestLogStore
 from vectorcache.monitoring.metrics import Metrics
 from vectorcache.monitoring.requestlog import RequestLog
@@ -53,6 +54,7 @@ class Monitoring:
         self.deliverer = Deliverer(self.alert_store, self._http, self.now,
                                    on_result=self._delivered)
         self.retention = Retention(store, self.log_store, self.alerts, self.now)
+        self.cache_cap = CacheCap(store)
         self._store = store
         self._embedder = embedder
         self._events = events
@@ -102,6 +104,17 @@ class Monitoring:
             await self.deliverer.run_due()
         if await self.alert_store.claim("retention", now, RETENTION_PERIOD) is not None:
             await self.retention.run()
+        if await self.alert_store.claim("cache_cap", now, self.period * 0.95) is not None:
+            await self.enforce_caps()
+
+    async def enforce_caps(self) -> int:
+        """Every project's cache cap (``settings["cache"]``), least recently served first."""
+        removed = 0
+        for project in await self._store.list_projects():
+            cap = (await self.alerts.settings(project.id))["cache"]
+            removed += await self.cache_cap.enforce(project.id, int(cap["max_entries"]),
+                                                    int(cap["max_bytes"]))
+        return removed
 
     def _delivered(self, result: str) -> None:
         self.metrics.webhook_deliveries.labels(result).inc()

@@ -60,9 +60,12 @@ def validate_project_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
         out["cache_scope"] = validate_scope(out["cache_scope"])
     if out.get("ttl_seconds") is not None:
         ttl = out["ttl_seconds"]
-        if isinstance(ttl, bool) or not isinstance(ttl, int) or not 1 <= ttl <= MAX_TTL_SECONDS:
-            raise ValidationFailed("ttl_seconds must be a whole number of seconds from 1 to "
-                                   f"{MAX_TTL_SECONDS} (ten years)", param="ttl_seconds")
+        if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 1:
+            raise ValidationFailed("ttl_seconds must be a whole number of seconds >= 1",
+                                   param="ttl_seconds")
+        if ttl > MAX_TTL_SECONDS:  # expiry = now + ttl must stay a date (and in 64 bits)
+            raise ValidationFailed(f"ttl_seconds must be at most {MAX_TTL_SECONDS} (ten years)",
+                                   param="ttl_seconds")
     if out.get("allowed_models") is not None:
         models = out["allowed_models"]
         if not isinstance(models, list | tuple) or not all(isinstance(m, str) and m

@@ -91,10 +91,12 @@ class Store(Protocol):
         one is returned (nothing else there could be served, so it is not decrypted)."""
         ...
     async def search_project(
-        self, project_id: str, vector: npt.NDArray[np.float32], k: int, now: datetime,
+        self, project_id: str, vector: npt.NDArray[np.float32], k: int, now: datetime, *,
+        user_hash: str | None = None,
     ) -> list[SearchResult]:
         """The ``k`` nearest live entries of a project, across its partitions (models,
-        contexts), nearest first: an exact scan for listings, never for serving."""
+        contexts), nearest first: an exact scan for listings, never for serving. With
+        ``user_hash``, only the entries stored for that end user (``user`` cache scope)."""
         ...
     async def get_entry(self, entry_id: str) -> Entry | None: ...
 

@@ -50,9 +50,12 @@ _SEARCH_INDEXED = f"{_NEAREST} ORDER BY distance LIMIT ?"
 _SEARCH_EXACT = f"SELECT * FROM ({_NEAREST} OFFSET 0) AS part ORDER BY distance LIMIT ?"
 
 #: a project's entries across its partitions (a listing): exact, like ``_SEARCH_EXACT``
-_SEARCH_PROJECT = (f"SELECT * FROM (SELECT {ENTRY_COLUMNS}, embedding <=> ?::vector AS distance"
-                   " FROM entries WHERE project_id = ? AND space IS NOT DISTINCT FROM ?"
-                   f" AND {LIVE} OFFSET 0) AS p ORDER BY distance LIMIT ?")
+_PROJECT_ROWS = (f"SELECT {ENTRY_COLUMNS}, embedding <=> ?::vector AS distance FROM entries"
+                 f" WHERE project_id = ? AND space IS NOT DISTINCT FROM ? AND {LIVE}")
+_SEARCH_PROJECT = f"SELECT * FROM ({_PROJECT_ROWS} OFFSET 0) AS p ORDER BY distance LIMIT ?"
+#: the same, only one end user's entries (``user`` cache scope)
+_SEARCH_PROJECT_USER = (f"SELECT * FROM ({_PROJECT_ROWS} AND user_hash = ? OFFSET 0) AS p"
+                        " ORDER BY distance LIMIT ?")
 
 
 def _redacted(url: str) -> str:
@@ -157,9 +160,12 @@ class PostgresStore(SqlRecords):
         return [(codec.open_entry(self.cipher, r), 1.0 - float(r["distance"])) for r in rows]
 
     async def search_project(self, project_id: str, vector: npt.NDArray[np.float32], k: int,
-                             now: datetime) -> list[SearchResult]:
-        args = (_vector_text(vector), project_id, self.space, now.timestamp(), k)
-        rows = await self._db.read(lambda c: c.execute(_SEARCH_PROJECT, args).fetchall())
+                             now: datetime, *, user_hash: str | None = None
+                             ) -> list[SearchResult]:
+        head = (_vector_text(vector), project_id, self.space, now.timestamp())
+        sql, args = ((_SEARCH_PROJECT, (*head, k)) if user_hash is None
+                     else (_SEARCH_PROJECT_USER, (*head, user_hash, k)))
+        rows = await self._db.read(lambda c: c.execute(sql, args).fetchall())
         await self._know_kids(rows)
         return [(codec.open_entry(self.cipher, r), 1.0 - float(r["distance"])) for r in rows]
 

@@ -369,9 +369,17 @@ class SqlRecords(ABC):
 
     async def erase_user(self, user_hash: str) -> tuple[int, int]:
         entries, _ = await self._delete_where("user_hash = ?", [user_hash])
-        events = await self._db.write(lambda c: c.execute(
-            "DELETE FROM events WHERE user_hash = ?", (user_hash,)).rowcount)
-        return entries, int(events)
+
+        def run(conn: Conn) -> int:
+            events = conn.execute("DELETE FROM events WHERE user_hash = ?", (user_hash,))
+            # the request log keeps each request (counts, latency) but not whose it was; the
+            # analytics slices per end user go
+            conn.execute("UPDATE request_log SET user_hash = '' WHERE user_hash = ?",
+                         (user_hash,))
+            conn.execute("DELETE FROM request_rollups WHERE end_user = ?", (user_hash,))
+            return int(events.rowcount)
+
+        return entries, await self._db.write(run)
 
     # ---------------------------------------------------------------- counts
     async def _count_project_entries(self, project_id: str) -> int:

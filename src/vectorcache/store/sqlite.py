@@ -45,10 +45,14 @@ def _rows_by_label(conn: sqlite3.Connection, labels: Sequence[int],
 
 
 def _project_nearest(conn: sqlite3.Connection, project_id: str, vector: npt.NDArray[np.float32],
-                     k: int, now: float, space: str | None) -> list[tuple[sqlite3.Row, float]]:
-    """An exact scan of a project's live vectors, a batch at a time, keeping the best ``k``."""
+                     k: int, now: float, space: str | None,
+                     user_hash: str | None = None) -> list[tuple[sqlite3.Row, float]]:
+    """An exact scan of a project's live vectors (only ``user_hash``'s, if given), a batch at a
+    time, keeping the best ``k``."""
+    mine = "" if user_hash is None else " AND user_hash = ?"
     cursor = conn.execute(f"SELECT rowid, embedding FROM entries WHERE project_id = ? AND {LIVE}"
-                          " AND space IS ?", (project_id, now, space))
+                          f" AND space IS ?{mine}",
+                          (project_id, now, space, *(() if user_hash is None else (user_hash,))))
     best: list[tuple[float, int]] = []
     while batch := cursor.fetchmany(4096):
         scores = np.stack([codec.blob_to_vector(r[1]) for r in batch]) @ vector
@@ -231,10 +235,11 @@ class SqliteStore(SqlRecords):
         return results
 
     async def search_project(self, project_id: str, vector: npt.NDArray[np.float32], k: int,
-                             now: datetime) -> list[SearchResult]:
+                             now: datetime, *, user_hash: str | None = None
+                             ) -> list[SearchResult]:
         found = await self._sqlite.read(functools.partial(
             _project_nearest, project_id=project_id, vector=vector, k=k, now=now.timestamp(),
-            space=self.space))
+            space=self.space, user_hash=user_hash))
         await self._know_kids([row for row, _ in found])
         return [(codec.open_entry(self.cipher, row), score) for row, score in found]
 

@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from vectorcache.api.admin_deps import set_session_cookie
 from vectorcache.api.deps import runtime
+from vectorcache.console import signin
 from vectorcache.console.web.guard import Page, form_errors, page, posted
 from vectorcache.console.web.render import render
 
@@ -82,3 +83,27 @@ async def revoke_token(request: Request, token_id: str) -> Response:
     current, _ = await posted(request)
     await runtime(request).console.tokens.revoke(current.actor, token_id)
     return RedirectResponse("/dashboard/account", status_code=303)
+
+
+@router.get("/2fa")
+async def two_factor_page(request: Request) -> Response:
+    current = await page(request)
+    if current.actor.user.totp_enabled:
+        return RedirectResponse("/dashboard/account", status_code=303)
+    enrolment = await runtime(request).console.accounts.begin_enrolment(current.actor.user)
+    return render(request, "enrol.html", session=current.session, actor=current.actor,
+                  enrolment=enrolment, action="/dashboard/account/2fa")
+
+
+@router.post("/2fa")
+@form_errors
+async def two_factor(request: Request) -> Response:
+    """Turning two-factor on from the account page: every other session ends."""
+    current, fields = await posted(request)
+    console = runtime(request).console
+    new, codes = await signin.finish_enrolment(console, current.session,
+                                               fields.get("code", "")[:32], current.actor.ip,
+                                               request.headers.get("user-agent"))
+    response = render(request, "backup_codes.html", session=new.session, codes=codes)
+    set_session_cookie(request, response, new)
+    return response

@@ -54,7 +54,8 @@ async def overview(request: Request, current: Page = PAGE) -> Response:
 
 @router.get("/projects/{project_id}/keys")
 @form_errors
-async def keys(request: Request, project_id: str, page_no: int = Query(1, alias="page", ge=1),
+async def keys(request: Request, project_id: str,
+               page_no: int = Query(1, alias="page", ge=1, le=100_000),
                current: Page = PAGE) -> Response:
     rt = runtime(request)
     project = await _project(request, current, project_id)
@@ -104,7 +105,8 @@ async def revoke(request: Request, project_id: str, key_id: str) -> Response:
     rt = runtime(request)
     project = await _project(request, current, project_id)
     current.actor.require_write(project.id)
-    await rt.admin.revoke_key(key_id, project=project, actor=current.actor.name)
+    await rt.admin.revoke_key(key_id, project=project, actor=current.actor.name,
+                               client_ip=current.actor.ip)
     return _to(f"/dashboard/projects/{project.id}/keys")
 
 
@@ -121,7 +123,7 @@ async def rotate(request: Request, project_id: str, key_id: str) -> Response:
         raise ValidationFailed("Grace period must be a number of seconds",
                                param="grace_seconds") from None
     created = await rt.admin.rotate_key(key_id, project=project, grace_seconds=grace,
-                                        actor=current.actor.name)
+                                        actor=current.actor.name, client_ip=current.actor.ip)
     return render(request, "key_created.html", session=current.session, actor=current.actor,
                   project=project, created=created, rotated=True, grace=grace, tab="keys")
 
@@ -183,7 +185,7 @@ async def analytics(request: Request, project_id: str,
 
 @router.get("/projects/{project_id}/audit")
 @form_errors
-async def audit(request: Request, project_id: str, before: int | None = Query(None, ge=1),
+async def audit(request: Request, project_id: str, before: int | None = Query(None, ge=1, le=2**62),
                 current: Page = PAGE) -> Response:
     rt = runtime(request)
     project = await _project(request, current, project_id)
@@ -220,7 +222,8 @@ async def save_settings(request: Request, project_id: str) -> Response:
                 raise ValidationFailed(f"{name} must be a number", param=name) from None
     if fields.get("pii_policy"):
         changes["pii_policy"] = fields["pii_policy"]
-    await rt.admin.update_project(project.id, actor=current.actor.name, **changes)
+    await rt.admin.update_project(project.id, actor=current.actor.name,
+                                  client_ip=current.actor.ip, **changes)
     return _to(f"/dashboard/projects/{project.id}/settings")
 
 

@@ -19,7 +19,7 @@ PER_PAGE = 50
 
 @router.get("")
 @form_errors
-async def users(request: Request, page_no: int = Query(1, alias="page", ge=1),
+async def users(request: Request, page_no: int = Query(1, alias="page", ge=1, le=100_000),
                 current: Page = Depends(page)) -> Response:
     current.actor.require_admin()
     console = runtime(request).console
@@ -66,4 +66,16 @@ async def membership(request: Request, name: str) -> Response:
         await console.remove_member(current.actor, user, project.id)
     else:
         await console.add_member(current.actor, user, project.id)
+    return RedirectResponse("/dashboard/users", status_code=303)
+
+
+@router.post("/{name}/reset-2fa")
+@form_errors
+async def reset_two_factor(request: Request, name: str) -> Response:
+    current, _ = await posted(request)
+    current.actor.require_owner()
+    console = runtime(request).console
+    user = await console.accounts.user_by_name(name)
+    await console.accounts.reset_two_factor(user, actor=current.actor.name, ip=current.actor.ip)
+    await console.sessions.end_all(user)
     return RedirectResponse("/dashboard/users", status_code=303)
