@@ -32,7 +32,6 @@ import hashlib
 import json
 import sys
 import time
-from collections.abc import Sequence
 from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
@@ -40,8 +39,9 @@ from typing import Any
 
 import numpy as np
 
+from training.train_verifier import _safe, export, features, fit, replay
 from vectorcache.decision import features as _features
-from vectorcache.decision.features import FEATURE_NAMES, guard_flags, pair_features
+from vectorcache.decision.features import guard_flags
 from vectorcache.decision.verifier import OperatingPoint, Verifier, choose_point
 from vectorcache.settings import Settings
 
@@ -122,10 +122,6 @@ def fold_of(group: str) -> int:
     return int(hashlib.sha256(group.encode()).hexdigest(), 16) % FOLDS
 
 
-def features(query: str, stored: str, cosine: float) -> list[float]:
-    return pair_features(cosine, analyse(query), analyse(stored))
-
-
 def build_rows(ds: Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict[str, str]]]:
     X: list[list[float]] = []
     y: list[int] = []
@@ -149,49 +145,6 @@ def build_rows(ds: Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[di
                 folds.append(fold_of(ds.group(r["prompt"], r["cluster"])))
                 meta.append({"kind": "stream", "source": name, "category": ""})
     return np.array(X), np.array(y), np.array(folds), meta
-
-
-class SeedEnsemble:
-    """``SEEDS`` boosted-tree models fitted with different random subsamples, scored as the
-    mean of their log-odds. One model's splits move with its subsample: a change to three rows'
-    features moved the CV error at the default point by a wrong answer or two, and the chosen
-    operating point with it; the mean of several is steadier. It exports as one model (all
-    trees, the learning rate divided by ``SEEDS``), so the server scores it unchanged."""
-
-    def __init__(self, models: list[Any]) -> None:
-        self.models = models
-
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        logit = np.mean([m.decision_function(X) for m in self.models], axis=0)
-        p = 1.0 / (1.0 + np.exp(-logit))
-        return np.column_stack([1.0 - p, p])
-
-
-def fit(X: np.ndarray, y: np.ndarray) -> SeedEnsemble:
-    from sklearn.ensemble import GradientBoostingClassifier
-
-    return SeedEnsemble([
-        GradientBoostingClassifier(**{**GBM, "random_state": GBM["random_state"] + k}).fit(X, y)
-        for k in range(SEEDS)])
-
-
-def export(ensemble: SeedEnsemble) -> dict[str, Any]:
-    trees, inits = [], []
-    for model in ensemble.models:
-        prior = model.init_.class_prior_[1]
-        inits.append(float(np.log(prior / (1 - prior))))
-        for est in model.estimators_[:, 0]:
-            t = est.tree_
-            trees.append({
-                "left": t.children_left.tolist(), "right": t.children_right.tolist(),
-                "feature": [max(int(f), 0) for f in t.feature],
-                "threshold": [round(float(v), 6) for v in t.threshold],
-                "value": [round(float(v), 6) for v in t.value[:, 0, 0]],
-            })
-    return {
-        "features": list(FEATURE_NAMES), "init": float(np.mean(inits)),
-        "learning_rate": ensemble.models[0].learning_rate / len(ensemble.models), "trees": trees,
-    }
 
 
 # per query: the earlier prompts above the lowest floor, nearest first, as
@@ -221,42 +174,6 @@ def candidates(stream: list[dict[str, Any]], P: np.ndarray, models: list[Any],
         flags = guard_flags(analyse(stream[i]["prompt"]), analyse(stream[j]["prompt"]))
         out[i].append((j, c, float(p), flags))
     return out
-
-
-def replay(stream: list[dict[str, Any]], cands: Cands, floor: float, cutoff: float,
-           vetoes: Sequence[str], static: bool = False) -> dict[str, float]:
-    stored: set[int] = set()
-    hits = wrong = correct = 0
-    expected = sum(bool(r["expected_hit"]) for r in stream)
-    for i, r in enumerate(stream):
-        choice, best, seen = None, -1.0, 0
-        for j, cos, p, flags in cands[i]:
-            if cos < floor or seen >= TOP_K:
-                break
-            if j not in stored:
-                continue
-            seen += 1
-            if static:
-                choice, best = j, 1.0
-                break
-            if any(flags[g] for g in vetoes):
-                continue
-            if p > best:
-                best, choice = p, j
-        if best < cutoff:
-            choice = None
-        if choice is None:
-            stored.add(i)
-            continue
-        hits += 1
-        if stream[choice]["cluster"] == r["cluster"]:
-            correct += 1
-        else:
-            wrong += 1
-    n = len(stream)
-    return {"hit_rate": hits / n, "false_hit_rate": wrong / n,
-            "hit_precision": correct / hits if hits else 1.0,
-            "recall": correct / expected if expected else 1.0}
 
 
 def best_point(curve: list[dict[str, float]], target: float,
@@ -399,10 +316,6 @@ def main() -> None:
                       "pairs_at_default": pair_report[str(DEFAULT_TARGET)]}, indent=1))
     print(f"wrote {args.out} ({args.out.stat().st_size} bytes), report {args.report}, "
           f"{time.time() - t0:.0f}s", file=sys.stderr)
-
-
-def _safe(num: int, den: int) -> float | None:
-    return round(num / den, 4) if den else None
 
 
 if __name__ == "__main__":

@@ -50,8 +50,10 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]], prefix: str = "") -> Pat
 
 
 def run_harness(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(HARNESS), *map(str, args)],
-                          capture_output=True, text=True, timeout=300, check=False)
+    """``python -m bench.quality ARGS`` from the repository root, as the README runs it."""
+    return subprocess.run([sys.executable, "-m", "bench.quality", *map(str, args)],
+                          cwd=HARNESS.parents[1], capture_output=True, text=True, timeout=300,
+                          check=False)
 
 
 def test_the_json_line_reports_each_file_at_the_default_point(tmp_path: Path) -> None:
