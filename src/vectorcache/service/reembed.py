@@ -46,10 +46,13 @@ class Reembedder:
         if self._store.space is None:
             raise RuntimeError("Re-embedding needs a store opened with the server's model.")
         result = ReembedResult()
+        projects: dict[str, Any] = {}  # read once each, not once per entry
         while entries := await self._store.entries_to_reembed(batch):
             vectors = await self._embedder.embed([e.prompt for e in entries])
             for entry, typed in zip(entries, vectors, strict=True):
-                project = await self._project(entry.project_id)
+                if entry.project_id not in projects:
+                    projects[entry.project_id] = await self._project(entry.project_id)
+                project = projects[entry.project_id]
                 respelt = (None if project is None
                            else await self._respelt(project, entry.prompt, typed))
                 vector = typed if respelt is None else respelt
