@@ -39,7 +39,23 @@ from typing import Any
 
 import numpy as np
 
-from training.train_verifier import _safe, export, features, fit, replay
+# the rule's constants (guards, targets, margin, trees) are the shipped trainer's; only the
+# grid and the CV folds are this script's own
+from training.train_verifier import (
+    ADVERSARIAL_SOURCES,
+    DEFAULT_TARGET,
+    GBM,
+    GUARDS,
+    MARGIN_SD,
+    SEEDS,
+    TARGETS,
+    TOP_K,
+    _safe,
+    export,
+    features,
+    fit,
+    replay,
+)
 from vectorcache.decision import features as _features
 from vectorcache.decision.features import guard_flags
 from vectorcache.decision.verifier import OperatingPoint, Verifier, choose_point
@@ -50,24 +66,8 @@ ROOT = Path(__file__).resolve().parents[1]
 analyse = lru_cache(maxsize=None)(_features.analyse)  # the package does not memoise
 REGION_FLOOR = 0.75
 FOLDS = 5
-TOP_K = 8
 FLOORS = (0.80, 0.85, 0.88, 0.90, 0.92, 0.94, 0.96)
 CUTOFFS = tuple(round(x, 3) for x in np.arange(0.50, 0.951, 0.025))
-TARGETS = (0.005, 0.01, 0.02, 0.03, 0.05)
-DEFAULT_TARGET = 0.01
-#: a point is chosen for a target only if its CV error rate stays this many standard deviations
-#: of a wrong-answer count's sampling noise (sqrt(rate / n) for n requests) below the target:
-#: the held-out rate scatters around the CV one (+-0.2 points at 1 % on a 2,000-prompt stream)
-#: and the shipped model, fitted on all folds, is a little bolder than each fold's
-MARGIN_SD = 0.5
-#: pair sources whose negatives are adversarial on purpose (see the data README)
-ADVERSARIAL_SOURCES = ("paws_wiki", "blindspots300")
-GUARDS = ("negation", "number", "number_added", "operator", "code", "unseen", "date", "antonym",
-          "entity_order", "substitution", "asks", "constraint", "qualifier", "tense",
-          "modality")
-GBM = {"n_estimators": 200, "max_depth": 3, "learning_rate": 0.05, "subsample": 0.8, "random_state": 0}
-#: models in the shipped ensemble (``SeedEnsemble``), each with its own subsample seed
-SEEDS = 5
 OUT = ROOT / "src" / "vectorcache" / "decision" / "verifier.json"
 
 
