@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vectorcache.decision.features import STOPWORDS
+from vectorcache.decision.words import STOPWORDS
 
 __all__ = ["ALIGNMENT_FEATURE_NAMES", "TokenStates", "alignment_features", "token_states"]
 

@@ -56,14 +56,14 @@ from training.train_verifier import (
     fit,
     replay,
 )
-from vectorcache.decision import features as _features
-from vectorcache.decision.features import guard_flags
+from vectorcache.decision import analysis
+from vectorcache.decision.guards import guard_flags
 from vectorcache.decision.verifier import OperatingPoint, Verifier, choose_point
 from vectorcache.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
-analyse = lru_cache(maxsize=None)(_features.analyse)  # the package does not memoise
+analyse = lru_cache(maxsize=None)(analysis.analyse)  # the package does not memoise
 REGION_FLOOR = 0.75
 FOLDS = 5
 FLOORS = (0.80, 0.85, 0.88, 0.90, 0.92, 0.94, 0.96)

@@ -17,13 +17,9 @@ from vectorcache.decision import (
     VerifiedDecider,
     build_decider,
 )
-from vectorcache.decision.features import (
-    FEATURE_NAMES,
-    analyse,
-    guard_flags,
-    pair_features,
-    same_up_to_symmetric_swap,
-)
+from vectorcache.decision.analysis import analyse
+from vectorcache.decision.features import FEATURE_NAMES, pair_features
+from vectorcache.decision.guards import guard_flags, same_up_to_symmetric_swap
 from vectorcache.decision.lexicon import antonyms, lemmas, same_sense
 from vectorcache.decision.reading import without_courtesy
 from vectorcache.decision.spelling import slip_of, zipf

@@ -19,7 +19,7 @@ from conftest import make_tenant, settings_for
 from fastapi.testclient import TestClient
 
 from vectorcache.api.app import create_app
-from vectorcache.decision.features import analyse
+from vectorcache.decision.analysis import analyse
 from vectorcache.decision.reading import code_chunks, without_courtesy
 from vectorcache.embeddings import Encoder
 from vectorcache.hashing import normalize_prompt

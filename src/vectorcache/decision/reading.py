@@ -3,7 +3,7 @@
 Two things the words alone get wrong: courtesy and framing around a request ("Hi, can you tell
 me ...? Thanks!") read as extra words, and code or formulas differ in symbols the tokens skip
 ("\\d+?" / "\\d+"). The embedding model always sees the whole prompt; these only shape what
-``features.analyse`` reads.
+``analysis.analyse`` reads.
 """
 
 from __future__ import annotations

@@ -17,13 +17,14 @@ How a request's knobs map onto it:
 Per candidate above the floor, in order of cosine: a prompt equal after normalisation is served
 outright, and so is one that fires no guard and has the same words once misspellings are read as
 the words they stand for ("captial" / "capital": ``spelling.py`` says when a word is one); a
-candidate a hard guard fires on (``features.guard_flags``: a negation, date or
+candidate a hard guard fires on (``guards.REGISTRY``: a negation, date or
 opposite word on one side only, other numbers or operators, other code around the same
 words, the same numbers in another order,
 a figure on one side only, named entities in swapped order, one content word swapped, another
 instruction on the answer's form, a question narrowed by a trailing phrase or asked about
 another time, whether one may, must or should, a difference the model cannot see) is
-rejected; the rest are scored by the verifier and the most probable one is served if its
+rejected (``debug`` lists the guards that fired and what each saw differ, ``evidence``); the
+rest are scored by the verifier and the most probable one is served if its
 probability reaches the cutoff. The two sides of a symmetric comparison ("the difference
 between A and B") may swap.
 """
@@ -32,15 +33,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from vectorcache.decision import analysis, lexicon, spelling
+from vectorcache.decision.analysis import analyse
 from vectorcache.decision.base import Candidate, Decision, DecisionPolicy
-from vectorcache.decision.features import (
-    analyse,
-    guard_flags,
-    pair_features,
-    respelt_text,
-    spelled_alike,
-    warm_up,
-)
+from vectorcache.decision.features import pair_features
+from vectorcache.decision.guards import fired_guards
+from vectorcache.decision.respelling import respelt_text, spelled_alike
 from vectorcache.decision.verifier import Verifier, load_verifier
 from vectorcache.hashing import normalize_prompt
 
@@ -54,7 +52,10 @@ class VerifiedDecider:
     def __init__(self, verifier: Verifier | None = None, model: str | None = None) -> None:
         """``model``: the embedding model whose cosines the decider reads (its verifier)."""
         self._verifier = verifier or load_verifier(model)
-        warm_up()
+        # the tables the decision reads, loaded now, not on the first request's event-loop turn
+        analysis.warm_up()
+        lexicon.warm_up()
+        spelling.warm_up()
 
     def floor(self, policy: DecisionPolicy) -> float:
         point = self._verifier.operating_point(policy.target_error_rate, policy.threshold)
@@ -94,8 +95,8 @@ class VerifiedDecider:
             stored = analyse(cand.prompt)
             # each side's misspellings of the other's words read as those words ("captial")
             respelt_query, respelt_stored = spelled_alike(query, stored)
-            fired = [g for g, on in guard_flags(respelt_query, respelt_stored).items()
-                     if on and g in verifier.vetoes]
+            found = fired_guards(respelt_query, respelt_stored)
+            fired = [g for g in found if g in verifier.vetoes]
             row: dict[str, object] = {"entry_id": cand.entry_id,
                                       "cosine": round(cand.similarity, 4)}
             # the same words up to misspellings: the verifier, which counts a misspelt word
@@ -112,6 +113,8 @@ class VerifiedDecider:
                 )
             if fired:
                 row["vetoed_by"] = fired
+                # what each guard saw differ: {"negation": {"query": ["not"], "stored": []}}
+                row["evidence"] = {g: found[g].as_json() for g in fired}
                 vetoed.extend(fired)
             else:
                 p = verifier.probability(pair_features(cand.similarity, query, stored))

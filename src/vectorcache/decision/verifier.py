@@ -1,8 +1,10 @@
 """The learned pair verifier: small boosted trees over ``features.pair_features``, plain Python.
 
-The weights are fitted offline by ``bench/train_verifier.py`` (scikit-learn's gradient boosting,
-grouped cross-validation on the dev data) and shipped as ``verifier.json`` next to this module.
-Scoring needs no scikit-learn: each tree is a few comparisons, the sum goes through a logistic.
+The weights are fitted offline by ``training/train_verifier.py`` (scikit-learn's gradient
+boosting; the stock model's ``verifier.json`` by ``research/dev_cv_verifier.py``) and shipped
+next to this module, with the feature names and the guards that veto (``guards.VETOES``) they
+were measured with; both are checked against this code when a file loads. Scoring needs no
+scikit-learn: each tree is a few comparisons, the sum goes through a logistic.
 
 The JSON also holds the operating points measured in cross-validation: for a target
 wrong-answer rate, the cosine floor and probability cutoff that met it on the dev replay stream,
@@ -20,6 +22,7 @@ from importlib import resources
 from typing import Any
 
 from vectorcache.decision.features import FEATURE_NAMES
+from vectorcache.decision.guards import REGISTRY
 
 __all__ = ["WEIGHTS_FILE", "OperatingPoint", "Verifier", "choose_point", "load_verifier"]
 
@@ -66,7 +69,7 @@ class Verifier:
         if names != FEATURE_NAMES:
             raise ValueError(
                 f"{WEIGHTS_FILE} was trained on features {names}, but this code computes "
-                f"{FEATURE_NAMES}; rerun bench/train_verifier.py."
+                f"{FEATURE_NAMES}; rerun training/train_verifier.py."
             )
         self.version = str(spec.get("version", "unknown"))
         self._init = float(spec["init"])
@@ -79,6 +82,12 @@ class Verifier:
             for t in spec["trees"]
         )
         self.vetoes: frozenset[str] = frozenset(spec.get("vetoes", ()))
+        unknown = self.vetoes - {g.name for g in REGISTRY}
+        if unknown:
+            raise ValueError(
+                f"{WEIGHTS_FILE} vetoes with guards {sorted(unknown)} that this code does not "
+                f"have (guards.REGISTRY); rerun training/train_verifier.py."
+            )
         points = [OperatingPoint(**p) for p in spec["operating_points"]]
         self.operating_points = tuple(sorted(points, key=lambda p: p.target_error_rate))
         self.default_target_error_rate = float(spec["default_target_error_rate"])

@@ -1,7 +1,7 @@
 """The word lists the pair analysis reads: negations (English and about fifteen other
 languages), contractions, stopwords, number words, month and day names, and opposites.
 
-Plain data, no logic: ``features.py`` says how each list is used.
+Plain data, no logic: ``analysis.py`` and ``guards.py`` say how each list is used.
 """
 
 from __future__ import annotations
