@@ -297,3 +297,37 @@ def test_bad_form_input_is_a_4xx_page_never_a_500(app: TestClient, clock: Clock)
                  f"/dashboard/projects/{pid}/analytics?range=forever"):
         r = c.get(path)
         assert 400 <= r.status_code < 500, (path, r.status_code)
+
+
+def test_keys_page_and_admin_plane_show_environment_and_rotation_due(app: TestClient,
+                                                                      clock: Clock) -> None:
+    pid = project(app)
+    c = browser(app)
+    sign_in(c, user(app, "owner"), clock)
+    assert create_key(c, pid, environment="development").status_code == 200
+    listing = c.get(f"/dashboard/projects/{pid}/keys").text
+    (key,) = call(app, lambda: rt(app).store.list_api_keys(pid))
+    assert key.environment == "development" and key.rotation_due_at is not None
+    assert "<td>development</td>" in listing
+    assert f'<td class="rotation-due">{key.rotation_due_at:%Y-%m-%d}</td>' in listing
+    assert create_key(c, pid, environment="qa").status_code == 400
+    h = {"X-CSRF-Token": csrf_of(listing)}
+    made = c.post(f"/admin/api/projects/{pid}/keys", json={"name": "s",
+                                                           "environment": "staging"}, headers=h)
+    assert made.status_code == 201 and made.json()["environment"] == "staging"
+    assert made.json()["rotation_due_at"] is not None
+    assert c.post(f"/admin/api/projects/{pid}/keys", json={"name": "s", "environment": "qa"},
+                  headers=h).status_code == 400
+    dev = browser(app)  # a developer's key waits for approval, and keeps its environment
+    sign_in(dev, user(app, "developer", pid), clock)
+    waiting = create_key(dev, pid, environment="staging", **{"scope_keys:manage": "1"})
+    assert 'id="pending-note"' in waiting.text
+    admin = browser(app)
+    sign_in(admin, user(app, "admin"), clock)
+    page = admin.get(f"/dashboard/projects/{pid}/keys").text
+    action = re.search(r'action="([^"]+/approve)"', page).group(1)  # type: ignore[union-attr]
+    assert admin.post(action, data={"csrf_token": csrf_of(page)},
+                      follow_redirects=False).status_code == 303
+    approved = [k for k in call(app, lambda: rt(app).store.list_api_keys(pid))
+                if k.name == "web" and k.environment == "staging"]
+    assert len(approved) == 1 and approved[0].rotation_due_at is not None

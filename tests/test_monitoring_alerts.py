@@ -136,6 +136,9 @@ def test_new_network_error_rate_after_hours_rotated_key_and_failed_auths(
             await mon.alerts.update_settings(project.id, rules_off("rotated_key_used"))
             old = (await rt.admin.create_key(project, name="old")).record
             await rt.admin.rotate_key(old.id, project=project, grace_seconds=DAY)
+            # the admin service reads the wall clock; its rotation, moved to the test's
+            await rt.store.update_api_key(old.id, rotated_at=clock(),
+                                          revoked_at=clock() + timedelta(days=1))
             later = clock().timestamp() + 120
             await mon.log_store.write([row(later - 5, old.id, project.id)])
             found = await mon.alerts.evaluate(later, later - 60)
@@ -210,7 +213,7 @@ def test_jobs_run_once_per_period_across_replicas(backend: str, tmp_path: Path,
         for store in replicas:
             await store.open()
         try:
-            a, b = (AlertStore(s.db, s.cipher) for s in replicas)
+            a, b = (AlertStore(s.db, s) for s in replicas)
             t = 1_000_000.0
             won = await asyncio.gather(*(s.claim("alerts", t, 60) for s in (a, b, a, b)))
             assert sum(w is not None for w in won) == 1 and 0.0 in won

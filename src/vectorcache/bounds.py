@@ -7,10 +7,14 @@ edge can overflow a 64-bit column, a ``datetime`` or a rate-limit string.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Annotated
 
 from pydantic import Field
+
+from vectorcache.errors import ValidationFailed
+from vectorcache.models import ENVIRONMENTS, RotationPolicy
 
 __all__ = [
     "MAX_CONTEXT_HEADER_BYTES",
@@ -20,15 +24,19 @@ __all__ = [
     "MAX_OLDER_THAN_HOURS",
     "MAX_QUOTA_REQUESTS",
     "MAX_RATE_LIMIT_PER_MINUTE",
+    "MAX_ROTATION_DAYS",
     "MAX_TOKENS",
     "MAX_TTL_SECONDS",
     "Finite",
     "OlderThanHours",
     "QuotaRequests",
     "RateLimitPerMinute",
+    "RotationDays",
     "Tokens",
     "TtlSeconds",
     "expiry",
+    "rotation_days",
+    "rotation_policy_changes",
 ]
 
 #: any one request header, name and value (431 above it)
@@ -47,6 +55,8 @@ MAX_OLDER_THAN_HOURS = 1_000_000
 MAX_RATE_LIMIT_PER_MINUTE = 100_000_000
 #: a key's request quota per period
 MAX_QUOTA_REQUESTS = 1_000_000_000_000
+#: a project's key-rotation period (days, per environment): one day to ten years
+MAX_ROTATION_DAYS = 3_650
 #: what a JSON integer may be anywhere in a body (a signed 64-bit column holds it)
 MAX_INT64 = 2**63 - 1
 
@@ -57,9 +67,38 @@ OlderThanHours = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0,
                                         le=MAX_OLDER_THAN_HOURS)]
 RateLimitPerMinute = Annotated[int, Field(strict=True, ge=1, le=MAX_RATE_LIMIT_PER_MINUTE)]
 QuotaRequests = Annotated[int, Field(strict=True, ge=1, le=MAX_QUOTA_REQUESTS)]
+RotationDays = Annotated[int, Field(strict=True, ge=1, le=MAX_ROTATION_DAYS)]
 
 
 def expiry(now: datetime, ttl_seconds: int) -> datetime:
     """``now`` plus a time to live, which never overflows a ``datetime`` (a TTL past the
     limit, from a row written before it was enforced, counts as the limit)."""
     return now + timedelta(seconds=min(ttl_seconds, MAX_TTL_SECONDS))
+
+
+def rotation_days(name: str, value: object) -> int:
+    """A rotation period, checked: a whole number of days from 1 to ``MAX_ROTATION_DAYS``
+    (``True`` and ``90.0`` are not; the API, the CLI and the store all ask this)."""
+    if isinstance(value, bool) or not isinstance(value, int) \
+            or not 1 <= value <= MAX_ROTATION_DAYS:
+        raise ValidationFailed(f"{name} must be a whole number of days from 1 to "
+                               f"{MAX_ROTATION_DAYS}", param=name)
+    return value
+
+
+def rotation_policy_changes(value: object) -> dict[str, int]:
+    """A rotation policy, or part of one (``{"production": 30}``), checked: days per
+    environment."""
+    if isinstance(value, RotationPolicy):
+        return value.as_dict()
+    if not isinstance(value, Mapping):
+        raise ValidationFailed("rotation_policy must be an object of days per environment "
+                               f"({', '.join(ENVIRONMENTS)})", param="rotation_policy")
+    unknown = sorted(str(k) for k in value if k not in ENVIRONMENTS)
+    if unknown:
+        raise ValidationFailed(f"rotation_policy has no environment {unknown[0]!r}; "
+                               f"environments: {', '.join(ENVIRONMENTS)}",
+                               param="rotation_policy")
+    return {str(env): rotation_days(f"rotation_policy.{env}", days)
+            for env, days in value.items()}
+

@@ -52,6 +52,9 @@ class AuthenticationFailed(VectorcacheError):
     code = "invalid_api_key"
     openai_type = "authentication_error"
     default_detail = "Invalid or missing API key"
+    #: (project id, key id) of a key the server knows and refused (revoked, rotated past its
+    #: grace, expired): the request log names them; never shown to the caller
+    subject: tuple[str, str] | None = None
 
 
 class PermissionDenied(VectorcacheError):

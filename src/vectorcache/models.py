@@ -10,6 +10,7 @@ import numpy.typing as npt
 
 __all__ = [
     "ALL_SCOPES",
+    "ENVIRONMENTS",
     "ApiKey",
     "AuditEvent",
     "DataKeyInfo",
@@ -19,11 +20,31 @@ __all__ = [
     "Project",
     "ProjectStats",
     "ProviderConfig",
+    "RotationPolicy",
     "Usage",
     "UsageEvent",
 ]
 
 ALL_SCOPES = ("cache:read", "cache:write", "analytics:read", "keys:manage")
+#: what a key is for (its label decides how soon it is due for rotation)
+ENVIRONMENTS = ("production", "staging", "development")
+
+
+@dataclass(frozen=True)
+class RotationPolicy:
+    """A project's rotation schedule: days a key of each environment lives before it is due
+    for rotation (the product's security pages: production 90, development 180)."""
+
+    production: int = 90
+    staging: int = 90
+    development: int = 180
+
+    def days(self, environment: str) -> int:
+        return int(getattr(self, environment if environment in ENVIRONMENTS
+                           else "production"))
+
+    def as_dict(self) -> dict[str, int]:
+        return {env: self.days(env) for env in ENVIRONMENTS}
 
 
 @dataclass(frozen=True)
@@ -42,6 +63,8 @@ class Project:
     ttl_seconds: int | None = None
     #: whose entries answer a request: "shared" (the project's) or "user" (the end user's own)
     cache_scope: str = "shared"
+    #: days before a key is due for rotation, per environment (``store/key_rotation.py``)
+    rotation_policy: RotationPolicy = RotationPolicy()
 
 
 @dataclass(frozen=True)
@@ -66,6 +89,14 @@ class ApiKey:
     revoked_at: datetime | None = None
     #: overrides the project's ``cache_scope`` ("shared" or "user"); None: the project's
     cache_scope: str | None = None
+    #: production | staging | development: picks the project's rotation period
+    environment: str = "production"
+    #: created_at + the project's period for the environment; kept by the store (set when the
+    #: key is added, moved when the project's policy changes), so not part of equality
+    rotation_due_at: datetime | None = field(default=None, compare=False)
+    #: when this key was rotated away, and the key that replaced it (None: never rotated)
+    rotated_at: datetime | None = None
+    replaced_by: str | None = None
 
     @property
     def status(self) -> str:
@@ -218,5 +249,5 @@ class DataKeyInfo:
     created_at: datetime
     active: bool
     retired_at: datetime | None
-    #: rows (entries and provider keys) encrypted under this key
+    #: rows (entries, provider keys, webhook signing secrets) encrypted under this key
     rows: int

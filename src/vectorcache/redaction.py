@@ -15,10 +15,11 @@ __all__ = ["MASK", "SECRET_ENV", "URL_ENV", "mask_text", "mask_url_credentials",
 
 MASK = "***"
 #: settings typed as secrets: their values are never quoted
-SECRET_ENV = ("VECTORCACHE_SERVER_SECRET", "VECTORCACHE_MASTER_KEY", "VECTORCACHE_PASSPHRASE")
+SECRET_ENV = ("VECTORCACHE_SERVER_SECRET", "VECTORCACHE_MASTER_KEY", "VECTORCACHE_PASSPHRASE",
+              "VECTORCACHE_ALERT_WEBHOOK_SECRET")
 #: settings that are URLs: a password in them is never quoted
 URL_ENV = ("VECTORCACHE_DATABASE_URL", "VECTORCACHE_RATE_LIMIT_STORAGE_URL",
-           "VECTORCACHE_REDIS_URL")
+           "VECTORCACHE_REDIS_URL", "VECTORCACHE_ALERT_WEBHOOK_URL")
 
 # scheme://user:password@ (the password may hold anything but '@' and whitespace, so a
 # malformed URL is masked too) and password=... in a query or a libpq conninfo string

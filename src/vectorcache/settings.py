@@ -86,6 +86,15 @@ class Settings(BaseSettings):
         default=90, ge=1, description="Default request-log retention (a project may set its own).")
     audit_retention_days: int = Field(
         default=365, ge=1, description="Default audit-log retention (a project may set its own).")
+    alert_webhook_url: str | None = Field(
+        default=None, max_length=2000,
+        description="Receives the instance's own alerts (those no project owns, e.g. a burst "
+                    "of failed authentications with unknown keys), signed like a project's.")
+    alert_webhook_secret: SecretStr | None = Field(
+        default=None, min_length=16, max_length=256,
+        description="Signing secret of alert_webhook_url (required with it).")
+    alert_webhook_format: Literal["json", "slack"] = Field(
+        default="json", description="json (signed alert) or slack (Slack-compatible, signed).")
 
     # the console (dashboard and /admin/api): accounts, sessions, sign-in throttling
     console_session_idle_seconds: int = Field(

@@ -58,7 +58,7 @@ async def create_key(request: Request, project_id: str, body: KeyCreate = Body()
                   quota_requests=quota.requests if quota else None,
                   quota_period=quota.period if quota else None)
     created = await runtime(request).console.approvals.create_key(actor, project, body.name,
-                                                                  grant)
+                                                                  grant, body.environment)
     shown = key_json(created.record) if created.record else request_json(created.request) \
         if created.request else {}
     return {**shown, "key": created.key, "status": created.status}

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import Request, Security
 from fastapi.security import APIKeyHeader, HTTPBearer
 
+from vectorcache.errors import AuthenticationFailed
 from vectorcache.runtime import Runtime
 from vectorcache.security.guard import AccessGuard
 from vectorcache.security.ratelimit import METER_SCOPE_KEY, Meter
@@ -45,8 +46,13 @@ def authenticated(scope: str) -> Callable[..., Awaitable[Principal]]:
                              request.headers.getlist("x-forwarded-for"))
         request.state.client_ip = ip
         await guard.before_auth(ip, meter)
-        principal = await runtime(request).auth.authenticate(
-            presented_key(request), None if ip is None else str(ip))
+        try:
+            principal = await runtime(request).auth.authenticate(
+                presented_key(request), None if ip is None else str(ip))
+        except AuthenticationFailed as exc:
+            if exc.subject is not None:  # a known key refused: the request log names it
+                request.state.refused_key = exc.subject
+            raise
         request.state.principal = principal
         await guard.after_auth(principal.key, ip, meter)
         principal.require(scope)

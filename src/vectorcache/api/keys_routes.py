@@ -55,6 +55,8 @@ class _KeyFields(BaseModel):
 
 class KeyCreate(_KeyFields):
     name: str = Field(min_length=1, max_length=100)
+    #: what the key is for; picks the project's rotation period (``rotation_due_at``)
+    environment: Literal["production", "staging", "development"] = "production"
 
 
 class KeyUpdate(_KeyFields):
@@ -77,7 +79,9 @@ def key_json(key: ApiKey) -> dict[str, Any]:
         {"requests": key.quota_requests, "period": key.quota_period},
         "created_at": to_iso(key.created_at), "last_used_at": to_iso(key.last_used_at),
         "request_count": key.request_count, "revoked_at": to_iso(key.revoked_at),
-        "cache_scope": key.cache_scope,
+        "cache_scope": key.cache_scope, "environment": key.environment,
+        "rotation_due_at": to_iso(key.rotation_due_at), "rotated_at": to_iso(key.rotated_at),
+        "replaced_by": key.replaced_by,
     }
 
 
@@ -108,7 +112,7 @@ async def create_key(request: Request, body: KeyCreate = Body(),
         quota_requests=holder.quota_requests if inherit else (quota.requests if quota else None),
         quota_period=holder.quota_period if inherit else (quota.period if quota else None),
         cache_scope=body.cache_scope if "cache_scope" in body.model_fields_set
-        else holder.cache_scope,
+        else holder.cache_scope, environment=body.environment,
         actor=principal.actor, holder=holder, client_ip=principal.client_ip)
     return _created_json(created)
 

@@ -8,13 +8,22 @@ from fastapi import APIRouter, Body, Depends, Request
 from pydantic import BaseModel, ConfigDict, StrictInt
 
 from vectorcache.api.deps import authenticated, runtime
-from vectorcache.bounds import Finite
+from vectorcache.bounds import Finite, RotationDays
 from vectorcache.service.auth import Principal
 from vectorcache.service.project_settings import project_view
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/cache/projects")
+
+
+class RotationPolicyIn(BaseModel):
+    """Days before a key of each environment is due for rotation (omitted: unchanged)."""
+
+    model_config = ConfigDict(extra="forbid")
+    production: RotationDays | None = None
+    staging: RotationDays | None = None
+    development: RotationDays | None = None
 
 
 class ProjectPatch(BaseModel):
@@ -27,6 +36,7 @@ class ProjectPatch(BaseModel):
     pii_policy: str | None = None
     allowed_models: list[str] | None = None
     cache_scope: str | None = None
+    rotation_policy: RotationPolicyIn | None = None
 
 
 @router.get("/{project_id}")

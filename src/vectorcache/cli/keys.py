@@ -10,7 +10,7 @@ import click
 from vectorcache.bounds import MAX_QUOTA_REQUESTS, MAX_RATE_LIMIT_PER_MINUTE
 from vectorcache.cli.common import print_json, print_table, run_with_runtime
 from vectorcache.clock import from_iso, to_iso
-from vectorcache.models import ALL_SCOPES, ApiKey, NewApiKey
+from vectorcache.models import ALL_SCOPES, ENVIRONMENTS, ApiKey, NewApiKey
 from vectorcache.runtime import Runtime
 from vectorcache.service.scope import CACHE_SCOPES
 
@@ -29,7 +29,9 @@ def key_row(key: ApiKey) -> dict[str, Any]:
         "quota": None if key.quota_requests is None else
         f"{key.quota_requests}/{key.quota_period}",
         "revoked_at": to_iso(key.revoked_at),
-        "cache_scope": key.cache_scope or "project",
+        "cache_scope": key.cache_scope or "project", "environment": key.environment,
+        "rotation_due": to_iso(key.rotation_due_at),
+        "rotated_at": to_iso(key.rotated_at), "replaced_by": key.replaced_by,
     }
 
 
@@ -79,11 +81,15 @@ def keys() -> None:
 @click.option("--cache-scope", type=click.Choice(CACHE_SCOPES), default=None,
               help="Override the project's cache scope: shared, or user (each end user is "
                    "answered from their own entries only).")
+@click.option("--environment", type=click.Choice(ENVIRONMENTS), default="production",
+              show_default=True,
+              help="What the key is for: picks the project's rotation period (see "
+                   "'projects update --rotation-days-*').")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def create_key(project_ref: str, name: str, scopes: str | None, models: str | None,
                allow_ips: tuple[str, ...], expires: str | None, rate_limit: int | None,
                quota: int | None, quota_period: str, cache_scope: str | None,
-               as_json: bool) -> None:
+               environment: str, as_json: bool) -> None:
     """Create a key; the key alone is printed on the last line.
 
     \b
@@ -91,6 +97,7 @@ def create_key(project_ref: str, name: str, scopes: str | None, models: str | No
       KEY=$(vectorcache keys create --project default --name ci | tail -n1)
       vectorcache keys create --project shop --name reader --scopes cache:read \\
           --models gpt-4o-mini --allow-ip 10.0.0.0/8 --rate-limit 60 --quota 10000
+      vectorcache keys create --project shop --name laptop --environment development
     """
     expires_at = _parse_expiry(expires)
 
@@ -100,7 +107,7 @@ def create_key(project_ref: str, name: str, scopes: str | None, models: str | No
             project, name=name, scopes=_split(scopes) or ALL_SCOPES, models=_split(models),
             allowed_ips=allow_ips, expires_at=expires_at, rate_limit_per_minute=rate_limit,
             quota_requests=quota, quota_period=quota_period if quota else None,
-            cache_scope=cache_scope)
+            cache_scope=cache_scope, environment=environment)
 
     _echo_new_key(run_with_runtime(action), "Created", as_json)
 
@@ -109,7 +116,8 @@ def create_key(project_ref: str, name: str, scopes: str | None, models: str | No
 @click.option("--project", "project_ref", required=True, help="Project name or id.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_keys(project_ref: str, as_json: bool) -> None:
-    """List a project's keys: prefix, name, created, last used, request count, status."""
+    """List a project's keys: prefix, name, environment, created, last used, request count,
+    status, and when each is due for rotation."""
 
     async def action(rt: Runtime) -> list[ApiKey]:
         return await rt.admin.list_keys(await rt.admin.project(project_ref))
@@ -118,8 +126,8 @@ def list_keys(project_ref: str, as_json: bool) -> None:
     if as_json:
         print_json(rows)
     else:
-        print_table(rows, ["id", "prefix", "name", "status", "created", "last_used",
-                           "requests"])
+        print_table(rows, ["id", "prefix", "name", "environment", "status", "created",
+                           "last_used", "requests", "rotation_due"])
 
 
 @keys.command("revoke")

@@ -7,10 +7,10 @@ from typing import Any
 
 import click
 
-from vectorcache.bounds import MAX_TTL_SECONDS
+from vectorcache.bounds import MAX_ROTATION_DAYS, MAX_TTL_SECONDS
 from vectorcache.cli.common import print_json, print_table, read_secret_input, run_with_runtime
 from vectorcache.decision import MODES
-from vectorcache.models import Project
+from vectorcache.models import ENVIRONMENTS, Project, RotationPolicy
 from vectorcache.runtime import Runtime
 from vectorcache.service.project_settings import PII_POLICIES, project_view
 from vectorcache.service.scope import CACHE_SCOPES
@@ -44,6 +44,10 @@ def _settings_options(fn: Any) -> Any:
         click.option("--cache-scope", type=click.Choice(CACHE_SCOPES), default=None,
                      help="shared (default): one cache for all end users; user: each end "
                           "user (the request's 'user') answered from their own entries only."),
+        *(click.option(f"--rotation-days-{env}", f"rotation_{env}",
+                       type=click.IntRange(1, MAX_ROTATION_DAYS), default=None,
+                       help=f"Days before a {env} key is due for rotation (default {days}).")
+          for env, days in RotationPolicy().as_dict().items()),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -52,6 +56,10 @@ def _settings_options(fn: Any) -> Any:
 
 def _collect(**given: Any) -> dict[str, Any]:
     out = {k: v for k, v in given.items() if v is not None}
+    policy = {env: out.pop(f"rotation_{env}") for env in ENVIRONMENTS
+              if f"rotation_{env}" in out}
+    if policy:
+        out["rotation_policy"] = policy
     if "threshold" in out:
         out["similarity_threshold"] = out.pop("threshold")
     if "allowed_models" in out:

@@ -24,7 +24,7 @@ from vectorcache.hashing import Hasher
 from vectorcache.models import ApiKey, Project
 from vectorcache.security.client_ip import parse_network
 from vectorcache.security.delegation import Grant, check_not_past, validate
-from vectorcache.service.admin import AdminService
+from vectorcache.service.admin import AdminService, validate_environment
 from vectorcache.store import Store
 
 __all__ = ["KeyApprovals", "NewKey", "sensitive_reasons"]
@@ -66,8 +66,9 @@ class KeyApprovals:
         self._now = clock
 
     async def create_key(self, actor: Actor, project: Project, name: str,
-                         grant: Grant) -> NewKey:
+                         grant: Grant, environment: str = "production") -> NewKey:
         actor.require_write(project.id)
+        environment = validate_environment(environment)
         name = name.strip()
         if not name or len(name) > 100:
             raise ValidationFailed("Key name must be 1..100 characters", param="name")
@@ -80,14 +81,15 @@ class KeyApprovals:
                 allowed_ips=grant.allowed_ips, expires_at=grant.expires_at,
                 rate_limit_per_minute=grant.rate_limit_per_minute,
                 quota_requests=grant.quota_requests, quota_period=grant.quota_period,
-                client_ip=actor.ip)
+                environment=environment, client_ip=actor.ip)
             return NewKey(key=created.key, record=created.record)
         key = generate_key()
         request_id = str(uuid.uuid4())
         await self._records.insert_request({
             "id": request_id, "project_id": project.id, "requested_by": actor.user.name,
             "name": name, "prefix": display_prefix(key), "key_hash": self._hasher.api_key(key),
-            "grant_json": json.dumps(_grant_json(grant)), "reasons": json.dumps(reasons),
+            "grant_json": json.dumps({**_grant_json(grant), "environment": environment}),
+            "reasons": json.dumps(reasons),
             "status": "pending", "created_at": self._now().timestamp()})
         await self._audit.record("key.request", actor=actor.name, ip=actor.ip,
                                  project_id=project.id, target=request_id,
@@ -124,8 +126,10 @@ class KeyApprovals:
             rate_limit_per_minute=_int(grant.get("rate_limit_per_minute")),
             quota_requests=_int(grant.get("quota_requests")),
             quota_period=None if grant.get("quota_period") is None
-            else str(grant.get("quota_period")))
+            else str(grant.get("quota_period")),
+            environment=str(grant.get("environment") or "production"))
         await self._store.add_api_key(record)
+        record = await self._store.get_api_key(record.id) or record  # its rotation_due_at
         await self._audit.record("key.approve", actor=actor.name, ip=actor.ip,
                                  project_id=request.project_id, target=request.id,
                                  prefix=request.prefix, requested_by=request.requested_by)

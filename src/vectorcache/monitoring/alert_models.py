@@ -9,7 +9,7 @@ __all__ = ["RULES", "Alert", "Delivery", "NewAlert", "Webhook"]
 
 #: every rule, by name (a project's settings may tune or switch off each)
 RULES = ("usage_spike", "new_network", "error_rate", "after_hours", "rotated_key_used",
-         "failed_auth_burst")
+         "failed_auth_burst", "key_rotation_due")
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """The alert rules: each reads the request log or its rollups for one project (or, for failed
-authentications, the whole server) and returns the alerts it finds, with their evidence.
+authentications, the whole server; for key age, the project's keys) and returns the alerts it
+finds, with their evidence.
 
 Rules are pure of time: ``now`` and the previous run come from the caller (the schedule, or a
 test's clock). Each alert carries a ``dedupe`` so that evaluating again raises nothing new.
@@ -20,7 +21,8 @@ from vectorcache.models import ApiKey
 from vectorcache.monitoring.alert_models import NewAlert
 from vectorcache.monitoring.alert_store import AlertStore
 
-__all__ = ["DEFAULTS", "Context", "failed_auth_burst", "network_of", "project_rules"]
+__all__ = ["DEFAULTS", "Context", "failed_auth_burst", "key_rotation_due", "network_of",
+           "project_rules"]
 
 HOUR, DAY = 3600, 86400
 
@@ -31,6 +33,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "after_hours": {"enabled": False, "timezone": "UTC", "start": "08:00", "end": "19:00",
                     "weekdays": [0, 1, 2, 3, 4]},
     "rotated_key_used": {"enabled": True},
+    "key_rotation_due": {"enabled": True, "notice_days": 7},
     "failed_auth_burst": {"enabled": True, "window_minutes": 5, "min_failures": 20},
 }
 
@@ -156,20 +159,82 @@ async def after_hours(ctx: Context, rows: list[Any]) -> list[NewAlert]:
         for (key_id, day), times in sorted(found.items())]
 
 
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
 async def rotated_key_used(ctx: Context, rows: list[Any]) -> list[NewAlert]:
-    """A key rotated away (it has an end) still serving requests, in its grace period."""
-    ending = {k.id: k for k in ctx.keys.values() if k.revoked_at is not None}
-    used = Counter(r[1] for r in rows if r[1] in ending and int(r[3]) < 400)
+    """A key rotated away and still presented: served during its grace period (a warning:
+    a client has not moved to the new key yet), or refused after it (critical: whatever
+    holds the old key keeps trying, or someone else has it). Refusals of a known key are in
+    the request log under its id (``api/deps.py``, ``AuthenticationFailed.subject``)."""
+    rotated = {k.id: k for k in ctx.keys.values()
+               if k.rotated_at is not None and k.revoked_at is not None}
+    found: dict[tuple[str, str], list[Any]] = {}
+    for row in rows:
+        key = rotated.get(str(row[1]))
+        if key is None:
+            continue
+        assert key.rotated_at is not None and key.revoked_at is not None
+        at, status, end = float(row[0]), int(row[3]), key.revoked_at.timestamp()
+        if status < 400 and key.rotated_at.timestamp() <= at < end:
+            found.setdefault((key.id, "grace"), []).append(row)
+        elif status == 401 and at >= end:
+            found.setdefault((key.id, "after_grace"), []).append(row)
+    day = int(ctx.now // DAY)
     out = []
-    for key_id, n in sorted(used.items()):
-        key = ending[key_id]
-        assert key.revoked_at is not None
+    for (key_id, phase), used in sorted(found.items()):
+        key = rotated[key_id]
+        evidence = {"phase": phase, "requests": len(used), "ends_at": _iso(key.revoked_at),
+                    "rotated_at": _iso(key.rotated_at), "replaced_by": key.replaced_by,
+                    "client_ips": sorted({str(r[2]) for r in used if r[2]})[:20],
+                    "first": datetime.fromtimestamp(min(float(r[0]) for r in used),
+                                                    UTC).isoformat()}
+        if phase == "grace":
+            out.append(NewAlert(
+                ctx.project_id, "rotated_key_used", key_id=key_id, evidence=evidence,
+                dedupe=f"rotated_key_used:{key_id}:{day}",
+                summary=f"Key {_key_label(ctx, key_id)} was rotated and is still in use "
+                        f"({len(used)} requests); it stops working at {_iso(key.revoked_at)}"))
+        else:
+            out.append(NewAlert(
+                ctx.project_id, "rotated_key_used", key_id=key_id, evidence=evidence,
+                severity="critical", dedupe=f"rotated_key_used:{key_id}:refused:{day}",
+                summary=f"Key {_key_label(ctx, key_id)} was rotated and its grace period "
+                        f"ended at {_iso(key.revoked_at)}, but it was presented {len(used)} "
+                        f"times since and refused"))
+    return out
+
+
+def key_rotation_due(ctx: Context) -> list[NewAlert]:
+    """A key nearing its ``rotation_due_at`` (``notice_days`` before: a warning) and reaching
+    it (critical): once each per key and due date, whatever the evaluation period. A key
+    already rotated, revoked, or expiring before its due date needs no reminder."""
+    notice = float(ctx.settings["key_rotation_due"]["notice_days"]) * DAY
+    out = []
+    for key in sorted(ctx.keys.values(), key=lambda k: k.id):
+        due = key.rotation_due_at
+        if due is None or key.revoked_at is not None or (
+                key.expires_at is not None and key.expires_at <= due):
+            continue
+        at = due.timestamp()
+        if ctx.now >= at:
+            stage, severity = "due", "critical"
+            when = "is due for rotation today" if ctx.now < at + DAY else \
+                f"was due for rotation {int((ctx.now - at) // DAY)} days ago"
+        elif ctx.now >= at - notice:
+            stage, severity = "soon", "warning"
+            when = f"is due for rotation in {int(-(-(at - ctx.now) // DAY))} days"
+        else:
+            continue
         out.append(NewAlert(
-            ctx.project_id, "rotated_key_used", key_id=key_id,
-            dedupe=f"rotated_key_used:{key_id}:{int(ctx.now // DAY)}",
-            summary=f"Key {_key_label(ctx, key_id)} was rotated and is still in use "
-                    f"({n} requests); it stops working at {key.revoked_at.isoformat()}",
-            evidence={"requests": n, "ends_at": key.revoked_at.isoformat()}))
+            ctx.project_id, "key_rotation_due", key_id=key.id, severity=severity,
+            dedupe=f"key_rotation_due:{key.id}:{stage}:{int(at)}",
+            summary=f"Key {_key_label(ctx, key.id)} ({key.environment}) {when} "
+                    f"({due.date().isoformat()})",
+            evidence={"stage": stage, "environment": key.environment,
+                      "created_at": _iso(key.created_at), "rotation_due_at": _iso(due),
+                      "days_left": round((at - ctx.now) / DAY, 2)}))
     return out
 
 

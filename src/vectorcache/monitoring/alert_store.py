@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from vectorcache.crypto import Cipher
 from vectorcache.monitoring.alert_models import Alert, Delivery, NewAlert, Webhook
 from vectorcache.store.sql import Conn, Db
 
-__all__ = ["AlertStore"]
+__all__ = ["AlertStore", "KeyRing"]
 
 _ALERT = ("id, project_id, rule, key_id, severity, created_at, summary, evidence, "
           "acknowledged_at, acknowledged_by")
@@ -30,10 +30,19 @@ def _delivery(row: Any) -> Delivery:
     return Delivery(*(row[i] for i in range(9)))
 
 
+class KeyRing(Protocol):
+    """Whoever holds the data keys (the ``Store``): its cipher is replaced when the keys
+    rotate, so it is read at each use, never kept."""
+
+    cipher: Cipher
+
+    async def reload_keys(self) -> None: ...
+
+
 class AlertStore:
-    def __init__(self, db: Db, cipher: Cipher) -> None:
+    def __init__(self, db: Db, keys: KeyRing) -> None:
         self._db = db
-        self._cipher = cipher
+        self._keys = keys
 
     # ------------------------------------------------------------ settings, schedule
     async def settings(self, project_id: str) -> dict[str, Any]:
@@ -155,11 +164,12 @@ class AlertStore:
     async def add_webhook(self, project_id: str, url: str, secret: str, fmt: str,
                           now: float) -> Webhook:
         hook = Webhook(str(uuid.uuid4()), project_id, url, fmt, now, True)
-        token = self._cipher.encrypt(secret.encode())
+        cipher = self._keys.cipher
+        token = cipher.encrypt(secret.encode())
         await self._db.write(lambda c: c.execute(
             "INSERT INTO monitor_webhooks (id, project_id, url, kid, secret, format,"
             " created_at, enabled) VALUES (?, ?, ?, ?, ?, ?, ?, 1)",
-            (hook.id, project_id, url, self._cipher.active_kid, token, fmt, now)))
+            (hook.id, project_id, url, cipher.active_kid, token, fmt, now)))
         return hook
 
     async def webhooks(self, project_id: str) -> list[Webhook]:
@@ -175,7 +185,9 @@ class AlertStore:
         if row is None:
             return None
         hook = Webhook(row[0], row[1], row[2], row[3], float(row[4]), bool(row[5]))
-        return hook, self._cipher.decrypt(row[6], bytes(row[7])).decode()
+        if row[6] is not None and row[6] not in self._keys.cipher.key_ids:
+            await self._keys.reload_keys()  # sealed under a data key added since we started
+        return hook, self._keys.cipher.decrypt(row[6], bytes(row[7])).decode()
 
     async def delete_webhook(self, project_id: str, webhook_id: str) -> bool:
         cur = await self._db.write(lambda c: c.execute(

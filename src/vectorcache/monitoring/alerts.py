@@ -15,10 +15,12 @@ from vectorcache.monitoring.alert_rules import (
     DEFAULTS,
     Context,
     failed_auth_burst,
+    key_rotation_due,
     merged,
     project_rules,
 )
 from vectorcache.monitoring.alert_store import AlertStore
+from vectorcache.monitoring.instance_hook import INSTANCE_WEBHOOK
 from vectorcache.store import Store
 
 __all__ = ["AlertService"]
@@ -31,7 +33,10 @@ CACHE_DEFAULTS = {"max_entries": 0, "max_bytes": 0}
 
 class AlertService:
     def __init__(self, store: Store, alerts: AlertStore, clock: Callable[[], float],
-                 period: float, retention_defaults: dict[str, int] | None = None) -> None:
+                 period: float, retention_defaults: dict[str, int] | None = None, *,
+                 instance_hook: bool = False) -> None:
+        """``instance_hook``: the instance's webhook is configured (``instance_hook.py``)."""
+        self._instance_hook = instance_hook
         self._store = store
         self.store = alerts
         self._clock = clock
@@ -47,17 +52,25 @@ class AlertService:
         since = now - self._period if since is None else since
         raised: list[Alert] = []
         for project_id in await self.store.projects_with_requests(min(since, now - 3600)):
-            settings = merged((await self.store.settings(project_id)).get("rules") or {})
-            keys = {k.id: k for k in await self._store.list_api_keys(project_id)}
-            found = await project_rules(Context(self.store, project_id, settings, now,
-                                                since, keys))
-            raised += await self._keep(found, now)
+            context = await self._context(project_id, now, since)
+            raised += await self._keep(await project_rules(context), now)
+        for project in await self._store.list_projects():  # key age: with or without traffic
+            context = await self._context(project.id, now, since)
+            if context.settings["key_rotation_due"]["enabled"]:
+                raised += await self._keep(key_rotation_due(context), now)
         server = merged({}, ["failed_auth_burst"])["failed_auth_burst"]
         if server["enabled"]:
             raised += await self._keep(await failed_auth_burst(self.store, now, server), now)
         return raised
 
+    async def _context(self, project_id: str, now: float, since: float) -> Context:
+        settings = merged((await self.store.settings(project_id)).get("rules") or {})
+        keys = {k.id: k for k in await self._store.list_api_keys(project_id)}
+        return Context(self.store, project_id, settings, now, since, keys)
+
     async def _keep(self, found: list[Any], now: float) -> list[Alert]:
+        """Store what is new; queue it for the project's webhooks, or, for a server-wide
+        alert (no project), for the instance's webhook when one is configured."""
         kept = []
         for new in found:
             alert = await self.store.add_alert(new, now)
@@ -66,7 +79,9 @@ class AlertService:
             kept.append(alert)
             if alert.project_id:
                 hooks = [h.id for h in await self.store.webhooks(alert.project_id) if h.enabled]
-                await self.store.enqueue(alert.id, hooks, now)
+            else:
+                hooks = [INSTANCE_WEBHOOK] if self._instance_hook else []
+            await self.store.enqueue(alert.id, hooks, now)
         return kept
 
     # ------------------------------------------------------------ alerts

@@ -78,11 +78,14 @@ class MonitorRequests:
             principal = state.get("principal")
             project = getattr(principal, "project", None)
             key = getattr(principal, "key", None)
+            # a known key refused (revoked, past its grace, expired): its project and id
+            refused = ("", "") if principal else state.get("refused_key") or ("", "")
             route = scope.get("route")
             client = scope.get("client")
             monitoring.record(RequestRow(
-                at=at, project_id=project.id if project else "",
-                key_id=key.id if key else "", route=getattr(route, "path", "<unmatched>"),
+                at=at, project_id=project.id if project else refused[0],
+                key_id=key.id if key else refused[1],
+                route=getattr(route, "path", "<unmatched>"),
                 method=str(scope.get("method", "")),
                 model=(event.model if event else None) or "", status=status,
                 outcome=outcome, reason=reason, latency_ms=round(latency_ms, 3),

@@ -18,6 +18,7 @@ from vectorcache.monitoring.alert_store import AlertStore
 from vectorcache.monitoring.alerts import AlertService
 from vectorcache.monitoring.analytics import Analytics
 from vectorcache.monitoring.cache_cap import CacheCap
+from vectorcache.monitoring.instance_hook import instance_hook
 from vectorcache.monitoring.log_store import RequestLogStore
 from vectorcache.monitoring.metrics import Metrics
 from vectorcache.monitoring.requestlog import RequestLog
@@ -46,13 +47,14 @@ class Monitoring:
         self.requests = RequestLog(self.log_store)
         self.analytics = Analytics(self.log_store)
         self.metrics = metrics or Metrics()
-        self.alert_store = AlertStore(store.db, store.cipher)
+        self.alert_store = AlertStore(store.db, store)
+        hook = instance_hook(settings)
         self.alerts = AlertService(store, self.alert_store, self.now, self.period, {
             "request_log_days": settings.request_log_retention_days,
-            "audit_days": settings.audit_retention_days})
+            "audit_days": settings.audit_retention_days}, instance_hook=hook is not None)
         self._http = httpx.AsyncClient(timeout=10.0, follow_redirects=False)
         self.deliverer = Deliverer(self.alert_store, self._http, self.now,
-                                   on_result=self._delivered)
+                                   on_result=self._delivered, instance=hook)
         self.retention = Retention(store, self.log_store, self.alerts, self.now)
         self.cache_cap = CacheCap(store)
         self._store = store

@@ -1,6 +1,7 @@
-"""Alert delivery to a project's webhooks: a JSON body (or a Slack-compatible one) signed with
-HMAC-SHA256 over ``"<timestamp>.<body>"``, the timestamp in its own header; retried with
-exponential backoff; every attempt's outcome kept on the delivery row.
+"""Alert delivery to a project's webhooks (and the instance's, ``instance_hook.py``): a
+JSON body (or a Slack-compatible one) signed with HMAC-SHA256 over ``"<timestamp>.<body>"``,
+the timestamp in its own header; retried with exponential backoff; every attempt's outcome
+kept on the delivery row.
 
 A receiver checks ``X-Vectorcache-Signature: v1=<hex>`` against its copy of the secret, and
 refuses a timestamp more than five minutes old (``verify``), so a captured request cannot be
@@ -18,8 +19,9 @@ from typing import Any
 
 import httpx
 
-from vectorcache.monitoring.alert_models import Alert, Delivery
+from vectorcache.monitoring.alert_models import Alert, Delivery, Webhook
 from vectorcache.monitoring.alert_store import AlertStore
+from vectorcache.monitoring.instance_hook import INSTANCE_WEBHOOK, InstanceHook
 
 __all__ = ["SIGNATURE_HEADER", "TIMESTAMP_HEADER", "Deliverer", "payload", "sign", "verify"]
 
@@ -67,7 +69,8 @@ def backoff(attempts: int) -> float:
 class Deliverer:
     def __init__(self, store: AlertStore, http: httpx.AsyncClient,
                  clock: Callable[[], float], on_result: Callable[[str], None] | None = None,
-                 timeout: float = 10.0) -> None:
+                 timeout: float = 10.0, instance: InstanceHook | None = None) -> None:
+        self._instance = instance
         self._store = store
         self._http = http
         self._clock = clock
@@ -83,7 +86,7 @@ class Deliverer:
 
     async def _attempt(self, delivery: Delivery) -> int:
         alert = await self._store.alert(delivery.alert_id)
-        hook = await self._store.webhook_secret(delivery.webhook_id)
+        hook = await self._hook(delivery.webhook_id)
         attempts = delivery.attempts + 1
         now = self._clock()
         if alert is None or hook is None or not hook[0].enabled:
@@ -119,6 +122,13 @@ class Deliverer:
                                  error=error, http_status=status, delivered_at=None)
         self._result("failed" if final else "retrying")
         return 0
+
+    async def _hook(self, webhook_id: str) -> tuple[Webhook, str] | None:
+        """The webhook and its secret: a project's (stored), or the instance's (settings)."""
+        if webhook_id == INSTANCE_WEBHOOK:
+            return None if self._instance is None else (self._instance.webhook,
+                                                        self._instance.secret)
+        return await self._store.webhook_secret(webhook_id)
 
     def _result(self, result: str) -> None:
         if self._on_result is not None:

@@ -14,16 +14,31 @@ from vectorcache.apikeys import display_prefix, generate_key, is_well_formed
 from vectorcache.clock import utcnow
 from vectorcache.errors import NotFound, ValidationFailed
 from vectorcache.hashing import Hasher
-from vectorcache.models import ALL_SCOPES, ApiKey, NewApiKey, Project, ProviderConfig
+from vectorcache.models import (
+    ALL_SCOPES,
+    ENVIRONMENTS,
+    ApiKey,
+    NewApiKey,
+    Project,
+    ProviderConfig,
+)
 from vectorcache.security.delegation import Grant, check_not_past, check_within, validate
 from vectorcache.service.auth import Principal
 from vectorcache.service.project_settings import validate_project_settings
 from vectorcache.service.scope import check_scope_within, validate_scope
 from vectorcache.store import Store
 
-__all__ = ["DEFAULT_PROJECT", "AdminService"]
+__all__ = ["DEFAULT_PROJECT", "AdminService", "validate_environment"]
 
 DEFAULT_PROJECT = "default"
+
+
+def validate_environment(environment: object) -> str:
+    """A key's environment label: production, staging or development (a clear 400)."""
+    if environment not in ENVIRONMENTS:
+        raise ValidationFailed(f"environment must be one of {', '.join(ENVIRONMENTS)}",
+                               param="environment")
+    return str(environment)
 
 
 class AdminService:
@@ -96,12 +111,16 @@ class AdminService:
         quota_requests: int | None = None,
         quota_period: str | None = None,
         cache_scope: str | None = None,
+        environment: str = "production",
         actor: str = "cli",
         holder: ApiKey | None = None,
         client_ip: str | None = None,
     ) -> NewApiKey:
         """``holder``: the key asking (API); it cannot grant more than it holds itself.
-        ``cache_scope``: "shared" or "user", overriding the project's (None: the project's)."""
+        ``cache_scope``: "shared" or "user", overriding the project's (None: the project's).
+        ``environment``: production, staging or development (the project's rotation period
+        for it sets ``rotation_due_at``)."""
+        environment = validate_environment(environment)
         name = name.strip()
         if not name or len(name) > 100:
             raise ValidationFailed("Key name must be 1..100 characters", param="name")
@@ -115,20 +134,23 @@ class AdminService:
             validate_scope(cache_scope)
         check_scope_within(cache_scope, holder, project)
         return await self._add_key(project, name, grant, actor, "key.create",
-                                   cache_scope=cache_scope, client_ip=client_ip)
+                                   cache_scope=cache_scope, environment=environment,
+                                   client_ip=client_ip)
 
     async def _add_key(self, project: Project, name: str, grant: Grant, actor: str,
                        action: str, details: dict[str, object] | None = None, *,
-                       cache_scope: str | None = None,
+                       cache_scope: str | None = None, environment: str = "production",
                        client_ip: str | None = None) -> NewApiKey:
         key = generate_key()
         record = ApiKey(id=str(uuid.uuid4()), project_id=project.id, name=name,
                         prefix=display_prefix(key), key_hash=self._hasher.api_key(key),
-                        created_at=utcnow(), cache_scope=cache_scope, **grant.fields())
+                        created_at=utcnow(), cache_scope=cache_scope, environment=environment,
+                        **grant.fields())
         await self._store.add_api_key(record)
+        record = await self._store.get_api_key(record.id) or record  # its rotation_due_at
         await self._store.add_audit(action, project_id=project.id, actor=actor,
                                     target=record.id,
-                                    details={"prefix": record.prefix,
+                                    details={"prefix": record.prefix, "environment": environment,
                                              "scopes": list(grant.scopes), **(details or {})},
                                     client_ip=client_ip)
         return NewApiKey(record=record, key=key)
@@ -149,10 +171,14 @@ class AdminService:
         owner = await self.project(old.project_id)
         created = await self._add_key(owner, old.name, Grant.of(old), actor, "key.rotate",
                                       {"replaces": old.id, "grace_seconds": grace_seconds},
-                                      cache_scope=old.cache_scope, client_ip=client_ip)
-        end = utcnow() + timedelta(seconds=grace_seconds)
+                                      cache_scope=old.cache_scope,
+                                      environment=old.environment, client_ip=client_ip)
+        now = utcnow()
+        end = now + timedelta(seconds=grace_seconds)
+        ending: dict[str, object] = {"rotated_at": now, "replaced_by": created.record.id}
         if old.revoked_at is None or old.revoked_at > end:
-            await self._store.update_api_key(old.id, revoked_at=end)
+            ending["revoked_at"] = end
+        await self._store.update_api_key(old.id, **ending)
         return created
 
     async def update_key(self, ref: str, *, project: Project | None = None, actor: str = "cli",

@@ -68,11 +68,15 @@ class Authenticator:
         self._refusals = ThrottledAudit(store)  # a budget of its own: floods of either kind
 
     async def _failed(self, presented: str | None, code: str, client_ip: str | None,
-                      project_id: str | None = None,
-                      detail: str | None = None) -> AuthenticationFailed:
-        """Audited (prefix only, throttled); returned for the caller to raise."""
+                      project_id: str | None = None, detail: str | None = None,
+                      key: ApiKey | None = None) -> AuthenticationFailed:
+        """Audited (prefix only, throttled); returned for the caller to raise. ``key``: the
+        known key refused (its ids go to the request log, for ``rotated_key_used``)."""
         await self._failures.record(presented, code, project_id, client_ip)
-        return AuthenticationFailed(detail, code=code)
+        failed = AuthenticationFailed(detail, code=code)
+        if key is not None:
+            failed.subject = (key.project_id, key.id)
+        return failed
 
     async def authenticate(self, presented: str | None,
                            client_ip: str | None = None) -> Principal:
@@ -87,10 +91,11 @@ class Authenticator:
         record, project = found
         now = utcnow()
         if record.revoked_at is not None and record.revoked_at <= now:
-            raise await self._failed(presented, "invalid_api_key", client_ip, record.project_id)
+            raise await self._failed(presented, "invalid_api_key", client_ip, record.project_id,
+                                     key=record)
         if record.expires_at is not None and record.expires_at <= now:
             raise await self._failed(presented, "expired_api_key", client_ip,
-                                     record.project_id, "API key has expired")
+                                     record.project_id, "API key has expired", key=record)
         if project is None:
             raise await self._failed(presented, "invalid_api_key", client_ip)
         self._events.touch_key(record.id)

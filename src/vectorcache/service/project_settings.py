@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from vectorcache.bounds import MAX_TTL_SECONDS
+from vectorcache.bounds import MAX_TTL_SECONDS, rotation_policy_changes
 from vectorcache.clock import to_iso
 from vectorcache.decision import DEFAULT_MODE, MODES
 from vectorcache.decision.verifier import load_verifier
@@ -25,7 +25,7 @@ __all__ = ["PII_POLICIES", "project_view", "validate_project_settings"]
 
 PII_POLICIES = ("bypass", "redact")
 #: settings whose column is NOT NULL (a null would fail the write with a storage error)
-_NOT_NULL = ("similarity_threshold", "pii_policy")
+_NOT_NULL = ("similarity_threshold", "pii_policy", "rotation_policy")
 
 
 def _number(name: str, value: Any, low: float, high: float, *, low_open: bool = False) -> float:
@@ -66,6 +66,8 @@ def validate_project_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
         if ttl > MAX_TTL_SECONDS:  # expiry = now + ttl must stay a date (and in 64 bits)
             raise ValidationFailed(f"ttl_seconds must be at most {MAX_TTL_SECONDS} (ten years)",
                                    param="ttl_seconds")
+    if "rotation_policy" in out:  # days per environment, part or all of them
+        out["rotation_policy"] = rotation_policy_changes(out["rotation_policy"])
     if out.get("allowed_models") is not None:
         models = out["allowed_models"]
         if not isinstance(models, list | tuple) or not all(isinstance(m, str) and m
@@ -84,7 +86,7 @@ def project_view(p: Project) -> dict[str, Any]:
             "decision_mode": mode,
             "target_error_rate": p.target_error_rate, "ttl_seconds": p.ttl_seconds,
             "pii_policy": p.pii_policy, "allowed_models": list(p.allowed_models),
-            "cache_scope": p.cache_scope,
+            "cache_scope": p.cache_scope, "rotation_policy": p.rotation_policy.as_dict(),
             "operating_point": _operating_point(p) if mode == "verified" else None}
 
 

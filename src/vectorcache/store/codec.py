@@ -14,8 +14,19 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from vectorcache.bounds import rotation_policy_changes
 from vectorcache.crypto import Cipher
-from vectorcache.models import ALL_SCOPES, ApiKey, Entry, NewEntry, Project, Usage
+from vectorcache.errors import ValidationFailed
+from vectorcache.models import (
+    ALL_SCOPES,
+    ENVIRONMENTS,
+    ApiKey,
+    Entry,
+    NewEntry,
+    Project,
+    RotationPolicy,
+    Usage,
+)
 
 __all__ = [
     "PROJECT_SETTINGS",
@@ -40,7 +51,7 @@ class Row(Protocol):
 #: project columns a caller may set, with how each is stored
 PROJECT_SETTINGS = (
     "default_model", "similarity_threshold", "decision_mode", "target_error_rate",
-    "pii_policy", "allowed_models", "ttl_seconds", "cache_scope",
+    "pii_policy", "allowed_models", "ttl_seconds", "cache_scope", "rotation_policy",
 )
 
 
@@ -135,6 +146,8 @@ def project_from_row(row: Row) -> Project:
         allowed_models=tuple(json.loads(row["allowed_models"] or "[]")),
         ttl_seconds=row["ttl_seconds"],
         cache_scope=row["cache_scope"] or "shared",
+        rotation_policy=RotationPolicy(**{env: int(row[f"rotation_days_{env}"])
+                                          for env in ENVIRONMENTS}),
     )
 
 
@@ -145,16 +158,23 @@ def project_columns(settings: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(settings)
     if "allowed_models" in out:
         out["allowed_models"] = json.dumps(list(out["allowed_models"] or []))
+    if "rotation_policy" in out:  # one column per environment; bounded here too
+        for env, days in rotation_policy_changes(out.pop("rotation_policy")).items():
+            out[f"rotation_days_{env}"] = days
     return out
 
 
 _KEY_JSON_FIELDS = ("scopes", "models", "allowed_ips")
-_KEY_TIME_FIELDS = ("created_at", "expires_at", "last_used_at", "revoked_at")
+_KEY_TIME_FIELDS = ("created_at", "expires_at", "last_used_at", "revoked_at",
+                    "rotation_due_at", "rotated_at")
 
 
 def api_key_columns(fields: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in fields.items():
+        if name == "environment" and value not in ENVIRONMENTS:
+            raise ValidationFailed(f"environment must be one of {', '.join(ENVIRONMENTS)}",
+                                   param="environment")
         if name in _KEY_JSON_FIELDS:
             out[name] = json.dumps(list(value))
         elif name in _KEY_TIME_FIELDS:
@@ -185,4 +205,8 @@ def api_key_from_row(row: Row) -> ApiKey:
         request_count=row["request_count"] or 0,
         revoked_at=dt(row["revoked_at"]),
         cache_scope=row["cache_scope"],
+        environment=row["environment"] or "production",
+        rotation_due_at=dt(row["rotation_due_at"]),
+        rotated_at=dt(row["rotated_at"]),
+        replaced_by=row["replaced_by"],
     )

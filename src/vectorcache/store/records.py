@@ -30,7 +30,7 @@ from vectorcache.models import (
     ProviderConfig,
     UsageEvent,
 )
-from vectorcache.store import codec, sql_keys
+from vectorcache.store import codec, key_rotation, sql_keys
 from vectorcache.store.sql import Conn, Db, insert, update
 
 __all__ = ["ENTRY_COLUMNS", "LIVE", "SqlRecords"]
@@ -189,7 +189,14 @@ class SqlRecords(ABC):
 
     async def update_project(self, project_id: str, **settings: Any) -> Project:
         values = codec.project_columns(settings)
-        changed = await self._db.write(lambda c: update(c, "projects", "id", project_id, values))
+
+        def run(conn: Conn) -> int:
+            changed = update(conn, "projects", "id", project_id, values)
+            if changed and any(col.startswith("rotation_days_") for col in values):
+                key_rotation.refresh_due(conn, "project_id = ?", (project_id,))
+            return changed
+
+        changed = await self._db.write(run)
         project = await self.get_project(project_id)
         if not changed or project is None:
             raise NotFound(f"Project {project_id} not found")
@@ -198,7 +205,13 @@ class SqlRecords(ABC):
     # ---------------------------------------------------------------- API keys
     async def add_api_key(self, key: ApiKey) -> None:
         values = codec.api_key_columns(key.__dict__)
-        await self._db.write(lambda c: insert(c, "api_keys", values))
+
+        def run(conn: Conn) -> None:
+            insert(conn, "api_keys", values)
+            if key.rotation_due_at is None:  # from the project's policy (store/key_rotation.py)
+                key_rotation.refresh_due(conn, "id = ?", (key.id,))
+
+        await self._db.write(run)
 
     async def _key_where(self, where: str, arg: str) -> ApiKey | None:
         row = await self._db.read(
@@ -237,7 +250,13 @@ class SqlRecords(ABC):
 
     async def update_api_key(self, key_id: str, **fields: Any) -> ApiKey:
         values = codec.api_key_columns(fields)
-        await self._db.write(lambda c: update(c, "api_keys", "id", key_id, values))
+
+        def run(conn: Conn) -> None:
+            update(conn, "api_keys", "id", key_id, values)
+            if "environment" in values and "rotation_due_at" not in values:
+                key_rotation.refresh_due(conn, "id = ?", (key_id,))
+
+        await self._db.write(run)
         key = await self.get_api_key(key_id)
         if key is None:
             raise NotFound(f"API key {key_id} not found")

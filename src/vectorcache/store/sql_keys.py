@@ -28,6 +28,8 @@ __all__ = [
 ]
 
 _ENTRY_COLUMNS = ("prompt", "response", "context", "metadata", "shape")
+#: other tables with one sealed column each, moved after the entries: (table, id, column)
+_SEALED = (("providers", "project_id", "api_key"), ("monitor_webhooks", "id", "secret"))
 _OTHER_KID = "(kid IS NULL OR kid <> ?)"  # rows not under the given (active) key
 
 
@@ -74,7 +76,8 @@ def _reseal(cipher: Cipher, kid: str | None, token: bytes | None) -> bytes | Non
 
 
 def reencrypt(conn: Conn, cipher: Cipher, batch: int) -> int:
-    """Move up to ``batch`` rows (entries, then provider keys) to the active key."""
+    """Move up to ``batch`` rows (entries, then provider keys, then webhook signing secrets)
+    to the active key."""
     check_active(conn, cipher)
     kid = cipher.active_kid
     rows = conn.execute(
@@ -88,30 +91,32 @@ def reencrypt(conn: Conn, cipher: Cipher, batch: int) -> int:
         conn.execute(f"UPDATE entries SET kid = ?, {sets}, size_bytes = size_bytes + ?"
                      " WHERE rowid = ?", (kid, *sealed, grown, row["rowid"]))
     done = len(rows)
-    if done < batch:
-        providers = conn.execute(
-            f"SELECT project_id, kid, api_key FROM providers WHERE {_OTHER_KID} LIMIT ?",
+    for table, id_column, column in _SEALED:
+        if done >= batch:
+            break
+        found = conn.execute(
+            f"SELECT {id_column}, kid, {column} FROM {table} WHERE {_OTHER_KID} LIMIT ?",
             (kid, batch - done)).fetchall()
-        for row in providers:
-            conn.execute("UPDATE providers SET kid = ?, api_key = ? WHERE project_id = ?",
-                         (kid, _reseal(cipher, row["kid"], row["api_key"]), row["project_id"]))
-        done += len(providers)
+        for row in found:
+            conn.execute(f"UPDATE {table} SET kid = ?, {column} = ? WHERE {id_column} = ?",
+                         (kid, _reseal(cipher, row["kid"], row[column]), row[id_column]))
+        done += len(found)
     return done
+
+
+def _count(conn: Conn, where: str, kid: str | None) -> int:
+    tables = ["entries", *(table for table, _, _ in _SEALED)]
+    return sum(int(conn.execute(f"SELECT COUNT(*) FROM {table} WHERE {where}",
+                                (kid,)).fetchone()[0]) for table in tables)
 
 
 def pending_rows(conn: Conn) -> int:
     """Rows not yet under the active data key (plaintext rows from before encryption included)."""
-    kid = active_kid(conn)
-    entries = conn.execute(f"SELECT COUNT(*) FROM entries WHERE {_OTHER_KID}", (kid,)).fetchone()
-    providers = conn.execute(f"SELECT COUNT(*) FROM providers WHERE {_OTHER_KID}",
-                             (kid,)).fetchone()
-    return int(entries[0]) + int(providers[0])
+    return _count(conn, _OTHER_KID, active_kid(conn))
 
 
 def _rows_using(conn: Conn, kid: str) -> int:
-    entries = conn.execute("SELECT COUNT(*) FROM entries WHERE kid = ?", (kid,)).fetchone()
-    providers = conn.execute("SELECT COUNT(*) FROM providers WHERE kid = ?", (kid,)).fetchone()
-    return int(entries[0]) + int(providers[0])
+    return _count(conn, "kid = ?", kid)
 
 
 def retire_key(conn: Conn, kid: str) -> None:

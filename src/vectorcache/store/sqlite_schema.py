@@ -103,6 +103,24 @@ _STEPS: tuple[str, ...] = (
                                         'sentence-transformers/all-MiniLM-L6-v2 int8');
     CREATE INDEX entries_space ON entries(space);
     """,
+    # key age (store/key_rotation.py): each key's environment and when it is due for rotation
+    # (created_at + the project's days for that environment; keys from before this step are
+    # production keys, due 90 days after they were made), when it was rotated away and by
+    # which key; the project's rotation policy, bounded here as at the API and the CLI
+    """
+    ALTER TABLE api_keys ADD COLUMN environment TEXT NOT NULL DEFAULT 'production'
+        CHECK (environment IN ('production', 'staging', 'development'));
+    ALTER TABLE api_keys ADD COLUMN rotation_due_at REAL;
+    ALTER TABLE api_keys ADD COLUMN rotated_at REAL;
+    ALTER TABLE api_keys ADD COLUMN replaced_by TEXT;
+    UPDATE api_keys SET rotation_due_at = created_at + 90 * 86400;
+    ALTER TABLE projects ADD COLUMN rotation_days_production INTEGER NOT NULL DEFAULT 90
+        CHECK (rotation_days_production BETWEEN 1 AND 3650);
+    ALTER TABLE projects ADD COLUMN rotation_days_staging INTEGER NOT NULL DEFAULT 90
+        CHECK (rotation_days_staging BETWEEN 1 AND 3650);
+    ALTER TABLE projects ADD COLUMN rotation_days_development INTEGER NOT NULL DEFAULT 180
+        CHECK (rotation_days_development BETWEEN 1 AND 3650);
+    """,
 )
 
 SCHEMA_VERSION = len(_STEPS)

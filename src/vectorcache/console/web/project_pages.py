@@ -79,8 +79,9 @@ async def create_key(request: Request, project_id: str) -> Response:
         raise ValidationFailed("Choose at least one scope", param="scopes")
     grant = Grant(scopes=scopes, models=_split(fields.get("models", "")),
                   allowed_ips=_split(fields.get("allowed_ips", "")))
-    created = await rt.console.approvals.create_key(current.actor, project,
-                                                    fields.get("name", ""), grant)
+    created = await rt.console.approvals.create_key(
+        current.actor, project, fields.get("name", ""), grant,
+        fields.get("environment", "production") or "production")
     return render(request, "key_created.html", session=current.session, actor=current.actor,
                   project=project, created=created, reasons=sensitive_reasons(grant),
                   tab="keys")
