@@ -331,3 +331,22 @@ def test_keys_page_and_admin_plane_show_environment_and_rotation_due(app: TestCl
     approved = [k for k in call(app, lambda: rt(app).store.list_api_keys(pid))
                 if k.name == "web" and k.environment == "staging"]
     assert len(approved) == 1 and approved[0].rotation_due_at is not None
+
+
+def test_settings_page_sets_the_rotation_policy(app: TestClient, clock: Clock) -> None:
+    pid = project(app)
+    c = browser(app)
+    sign_in(c, user(app, "owner"), clock)
+    page = c.get(f"/dashboard/projects/{pid}/settings").text
+    assert 'name="rotation_days_development" value="180"' in page
+    saved = c.post(f"/dashboard/projects/{pid}/settings",
+                   data={"csrf_token": csrf_of(page), "rotation_days_development": "30"},
+                   follow_redirects=False)
+    assert saved.status_code == 303
+    shown = call(app, lambda: rt(app).store.get_project(pid))
+    assert shown.rotation_policy.as_dict() == {"production": 90, "staging": 90,
+                                               "development": 30}
+    for bad in ("0", "3651", "ten", "-5", "9" * 30):
+        got = c.post(f"/dashboard/projects/{pid}/settings",
+                     data={"csrf_token": csrf_of(page), "rotation_days_staging": bad})
+        assert got.status_code == 400, (bad, got.status_code)

@@ -13,8 +13,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import Tenant
 
+from vectorcache.errors import ValidationFailed
 from vectorcache.monitoring.rows import RequestRow
 from vectorcache.monitoring.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from vectorcache.runtime import Runtime
@@ -119,6 +121,10 @@ def test_rotation_due_rule_can_be_tuned_and_switched_off(tmp_path: Path) -> None
             project = await rt.admin.create_project("tuned")
             key = (await rt.admin.create_key(project, name="k")).record
             assert key.rotation_due_at is not None
+            for bad in (-1, 366, True, "7"):
+                with pytest.raises(ValidationFailed):
+                    await mon.alerts.update_settings(project.id, {"rules": {
+                        "key_rotation_due": {"notice_days": bad}}})
             await mon.alerts.update_settings(project.id, {"rules": {
                 "key_rotation_due": {"notice_days": 14}}})
             clock.at = key.rotation_due_at - timedelta(days=10)

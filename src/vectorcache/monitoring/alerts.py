@@ -159,6 +159,10 @@ class AlertService:
                     raise ValidationFailed(f"{name}.{field} must be a "
                                            f"{type(DEFAULTS[name][field]).__name__}",
                                            param="rules")
+                if field == "notice_days" and (isinstance(value, bool)
+                                               or not 0 <= value <= 365):
+                    raise ValidationFailed("key_rotation_due.notice_days must be 0 to 365",
+                                           param="rules")
             rules[name] = {**(rules.get(name) or {}), **values}
         retention = dict(stored.get("retention") or {})
         for field, value in (changes.get("retention") or {}).items():

@@ -16,7 +16,7 @@ from vectorcache.console.web.guard import Page, form_errors, page, posted
 from vectorcache.console.web.render import render
 from vectorcache.console.web.usage import RANGES, charts_for, overview_row
 from vectorcache.errors import NotFound, ValidationFailed
-from vectorcache.models import Project
+from vectorcache.models import ENVIRONMENTS, Project
 from vectorcache.security.delegation import Grant
 
 __all__ = ["router"]
@@ -223,6 +223,16 @@ async def save_settings(request: Request, project_id: str) -> Response:
                 raise ValidationFailed(f"{name} must be a number", param=name) from None
     if fields.get("pii_policy"):
         changes["pii_policy"] = fields["pii_policy"]
+    policy = {}
+    for env in ENVIRONMENTS:  # days before a key is due for rotation (empty: unchanged)
+        text = fields.get(f"rotation_days_{env}", "").strip()
+        if text:
+            if not text.isdigit() or len(text) > 6:
+                raise ValidationFailed(f"rotation days for {env} must be a whole number",
+                                       param="rotation_policy")
+            policy[env] = int(text)
+    if policy:
+        changes["rotation_policy"] = policy
     await rt.admin.update_project(project.id, actor=current.actor.name,
                                   client_ip=current.actor.ip, **changes)
     return _to(f"/dashboard/projects/{project.id}/settings")
