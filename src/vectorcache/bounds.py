@@ -17,6 +17,7 @@ from vectorcache.errors import ValidationFailed
 from vectorcache.models import ENVIRONMENTS, RotationPolicy
 
 __all__ = [
+    "KEY_LIMITS",
     "MAX_CONTEXT_HEADER_BYTES",
     "MAX_HEADERS_BYTES",
     "MAX_HEADER_BYTES",
@@ -34,6 +35,7 @@ __all__ = [
     "RotationDays",
     "Tokens",
     "TtlSeconds",
+    "check_key_limits",
     "expiry",
     "rotation_days",
     "rotation_policy_changes",
@@ -67,6 +69,9 @@ OlderThanHours = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0,
                                         le=MAX_OLDER_THAN_HOURS)]
 RateLimitPerMinute = Annotated[int, Field(strict=True, ge=1, le=MAX_RATE_LIMIT_PER_MINUTE)]
 QuotaRequests = Annotated[int, Field(strict=True, ge=1, le=MAX_QUOTA_REQUESTS)]
+#: a key's limits as every entry point checks them (``check_key_limits``): field -> maximum
+KEY_LIMITS = {"rate_limit_per_minute": MAX_RATE_LIMIT_PER_MINUTE,
+              "quota_requests": MAX_QUOTA_REQUESTS}
 RotationDays = Annotated[int, Field(strict=True, ge=1, le=MAX_ROTATION_DAYS)]
 
 
@@ -102,3 +107,16 @@ def rotation_policy_changes(value: object) -> dict[str, int]:
     return {str(env): rotation_days(f"rotation_policy.{env}", days)
             for env, days in value.items()}
 
+
+def check_key_limits(fields: Mapping[str, object]) -> None:
+    """A key's ``rate_limit_per_minute`` and ``quota_requests`` among ``fields`` (either may be
+    absent or None: no limit), checked as the API's ``RateLimitPerMinute`` and
+    ``QuotaRequests`` are: a whole number from 1 to its maximum (``True`` and ``60.0`` are not).
+    Asked by the grant's validation and by the store itself, so no way in stores another."""
+    for name, maximum in KEY_LIMITS.items():
+        value = fields.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
+            raise ValidationFailed(f"{name} must be a whole number from 1 to {maximum:,}",
+                                   param=name)

@@ -1,7 +1,8 @@
 """The OpenAI-compatible gateway: ``/v1/chat/completions``, ``/v1/models``, ``/v1/embeddings``.
 
 Errors on these paths are in OpenAI's ``{"error": {...}}`` shape (see ``api/errors.py``), so the
-official ``openai`` client raises its usual exceptions.
+official ``openai`` client raises its usual exceptions. A body's numbers and flags are parsed
+strictly first (``openai_models.check_numbers``): a 400, not a value sent on.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from vectorcache.api.deps import authenticated, runtime
 from vectorcache.api.idempotent import idempotent
+from vectorcache.api.openai_models import ChatNumbers, EmbeddingNumbers, check_numbers
 from vectorcache.errors import NotFound, ValidationFailed
 from vectorcache.pricing import Pricing
 from vectorcache.service.auth import Principal
@@ -47,9 +49,10 @@ def header_safe(headers: Mapping[str, str]) -> dict[str, str]:
             for name, value in headers.items()}
 
 
-def _object(body: Any) -> dict[str, Any]:
+def _object(body: Any, numbers: type[ChatNumbers | EmbeddingNumbers]) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ValidationFailed("Request body must be a JSON object")
+    check_numbers(numbers, body)
     return body
 
 
@@ -57,9 +60,10 @@ def _object(body: Any) -> dict[str, Any]:
 async def chat_completions(request: Request, body: Any = Body(),
                            principal: Principal = READ) -> Response:
     control = CacheControl.from_headers(request.headers)
+    body = _object(body, ChatNumbers)
 
     async def respond() -> Response:
-        answer = await gateway(request).chat(principal, _object(body), control,
+        answer = await gateway(request).chat(principal, body, control,
                                              can_store="cache:write" in principal.scopes)
         headers = header_safe(answer.headers)
         if answer.stream is not None:
@@ -90,4 +94,5 @@ async def model(request: Request, model_id: str,
 async def create_embeddings(request: Request, body: Any = Body(),
                             principal: Principal = READ) -> dict[str, Any]:
     rt = runtime(request)
-    return await embeddings(_object(body), rt.embedder, rt.settings.max_prompt_chars)
+    return await embeddings(_object(body, EmbeddingNumbers), rt.embedder,
+                            rt.settings.max_prompt_chars)

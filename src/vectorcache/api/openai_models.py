@@ -1,24 +1,81 @@
 """The gateway's bodies in OpenAI's wire format, as models for the OpenAPI document.
 
 The routes read the JSON themselves (unknown fields pass through to the provider, as the
-``openai`` client expects), so these models describe rather than parse: the fields a request
-must carry and the shape of every answer. Both allow fields beyond those named.
+``openai`` client expects), so these models mostly describe rather than parse: the fields a
+request must carry and the shape of every answer. Both allow fields beyond those named.
+
+The numbers and flags of a request (``ChatNumbers``, ``EmbeddingNumbers``) are parsed, by
+``check_numbers``, strictly and within OpenAI's documented ranges, as the native routes parse
+theirs (``bounds.py``): ``temperature: true``, ``top_p: "1"`` or ``n: 1.5`` is a 400 in
+OpenAI's error shape, never a value passed on to the provider or into the cache's partition.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
+
+from vectorcache.api.errors import validation_message
+from vectorcache.bounds import MAX_TOKENS, Finite
+from vectorcache.errors import ValidationFailed
 
 __all__ = [
-    "ChatChoice", "ChatCompletion", "ChatCompletionRequest", "ChatMessage", "ChatUsage",
-    "Embedding", "EmbeddingList", "EmbeddingRequest", "Model", "ModelList",
+    "ChatChoice", "ChatCompletion", "ChatCompletionRequest", "ChatMessage", "ChatNumbers",
+    "ChatUsage", "Embedding", "EmbeddingList", "EmbeddingNumbers", "EmbeddingRequest", "Model",
+    "ModelList", "check_numbers",
 ]
+
+#: OpenAI's ranges (its API reference); integers are whole numbers, never ``true`` or ``1.0``
+Temperature = Annotated[Finite, Field(ge=0, le=2)]
+TopP = Annotated[Finite, Field(ge=0, le=1)]
+Penalty = Annotated[Finite, Field(ge=-2, le=2)]
+Bias = Annotated[Finite, Field(ge=-100, le=100)]
+MaxTokens = Annotated[int, Field(strict=True, ge=1, le=MAX_TOKENS)]
+Choices = Annotated[int, Field(strict=True, ge=1, le=128)]
+TopLogprobs = Annotated[int, Field(strict=True, ge=0, le=20)]
+TopK = Annotated[int, Field(strict=True, ge=0, le=MAX_TOKENS)]
+Dimensions = Annotated[int, Field(strict=True, ge=1, le=65_536)]
 
 
 class _Open(BaseModel):
     model_config = ConfigDict(extra="allow")
+
+
+def check_numbers(model: type[BaseModel], body: Mapping[str, Any]) -> None:
+    """Raise ``ValidationFailed`` (400, naming the field) unless ``body``'s numbers and flags
+    are what ``model`` declares; every other field is left to the route."""
+    try:
+        model.model_validate(body)
+    except ValidationError as exc:
+        message, field = validation_message(list(exc.errors(include_url=False)))
+        raise ValidationFailed(message, param=field) from None
+
+
+class StreamOptions(_Open):
+    include_usage: StrictBool | None = None
+
+
+class ChatNumbers(_Open):
+    """The numbers and flags of a chat request, parsed (``check_numbers``)."""
+
+    stream: StrictBool | None = Field(default=False, description="Answer as server-sent "
+                                                                  "events.")
+    stream_options: StreamOptions | None = None
+    temperature: Temperature | None = None
+    top_p: TopP | None = None
+    presence_penalty: Penalty | None = None
+    frequency_penalty: Penalty | None = None
+    max_tokens: MaxTokens | None = None
+    max_completion_tokens: MaxTokens | None = None
+    n: Choices | None = Field(default=None, description="More than 1: answered, never cached.")
+    seed: StrictInt | None = None
+    top_k: TopK | None = Field(default=None, description="Passed to providers that take it.")
+    logprobs: StrictBool | None = Field(default=None,
+                                        description="true: answered, never cached.")
+    top_logprobs: TopLogprobs | None = None
+    logit_bias: dict[str, Bias] | None = None
 
 
 class ChatMessage(_Open):
@@ -29,15 +86,9 @@ class ChatMessage(_Open):
     name: str | None = None
 
 
-class ChatCompletionRequest(_Open):
+class ChatCompletionRequest(ChatNumbers):
     model: str = Field(min_length=1, max_length=200)
     messages: list[ChatMessage] = Field(min_length=1)
-    stream: bool = Field(default=False, description="Answer as server-sent events.")
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    top_p: float | None = Field(default=None, ge=0, le=1)
-    max_tokens: int | None = Field(default=None, ge=1)
-    max_completion_tokens: int | None = Field(default=None, ge=1)
-    n: int | None = Field(default=None, ge=1, le=1)
     stop: str | list[str] | None = None
     user: str | None = Field(default=None, max_length=256,
                              description="End-user id (per-user erase, export and scope).")
@@ -66,11 +117,17 @@ class ChatCompletion(_Open):
     usage: ChatUsage | None = None
 
 
-class EmbeddingRequest(_Open):
+class EmbeddingNumbers(_Open):
+    """The numbers of an embeddings request, parsed (``check_numbers``)."""
+
+    dimensions: Dimensions | None = Field(default=None,
+                                          description="The local model's own, if given.")
+
+
+class EmbeddingRequest(EmbeddingNumbers):
     input: str | list[str] = Field(description="Text or texts (token arrays unsupported).")
     model: str = Field(description="Any name: the local model answers, and says so.")
     encoding_format: Literal["float", "base64"] | None = None
-    dimensions: int | None = None
 
 
 class Embedding(_Open):

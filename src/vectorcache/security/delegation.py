@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from vectorcache.bounds import check_key_limits
 from vectorcache.clock import utcnow
 from vectorcache.errors import PermissionDenied, ValidationFailed
 from vectorcache.models import ALL_SCOPES, ApiKey
@@ -65,13 +66,9 @@ def validate(grant: Grant) -> Grant:
     except ValueError:
         raise ValidationFailed("allowed_ips must be IP addresses or CIDRs (10.0.0.0/8, "
                                "2001:db8::/32)", param="allowed_ips") from None
-    if grant.rate_limit_per_minute is not None and grant.rate_limit_per_minute < 1:
-        raise ValidationFailed("rate_limit_per_minute must be >= 1",
-                               param="rate_limit_per_minute")
+    check_key_limits(grant.fields())  # the API's bounds, for every way in (bounds.py)
     if (grant.quota_requests is None) != (grant.quota_period is None):
         raise ValidationFailed("A quota needs both requests and period", param="quota")
-    if grant.quota_requests is not None and grant.quota_requests < 1:
-        raise ValidationFailed("quota requests must be >= 1", param="quota")
     if grant.quota_period is not None and grant.quota_period not in QUOTA_PERIODS:
         raise ValidationFailed("quota period must be 'day' or 'month'", param="quota")
     return replace(grant, allowed_ips=ips)

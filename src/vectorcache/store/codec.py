@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from vectorcache.bounds import rotation_policy_changes
+from vectorcache.bounds import check_key_limits, rotation_policy_changes
 from vectorcache.crypto import Cipher
 from vectorcache.errors import ValidationFailed
 from vectorcache.models import (
@@ -170,6 +170,9 @@ _KEY_TIME_FIELDS = ("created_at", "expires_at", "last_used_at", "revoked_at",
 
 
 def api_key_columns(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A key's fields (all of a new key, or those an update changes) as columns; its limits
+    are checked here too, the last way in (``bounds.check_key_limits``)."""
+    check_key_limits(fields)
     out: dict[str, Any] = {}
     for name, value in fields.items():
         if name == "environment" and value not in ENVIRONMENTS:
