@@ -57,6 +57,7 @@ class Hasher:
         self._partition_key = self._derive(b"partition")
         self._exact_key = self._derive(b"exact")
         self._user_key = self._derive(b"user")
+        self._idempotency_key = self._derive(b"idempotency")
 
     def fingerprint(self) -> str:
         """Names this secret without revealing it (kept in the database to catch a replica
@@ -98,3 +99,8 @@ class Hasher:
 
     def user(self, project_id: str, user: str) -> str:
         return self._mac(self._user_key, [project_id, user])
+
+    def idempotency(self, slot: Sequence[object]) -> str:
+        """Names an ``Idempotency-Key``'s record shared by replicas (project, API key, the
+        client's key), so Redis never holds the key itself."""
+        return self._mac(self._idempotency_key, list(slot))

@@ -26,6 +26,7 @@ from vectorcache.errors import ConfigurationError
 from vectorcache.hashing import Hasher
 from vectorcache.monitoring.service import Monitoring
 from vectorcache.pricing import Pricing
+from vectorcache.redis_client import Breaker
 from vectorcache.secretfiles import read_or_create_secret
 from vectorcache.service.admin import AdminService
 from vectorcache.service.auth import Authenticator
@@ -35,6 +36,7 @@ from vectorcache.service.events import EventWriter
 from vectorcache.service.feedback import FeedbackService
 from vectorcache.service.idempotency import IdempotencyKeys
 from vectorcache.service.miss_lease import MissLeases
+from vectorcache.service.shared_idempotency import SharedIdempotency
 from vectorcache.service.users import UserData
 from vectorcache.settings import Settings
 from vectorcache.store import Store, open_store_for_url
@@ -130,15 +132,12 @@ class Runtime:
     feedback: FeedbackService
     users: UserData
     http: httpx.AsyncClient
+    #: responses kept for retries that carry an ``Idempotency-Key`` (in Redis too, if set)
+    idempotency: SharedIdempotency
     #: the console's time (its sessions expire by it); tests may pass their own
     clock: Callable[[], datetime] = utcnow
     #: the request log, analytics, metrics, alerts and retention (``monitoring/``)
     monitoring: Monitoring | None = None
-
-    @functools.cached_property
-    def idempotency(self) -> IdempotencyKeys:
-        """Responses kept for retries that carry an ``Idempotency-Key``."""
-        return IdempotencyKeys()
 
     @functools.cached_property
     def console(self) -> Console:
@@ -150,9 +149,12 @@ class Runtime:
     async def open(cls, settings: Settings, *, with_embedder: bool = True,
                    encoder: Encoder | None = None,
                    master_key: bytes | None = None,
-                   clock: Callable[[], datetime] = utcnow) -> AsyncIterator[Runtime]:
+                   clock: Callable[[], datetime] = utcnow,
+                   breaker: Breaker | None = None) -> AsyncIterator[Runtime]:
         """Build everything; ``encoder`` lends an already-loaded model (closed by its owner);
-        ``master_key`` overrides the one the settings name (re-wrapping needs that)."""
+        ``master_key`` overrides the one the settings name (re-wrapping needs that);
+        ``breaker``: the replica's (shared with its rate limits), else one of its own."""
+        breaker = breaker or Breaker(settings.redis_breaker_seconds)
         if with_embedder:
             _one_blas_thread()  # process-wide: this process serves requests
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -186,7 +188,8 @@ class Runtime:
             stack.push_async_callback(http.aclose)
             # short, and renewed while the call goes on: a replica that dies holding one
             # stalls the others on its prompt for one lease at most
-            leases = MissLeases(settings.rate_limit_storage_url, settings.miss_lease_seconds)
+            leases = MissLeases(settings.rate_limit_storage_url, settings.miss_lease_seconds,
+                                breaker)
             stack.push_async_callback(leases.close)
             cache = CacheService(settings=settings, store=store, embedder=embedder,
                                  decider_for=_Deciders(settings.embedding_model),
@@ -205,5 +208,9 @@ class Runtime:
                       entries=EntryService(store),
                       feedback=FeedbackService(store, embedder, cache.matched_view,
                                                cache.respelt_vector),
-                      users=UserData(store, hasher, events), http=http, clock=clock,
+                      users=UserData(store, hasher, events), http=http,
+                      idempotency=SharedIdempotency(
+                          IdempotencyKeys(ttl_seconds=settings.idempotency_ttl_seconds),
+                          leases, hasher, lambda: store.cipher, breaker,
+                          settings.idempotency_ttl_seconds), clock=clock,
                       monitoring=monitoring)

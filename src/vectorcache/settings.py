@@ -61,6 +61,16 @@ class Settings(BaseSettings):
         default="refuse",
         description="While the rate-limit Redis is down: refuse (503, and /health/ready says "
                     "503) or local (count per replica, in process, until it is back).")
+    redis_breaker_seconds: float = Field(
+        default=5.0, ge=0.0, le=300.0,
+        description="After a Redis command times out (a Redis that drops packets rather than "
+                    "refusing them), skip Redis this long: rate limits follow "
+                    "rate_limits_without_redis at once, misses and idempotency keys go on per "
+                    "replica (0: never skip; every request then waits out the timeouts).")
+    idempotency_ttl_seconds: int = Field(
+        default=86_400, ge=60, le=7 * 86_400,
+        description="How long a response is kept for retries with the same Idempotency-Key "
+                    "(in process, and in the Redis of rate_limit_storage_url when set).")
     miss_lease_seconds: float = Field(
         default=10.0, ge=1.0, le=600.0,
         description="How long a replica asking the provider holds its prompt's lease; renewed "

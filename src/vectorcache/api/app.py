@@ -33,6 +33,7 @@ from vectorcache.clock import utcnow
 from vectorcache.console.web import install_console
 from vectorcache.embeddings import Encoder
 from vectorcache.monitoring.middleware import MonitorRequests
+from vectorcache.redis_client import Breaker
 from vectorcache.runtime import Runtime
 from vectorcache.security.guard import AccessGuard
 from vectorcache.security.ratelimit import RateLimitHeaders
@@ -46,17 +47,18 @@ def create_app(settings: Settings | None = None, *, encoder: Encoder | None = No
     """The ASGI app; ``encoder`` lends an already-loaded embedding model (tests, benchmarks);
     ``clock``: the console's time (tests move it to expire sessions)."""
     settings = settings or Settings()
+    breaker = Breaker(settings.redis_breaker_seconds)  # one per replica: every Redis client's
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with Runtime.open(settings, encoder=encoder, clock=clock) as rt:
+        async with Runtime.open(settings, encoder=encoder, clock=clock, breaker=breaker) as rt:
             app.state.runtime = rt
             yield
 
     app = FastAPI(title="Vectorcache", version=__version__, lifespan=lifespan,
                   docs_url=None, redoc_url=None,  # /docs: served offline by install_docs
                   dependencies=[Depends(json_body_guard)])  # finite numbers, valid Unicode
-    app.state.access_guard = AccessGuard(settings)
+    app.state.access_guard = AccessGuard(settings, breaker)
     install_error_handlers(app)
     install_openapi(app)
     install_docs(app, title=app.title)

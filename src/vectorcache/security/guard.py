@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from vectorcache.errors import ConfigurationError, PermissionDenied
 from vectorcache.models import ApiKey
+from vectorcache.redis_client import Breaker
 from vectorcache.security.client_ip import (
     IPAddress,
     ip_allowed,
@@ -24,14 +25,15 @@ log = logging.getLogger("vectorcache.security")
 
 
 class AccessGuard:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, breaker: Breaker | None = None) -> None:
         try:
             self._trusted = parse_networks(settings.trusted_proxies)
         except ValueError:
             raise ConfigurationError("trusted_proxies must be a list of CIDRs, e.g. "
                                      '["10.0.0.0/8", "::1"]') from None
         self._limits = RateLimits(settings.rate_limit_storage_url,
-                                  settings.rate_limits_without_redis)
+                                  settings.rate_limits_without_redis,
+                                  breaker or Breaker(settings.redis_breaker_seconds))
         self._default_per_minute = settings.default_rate_limit_per_minute
         self._ip_per_minute = settings.ip_rate_limit_per_minute
         self._warned_rewrite = False

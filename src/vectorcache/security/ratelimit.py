@@ -10,6 +10,8 @@ atomic in the storage, so concurrent requests never get past a limit together.
 While a shared storage (Redis) is down, ``without_redis`` decides: ``refuse`` answers 503 (and
 ``/health/ready`` says so, so a load balancer stops sending); ``local`` counts in this process
 until it is back, each replica on its own (a limit of N then admits up to N per replica).
+A Redis that times out instead of refusing is skipped for a few seconds (``redis_client.Breaker``),
+so that choice is made at once rather than after a timeout on every request.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vectorcache.errors import ConfigurationError, RateLimited, ServiceUnavailable
-from vectorcache.redis_client import redis_options
+from vectorcache.redis_client import Breaker, redis_options
 from vectorcache.security.local_limits import Count, LocalCounters
 
 __all__ = ["METER_SCOPE_KEY", "Meter", "RateLimitHeaders", "RateLimits", "Window"]
@@ -62,7 +64,9 @@ class RateLimits:
     """Per-minute moving windows and day/month quotas, counted in-process (``memory://``, see
     local_limits.py) or in a shared storage through ``limits`` (``redis://...``)."""
 
-    def __init__(self, storage_url: str, without_redis: str = "refuse") -> None:
+    def __init__(self, storage_url: str, without_redis: str = "refuse",
+                 breaker: Breaker | None = None) -> None:
+        self._breaker = breaker or Breaker()
         self._local = LocalCounters() if storage_url.startswith("memory://") else None
         #: counts while the shared storage is down (``without_redis = "local"``)
         self._fallback = LocalCounters() if self._local is None and without_redis == "local" \
@@ -90,8 +94,9 @@ class RateLimits:
     async def _shared(self, moving: bool, item: RateLimitItem, ids: tuple[str, ...]) -> Count:
         limiter = self._limiters()[0 if moving else 1]
         try:
-            admitted = await limiter.hit(item, *ids)
-            stats = await limiter.get_window_stats(item, *ids)
+            async with self._breaker.watching():
+                admitted = await limiter.hit(item, *ids)
+                stats = await limiter.get_window_stats(item, *ids)
         except Exception as exc:  # whatever the storage raises: it is down
             self._outage(exc)
             if self._fallback is None:
@@ -121,7 +126,10 @@ class RateLimits:
         if self._local is not None:
             return None
         try:
-            up = await self._limiters()[0].storage.check()
+            async with self._breaker.watching():
+                if not await self._limiters()[0].storage.check():
+                    raise ConnectionError("Redis did not answer PING")
+            up = True
         except Exception:  # noqa: BLE001 - any failure to answer a PING: down
             up = False
         if up:

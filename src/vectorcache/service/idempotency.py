@@ -15,11 +15,8 @@ meanwhile waits for it. When it ends:
 The same key with another request body is refused (422 ``idempotency_key_reused``).
 
 Kept in this process, bounded in count and bytes (the oldest kept responses go first). With
-several replicas a retry that reaches another replica runs again there; identical misses
-still share one provider call across replicas (``MissLeases``) and a cacheable answer is
-served from the shared cache, so only an answer that is not cached (``no-store``, personal
-data, a truncated answer) could be asked for twice: route retries of one key to one replica
-(the load balancer's hash on the ``Idempotency-Key`` header) where that matters.
+several replicas sharing a Redis, ``shared_idempotency.py`` keeps each response there too
+(sealed), so a retry that reaches another replica is replayed as well.
 """
 
 from __future__ import annotations
@@ -33,9 +30,15 @@ from dataclasses import dataclass, field
 
 from vectorcache.errors import NotCacheable
 
-__all__ = ["IdempotencyKeys", "Kept", "Turn"]
+__all__ = ["IdempotencyKeys", "Kept", "Turn", "key_reused"]
 
 DAY_S = 86_400.0
+
+
+def key_reused() -> NotCacheable:
+    """The 422 for a key that came with another request body."""
+    return NotCacheable("This Idempotency-Key was used with another request; use a new key "
+                        "for a new request", code="idempotency_key_reused")
 
 
 @dataclass(frozen=True)
@@ -88,8 +91,7 @@ class IdempotencyKeys:
             if found is None:
                 break
             if found.fingerprint != fingerprint:
-                raise NotCacheable("This Idempotency-Key was used with another request; use a "
-                                   "new key for a new request", code="idempotency_key_reused")
+                raise key_reused()
             if found.kept is not None:
                 yield Turn(replay=found.kept)
                 return

@@ -20,7 +20,8 @@ processes.
 
 Redis failing costs the coalescing across replicas, never the request: each process goes on
 alone. A dead pooled connection (after a Redis restart) is reconnected and retried once
-(``redis_client.py``), so a restart alone does not cost it.
+(``redis_client.py``), so a restart alone does not cost it; a Redis that times out is skipped
+for a few seconds (``redis_client.Breaker``), so it costs one request a timeout, not each.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from contextlib import asynccontextmanager
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from vectorcache.redis_client import REDIS_SCHEMES, redis_options
+from vectorcache.redis_client import REDIS_SCHEMES, Breaker, redis_options
 
 __all__ = ["MissLeases"]
 
@@ -77,8 +78,10 @@ class MissLeases:
     that asks the provider (it holds the lease until the block ends), True for one that waited
     for another's call to end (it should look the prompt up again first)."""
 
-    def __init__(self, url: str | None, lease_seconds: float) -> None:
+    def __init__(self, url: str | None, lease_seconds: float,
+                 breaker: Breaker | None = None) -> None:
         self._lease_s = lease_seconds
+        self._breaker = breaker or Breaker()
         self._redis: Redis | None = None
         self._warned = False
         self._local: dict[str, _Held] = {}  # this process's leases, by key
@@ -86,6 +89,12 @@ class MissLeases:
             url = url.removeprefix("async+")
             if url.startswith(REDIS_SCHEMES):
                 self._redis = Redis.from_url(url, **redis_options())
+
+    @property
+    def client(self) -> Redis | None:
+        """The shared Redis (None: this process alone), for other records kept beside the
+        leases (``shared_idempotency.py``)."""
+        return self._redis
 
     async def close(self) -> None:
         if self._redis is not None:
@@ -117,7 +126,8 @@ class MissLeases:
         name, token = _PREFIX + key, secrets.token_hex(8)
         if redis is not None:
             try:
-                leader = bool(await redis.set(name, token, nx=True, px=self._lease_ms))
+                async with self._breaker.watching():
+                    leader = bool(await redis.set(name, token, nx=True, px=self._lease_ms))
             except (RedisError, OSError) as exc:
                 self._alone(exc)
                 redis = None
@@ -136,7 +146,8 @@ class MissLeases:
             if redis is not None:
                 try:
                     # shielded: a cancelled leader (its client left) still lets the others on
-                    await asyncio.shield(redis.eval(_RELEASE, 1, name, token))
+                    async with self._breaker.watching():
+                        await asyncio.shield(redis.eval(_RELEASE, 1, name, token))
                 except (RedisError, OSError) as exc:  # the lease expires by itself
                     self._alone(exc)
 
@@ -152,7 +163,8 @@ class MissLeases:
             held.until = loop.time() + self._lease_s
             if redis is not None:
                 try:
-                    await redis.eval(_RENEW, 1, name, token, self._lease_ms)
+                    async with self._breaker.watching():
+                        await redis.eval(_RENEW, 1, name, token, self._lease_ms)
                 except (RedisError, OSError) as exc:
                     self._alone(exc)
 
@@ -160,9 +172,10 @@ class MissLeases:
         """Until the lease on ``name`` is given back or expires (or Redis fails)."""
         pubsub = redis.pubsub()
         try:
-            await pubsub.subscribe(name)
+            async with self._breaker.watching():
+                await pubsub.subscribe(name)
             # subscribed before reading the lease: a release after this point is heard
-            while (remaining_ms := await redis.pttl(name)) >= 0:
+            while (remaining_ms := await self._pttl(redis, name)) >= 0:
                 # -2: given back; -1: somehow without expiry. Else wait for the release or
                 # the expiry read, then read it again: the holder may have renewed it
                 try:
@@ -180,6 +193,10 @@ class MissLeases:
                 await pubsub.aclose()  # type: ignore[no-untyped-call]
             except (RedisError, OSError):
                 pass
+
+    async def _pttl(self, redis: Redis, name: str) -> int:
+        async with self._breaker.watching():
+            return int(await redis.pttl(name))
 
     def _alone(self, exc: BaseException) -> None:
         if not self._warned:  # once per process: a Redis outage must not flood the log
