@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from conftest import Tenant
 
+from vectorcache.clock import utcnow
 from vectorcache.errors import ValidationFailed
 from vectorcache.monitoring.rows import RequestRow
 from vectorcache.monitoring.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
@@ -67,6 +68,8 @@ def test_rotation_due_fires_a_week_before_and_on_the_day_once_each(tmp_path: Pat
             gone = (await rt.admin.create_key(project, name="gone",
                                               environment="development")).record
             await rt.admin.revoke_key(gone.id)  # a revoked key is due for nothing
+            await rt.admin.create_key(project, name="short", environment="development",
+                                      expires_at=utcnow() + timedelta(days=20))  # nor this
             assert dev.rotation_due_at is not None and prod.rotation_due_at is not None
             due = dev.rotation_due_at
             assert due - dev.created_at == timedelta(days=30)
@@ -118,6 +121,12 @@ def test_rotation_due_rule_can_be_tuned_and_switched_off(tmp_path: Path) -> None
         async with runtime(tmp_path, clock) as rt:
             mon = rt.monitoring
             assert mon is not None
+            expiring = await rt.admin.create_project("expiring")
+            made = await rt.admin.create_key(expiring, name="k",
+                                             expires_at=utcnow() + timedelta(days=100))
+            clock.at = made.record.created_at + timedelta(days=101)
+            assert await mon.alerts.evaluate() == []  # past due, but expired: no reminder
+            await rt.admin.revoke_key(made.record.id)
             project = await rt.admin.create_project("tuned")
             key = (await rt.admin.create_key(project, name="k")).record
             assert key.rotation_due_at is not None

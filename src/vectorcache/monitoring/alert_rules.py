@@ -209,13 +209,13 @@ async def rotated_key_used(ctx: Context, rows: list[Any]) -> list[NewAlert]:
 def key_rotation_due(ctx: Context) -> list[NewAlert]:
     """A key nearing its ``rotation_due_at`` (``notice_days`` before: a warning) and reaching
     it (critical): once each per key and due date, whatever the evaluation period. A key
-    already rotated, revoked, or expiring before its due date needs no reminder."""
+    already rotated, revoked, expired, or expiring before its due date needs no reminder."""
     notice = float(ctx.settings["key_rotation_due"]["notice_days"]) * DAY
     out = []
     for key in sorted(ctx.keys.values(), key=lambda k: k.id):
         due = key.rotation_due_at
-        if due is None or key.revoked_at is not None or (
-                key.expires_at is not None and key.expires_at <= due):
+        if due is None or key.revoked_at is not None or (key.expires_at is not None and (
+                key.expires_at <= due or key.expires_at.timestamp() <= ctx.now)):
             continue
         at = due.timestamp()
         if ctx.now >= at:
