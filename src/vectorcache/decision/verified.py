@@ -113,8 +113,10 @@ class VerifiedDecider:
                 )
             if fired:
                 row["vetoed_by"] = fired
-                # what each guard saw differ: {"negation": {"query": ["not"], "stored": []}}
-                row["evidence"] = {g: found[g].as_json() for g in fired}
+                # what each guard saw differ, on the query's side only: {"number": {"query":
+                # ["5"]}}. The stored prompt's words stay out: this caller was not served that
+                # entry, and debug must not become a way to read other users' prompts.
+                row["evidence"] = {g: {"query": list(found[g].query)} for g in fired}
                 vetoed.extend(fired)
             else:
                 p = verifier.probability(pair_features(cand.similarity, query, stored))
