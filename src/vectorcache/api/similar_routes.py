@@ -14,7 +14,7 @@ from vectorcache.clock import to_iso, utcnow
 from vectorcache.models import Entry
 from vectorcache.runtime import Runtime
 from vectorcache.service.auth import Principal
-from vectorcache.service.cache import Plan
+from vectorcache.service.plan import Plan
 from vectorcache.service.scope import NO_USER
 
 __all__ = ["router"]

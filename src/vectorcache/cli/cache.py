@@ -15,7 +15,7 @@ from vectorcache.clock import to_iso
 from vectorcache.errors import VectorcacheError
 from vectorcache.models import Entry, Usage
 from vectorcache.runtime import Runtime
-from vectorcache.service.cache import Plan
+from vectorcache.service.plan import Plan
 from vectorcache.service.reembed import Reembedder, ReembedResult
 from vectorcache.service.scope import NO_USER
 

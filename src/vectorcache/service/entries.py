@@ -11,6 +11,7 @@ from vectorcache.clock import utcnow
 from vectorcache.errors import NotFound, ValidationFailed
 from vectorcache.models import ProjectStats
 from vectorcache.service.auth import Principal
+from vectorcache.service.timing import elapsed_ms
 from vectorcache.store import Store
 
 __all__ = ["ClearOutcome", "EntryService"]
@@ -48,7 +49,7 @@ class EntryService:
                                     details={"entries": count, "expired_only": expired_only},
                                     client_ip=principal.client_ip)
         return ClearOutcome(count, round(size / 1_048_576, 6),
-                            round((time.perf_counter() - start) * 1000, 3))
+                            elapsed_ms(start))
 
     async def delete(self, principal: Principal, entry_id: str) -> None:
         if not await self._store.delete_entries(principal.project.id, [entry_id]):

@@ -29,11 +29,13 @@ from vectorcache.models import Usage, UsageEvent
 from vectorcache.pricing import Pricing
 from vectorcache.service.auth import Principal
 from vectorcache.service.broadcast import Broadcast, Listener
-from vectorcache.service.cache import CacheService, Plan
+from vectorcache.service.cache import CacheService
 from vectorcache.service.events import EventWriter
+from vectorcache.service.plan import Plan
 from vectorcache.service.prompt import resolve_prompt
 from vectorcache.service.singleflight import SingleFlight
 from vectorcache.service.sse import DONE, chat_completion, error_event, replay_chunks, sse
+from vectorcache.service.timing import elapsed_ms
 from vectorcache.settings import Settings
 from vectorcache.store import Store
 from vectorcache.upstream import ChatRequest, Upstream, build_upstream
@@ -453,8 +455,7 @@ class Gateway:
         self._events.record(UsageEvent(
             project_id=project.id, kind=kind, entry_id=entry_id,
             key_id=chat.principal.key_id, user_hash=self._cache.user_hash(project, chat.user),
-            similarity=similarity, latency_ms=round((time.perf_counter() - chat.started)
-                                                    * 1000, 3),
+            similarity=similarity, latency_ms=elapsed_ms(chat.started),
             tokens=usage.total_tokens if usage else tokens,
             cost_usd=self._pricing.cost(chat.model, usage) if usage else 0.0,
             cost_saved_usd=saved, model=chat.model, exact=exact,
