@@ -1,6 +1,7 @@
 """``/admin/api/projects/{id}/keys``: API keys of any project the caller may see: list,
-create (shown once; a developer's sensitive key waits for approval), revoke, rotate with
-grace, and the approval queue (approve / deny: owners and admins)."""
+create (shown once; a developer's sensitive key waits for approval), edit (as
+``PATCH /v1/keys/{id}``), revoke, rotate with grace, and the approval queue (approve / deny:
+owners and admins)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from vectorcache.api.admin_deps import console_actor
 from vectorcache.api.admin_projects import visible_project
 from vectorcache.api.deps import runtime
-from vectorcache.api.keys_routes import KeyCreate, Rotate, key_json
+from vectorcache.api.keys_routes import KeyCreate, KeyUpdate, Rotate, key_changes, key_json
 from vectorcache.clock import to_iso
 from vectorcache.console.access import Actor
 from vectorcache.console.models import KeyRequest
@@ -62,6 +63,19 @@ async def create_key(request: Request, project_id: str, body: KeyCreate = Body()
     shown = key_json(created.record) if created.record else request_json(created.request) \
         if created.request else {}
     return {**shown, "key": created.key, "status": created.status}
+
+
+@router.patch("/projects/{project_id}/keys/{key_id}")
+async def update_key(request: Request, project_id: str, key_id: str,
+                     body: KeyUpdate = Body(), actor: Actor = ACTOR) -> dict[str, Any]:
+    """The fields sent change (name, scopes, models, allowed_ips, expires_at,
+    rate_limit_per_minute, quota, cache_scope), checked as ``PATCH /v1/keys/{id}`` checks
+    them; audited as ``key.update``. 403 ``admin_only`` when a developer's edit would make
+    the key need approval (``keys:manage``, or no model or client-IP restriction)."""
+    project = await visible_project(request, actor, project_id)
+    record = await runtime(request).console.approvals.update_key(actor, project, key_id,
+                                                                 key_changes(body))
+    return key_json(record)
 
 
 @router.post("/projects/{project_id}/keys/{key_id}/revoke")

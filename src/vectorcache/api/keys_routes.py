@@ -19,7 +19,7 @@ from vectorcache.clock import to_iso
 from vectorcache.models import ApiKey, NewApiKey
 from vectorcache.service.auth import Principal
 
-__all__ = ["key_json", "router"]
+__all__ = ["KeyCreate", "KeyUpdate", "Rotate", "key_changes", "key_json", "router"]
 
 router = APIRouter(prefix="/v1/keys")
 
@@ -148,9 +148,10 @@ async def rotate_key(request: Request, key_id: str, body: Rotate | None = Body(d
     return {**_created_json(created), "replaces": key_id, "grace_seconds": body.grace_seconds}
 
 
-@router.patch("/{key_id}")
-async def update_key(request: Request, key_id: str, body: KeyUpdate = Body(),
-                     principal: Principal = MANAGE) -> dict[str, Any]:
+def key_changes(body: KeyUpdate) -> dict[str, Any]:
+    """What an update asks, as ``AdminService.update_key`` takes it: the fields sent only; a
+    list sent as null is emptied, a quota sent as null removed. The project API and the admin
+    plane both read their ``KeyUpdate`` through this."""
     changes: dict[str, Any] = {}
     for name in body.model_fields_set - {"quota"}:
         value = getattr(body, name)
@@ -161,7 +162,13 @@ async def update_key(request: Request, key_id: str, body: KeyUpdate = Body(),
     if "quota" in body.model_fields_set:
         changes["quota_requests"] = body.quota.requests if body.quota else None
         changes["quota_period"] = body.quota.period if body.quota else None
+    return changes
+
+
+@router.patch("/{key_id}")
+async def update_key(request: Request, key_id: str, body: KeyUpdate = Body(),
+                     principal: Principal = MANAGE) -> dict[str, Any]:
     record = await runtime(request).admin.update_key(
         key_id, project=principal.project, actor=principal.actor, holder=_holder(principal),
-        client_ip=principal.client_ip, **changes)
+        client_ip=principal.client_ip, **key_changes(body))
     return key_json(record)

@@ -1,5 +1,6 @@
 """Keys a developer asks for: a sensitive one (``keys:manage`` or ``*``, no model restriction,
-or no client-IP restriction) waits for an owner's or admin's approval before it works.
+or no client-IP restriction) waits for an owner's or admin's approval before it works; nor
+can a developer's edit make a key sensitive (only an owner or an admin may).
 
 A waiting key is a ``console_key_requests`` row, not an ``api_keys`` row, so the request path
 (``service/auth.py``) cannot accept it: it is unknown there until approved. The key itself is
@@ -13,13 +14,14 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from vectorcache.apikeys import display_prefix, generate_key
 from vectorcache.console.access import Actor
 from vectorcache.console.audit import ConsoleAudit
 from vectorcache.console.models import KeyRequest
 from vectorcache.console.records import ConsoleRecords
-from vectorcache.errors import NotFound, ValidationFailed
+from vectorcache.errors import NotFound, PermissionDenied, ValidationFailed
 from vectorcache.hashing import Hasher
 from vectorcache.models import ApiKey, Project
 from vectorcache.security.client_ip import parse_network
@@ -97,6 +99,25 @@ class KeyApprovals:
         found = await self._records.request(request_id)
         assert found is not None
         return NewKey(key=key, request=found[0])
+
+    async def update_key(self, actor: Actor, project: Project, key_id: str,
+                         changes: dict[str, Any]) -> ApiKey:
+        """Change a key of ``project`` through ``AdminService.update_key`` (its checks, its
+        audit as ``key.update``). A developer's edit may not add a reason for approval (a
+        scope that manages keys, or dropping the model or client-IP restriction): 403
+        ``admin_only``, so no edit gets round the approval a new key would wait for."""
+        actor.require_write(project.id)
+        record = await self._admin.find_key(key_id, project)
+        if not actor.is_admin:
+            after = validate(Grant.of(record).with_changes(**changes))
+            before = sensitive_reasons(Grant.of(record))
+            added = [r for r in sensitive_reasons(after) if r not in before]
+            if added:
+                raise PermissionDenied(
+                    f"Only an owner or an admin may change a key this way ({added[0]}); ask "
+                    "one, or create a new key and have it approved", code="admin_only")
+        return await self._admin.update_key(record.id, project=project, actor=actor.name,
+                                            client_ip=actor.ip, **changes)
 
     async def pending(self, project_id: str | None, limit: int = 100) -> list[KeyRequest]:
         return await self._records.requests(project_id, "pending", limit)

@@ -13,11 +13,12 @@ from vectorcache.console import projects
 from vectorcache.console.approvals import sensitive_reasons
 from vectorcache.console.web.charts import series_chart
 from vectorcache.console.web.guard import Page, form_errors, page, posted
+from vectorcache.console.web.key_form import edit_changes, split_list
 from vectorcache.console.web.render import render
 from vectorcache.console.web.usage import RANGES, charts_for, overview_row
 from vectorcache.errors import NotFound, ValidationFailed
-from vectorcache.models import ENVIRONMENTS, Project
-from vectorcache.security.delegation import Grant
+from vectorcache.models import ENVIRONMENTS, ApiKey, Project
+from vectorcache.security.delegation import KNOWN_SCOPES, Grant
 
 __all__ = ["router"]
 
@@ -33,8 +34,12 @@ async def _project(request: Request, current: Page, project_id: str) -> Project:
     return project
 
 
-def _split(text: str) -> tuple[str, ...]:
-    return tuple(p.strip() for p in text.replace("\n", ",").split(",") if p.strip())
+async def _writable_key(request: Request, current: Page, project_id: str,
+                        key_id: str) -> tuple[Project, ApiKey]:
+    """A key of a project the signed-in user may change (404 or 403 otherwise)."""
+    project = await _project(request, current, project_id)
+    current.actor.require_write(project.id)
+    return project, await runtime(request).admin.find_key(key_id, project)
 
 
 def _to(location: str) -> RedirectResponse:
@@ -77,8 +82,8 @@ async def create_key(request: Request, project_id: str) -> Response:
                    if fields.get(f"scope_{s}"))
     if not scopes:
         raise ValidationFailed("Choose at least one scope", param="scopes")
-    grant = Grant(scopes=scopes, models=_split(fields.get("models", "")),
-                  allowed_ips=_split(fields.get("allowed_ips", "")))
+    grant = Grant(scopes=scopes, models=split_list(fields.get("models", "")),
+                  allowed_ips=split_list(fields.get("allowed_ips", "")))
     created = await rt.console.approvals.create_key(
         current.actor, project, fields.get("name", ""), grant,
         fields.get("environment", "production") or "production")
@@ -87,14 +92,34 @@ async def create_key(request: Request, project_id: str) -> Response:
                   tab="keys")
 
 
+@router.get("/projects/{project_id}/keys/{key_id}/edit")
+@form_errors
+async def edit_form(request: Request, project_id: str, key_id: str,
+                    current: Page = PAGE) -> Response:
+    project, key = await _writable_key(request, current, project_id, key_id)
+    return render(request, "key_edit.html", session=current.session, actor=current.actor,
+                  project=project, key=key, scopes=KNOWN_SCOPES, tab="keys")
+
+
+@router.post("/projects/{project_id}/keys/{key_id}/edit")
+@form_errors
+async def edit(request: Request, project_id: str, key_id: str) -> Response:
+    """The edit form's post: what changed goes through the admin plane's key update (the
+    same checks as ``PATCH /v1/keys/{id}``; audited as ``key.update``)."""
+    current, fields = await posted(request)
+    project, key = await _writable_key(request, current, project_id, key_id)
+    changes = edit_changes(fields, key)
+    if changes:
+        await runtime(request).console.approvals.update_key(current.actor, project, key.id,
+                                                            changes)
+    return _to(f"/dashboard/projects/{project.id}/keys")
+
+
 @router.get("/projects/{project_id}/keys/{key_id}/revoke")
 @form_errors
 async def revoke_confirm(request: Request, project_id: str, key_id: str,
                          current: Page = PAGE) -> Response:
-    rt = runtime(request)
-    project = await _project(request, current, project_id)
-    current.actor.require_write(project.id)
-    key = await rt.admin.find_key(key_id, project)
+    project, key = await _writable_key(request, current, project_id, key_id)
     return render(request, "revoke.html", session=current.session, actor=current.actor,
                   project=project, key=key, tab="keys")
 
