@@ -1,16 +1,23 @@
-"""Helpers for the console tests: a clock the test moves, and a signed-in browser-like client."""
+"""Helpers for the console tests: a clock the test moves, an app on a real SQLite file, and
+signed-in browser-like clients on it."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pyotp
+from conftest import settings_for
 from fastapi.testclient import TestClient
 
+from vectorcache.api.app import create_app
 from vectorcache.clock import utcnow
+from vectorcache.embeddings import Encoder
 
 PASSWORD = "correct horse battery staple"
 
@@ -26,6 +33,31 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         self.offset += timedelta(seconds=seconds)
+
+
+@contextmanager
+def console_app(data_dir: Path, encoder: Encoder, clock: Clock) -> Iterator[TestClient]:
+    """The whole app on a SQLite file under ``data_dir``, its console on ``clock``."""
+    with TestClient(create_app(settings_for(data_dir), encoder=encoder, clock=clock),
+                    raise_server_exceptions=False) as client:
+        yield client
+
+
+def rt(app: TestClient) -> Any:
+    """The app's runtime: its store and services."""
+    return app.app.state.runtime  # type: ignore[attr-defined]
+
+
+def call(app: TestClient, fn: Any) -> Any:
+    """``fn()``'s awaitable run on the app's event loop."""
+    return app.portal.call(fn)  # type: ignore[union-attr]
+
+
+def browser(app: TestClient) -> TestClient:
+    """Another browser (its own cookie jar) on the same app."""
+    other = TestClient(app.app, raise_server_exceptions=False)
+    other.portal = app.portal  # type: ignore[attr-defined]
+    return other
 
 
 def csrf_of(html: str) -> str:

@@ -10,11 +10,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import settings_for
-from console_helpers import PASSWORD, Clock, csrf_of, sign_in
+from console_helpers import PASSWORD, Clock, browser, call, console_app, csrf_of, rt, sign_in
 from fastapi.testclient import TestClient
 
-from vectorcache.api.app import create_app
 from vectorcache.embeddings import Encoder
 from vectorcache.testing import FakeProvider
 
@@ -27,24 +25,8 @@ def clock() -> Clock:
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory, encoder: Encoder,
         clock: Clock) -> Iterator[TestClient]:
-    settings = settings_for(tmp_path_factory.mktemp("console-keys"))
-    with TestClient(create_app(settings, encoder=encoder, clock=clock),
-                    raise_server_exceptions=False) as client:
+    with console_app(tmp_path_factory.mktemp("console-keys"), encoder, clock) as client:
         yield client
-
-
-def rt(app: TestClient) -> Any:
-    return app.app.state.runtime  # type: ignore[attr-defined]
-
-
-def call(app: TestClient, fn: Any) -> Any:
-    return app.portal.call(fn)  # type: ignore[union-attr]
-
-
-def browser(app: TestClient) -> TestClient:
-    other = TestClient(app.app, raise_server_exceptions=False)
-    other.portal = app.portal  # type: ignore[attr-defined]
-    return other
 
 
 def user(app: TestClient, role: str, project_id: str | None = None) -> str:
