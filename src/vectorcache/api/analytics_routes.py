@@ -12,7 +12,7 @@ from vectorcache.errors import ServiceUnavailable
 from vectorcache.monitoring.analytics import UsageQuery
 from vectorcache.monitoring.log_store import rows_as_dicts
 from vectorcache.monitoring.service import Monitoring
-from vectorcache.monitoring.timerange import parse_range
+from vectorcache.monitoring.timerange import parse_range, zone_of
 from vectorcache.service.auth import Principal
 
 __all__ = ["router"]
@@ -33,14 +33,16 @@ def _monitoring(request: Request) -> Monitoring:
 async def usage(request: Request, start: str | None = None, end: str | None = None,
                 bucket: str = "day", group_by: str = "none", key_id: str | None = None,
                 model: str | None = None, project_id: str | None = None,
-                limit: int = Query(default=100, ge=1, le=1000),
+                limit: int = Query(default=100, ge=1, le=1000), tz: str | None = None,
                 principal: Principal = READ) -> dict[str, Any]:
     principal.check_project(project_id)
     monitoring = _monitoring(request)
-    start_at, end_at = parse_range(start, end, bucket, monitoring.clock())
+    # days are the project's (its working hours' time zone) unless ``tz`` names another
+    zone = zone_of(tz or await monitoring.alerts.time_zone(principal.project.id))
+    start_at, end_at = parse_range(start, end, bucket, monitoring.clock(), zone)
     answer = await monitoring.analytics.usage(UsageQuery(
         project_id=principal.project.id, start=start_at, end=end_at, bucket=bucket,
-        group_by=group_by, key_id=key_id, model=model, limit=limit))
+        group_by=group_by, key_id=key_id, model=model, limit=limit, tz=zone.key))
     if group_by == "key":  # name the keys (by prefix: never the key itself)
         keys = {k.id: k for k in await runtime(request).store.list_api_keys(
             principal.project.id)}

@@ -11,7 +11,7 @@ from vectorcache.cli.common import print_json, print_table, run_with_runtime
 from vectorcache.errors import ServiceUnavailable
 from vectorcache.monitoring.analytics import UsageQuery
 from vectorcache.monitoring.rollup import GRAINS
-from vectorcache.monitoring.timerange import parse_range
+from vectorcache.monitoring.timerange import parse_range, zone_of
 from vectorcache.runtime import Runtime
 
 __all__ = ["analytics"]
@@ -26,9 +26,12 @@ __all__ = ["analytics"]
               default="none", show_default=True)
 @click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True,
               help="Groups shown, the busiest first.")
+@click.option("--tz", default=None,
+              help="IANA time zone of the days and of dates without an offset (default: the "
+                   "project's, its working hours' time zone).")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole answer as JSON.")
 def analytics(project_ref: str, start: str | None, end: str | None, bucket: str,
-              group_by: str, limit: int, as_json: bool) -> None:
+              group_by: str, limit: int, tz: str | None, as_json: bool) -> None:
     """Requests, hit rate (exact and semantic), errors, tokens and dollars saved, latency
     p50/p95/p99, per time bucket, overall or per key, model or end user.
 
@@ -36,16 +39,18 @@ def analytics(project_ref: str, start: str | None, end: str | None, bucket: str,
     Examples:
       vectorcache analytics --project shop --by key            # per day this month, per key
       vectorcache analytics --project shop --bucket hour --start 2026-12-01T00:00
+      vectorcache analytics --project shop --by key --tz America/New_York
     """
 
     async def action(rt: Runtime) -> dict[str, Any]:
         if rt.monitoring is None:
             raise ServiceUnavailable()
         project = await rt.admin.project(project_ref)
-        start_at, end_at = parse_range(start, end, bucket, rt.monitoring.clock())
+        zone = zone_of(tz or await rt.monitoring.alerts.time_zone(project.id))
+        start_at, end_at = parse_range(start, end, bucket, rt.monitoring.clock(), zone)
         return await rt.monitoring.analytics.usage(UsageQuery(
             project_id=project.id, start=start_at, end=end_at, bucket=bucket,
-            group_by=group_by, limit=limit))
+            group_by=group_by, limit=limit, tz=zone.key))
 
     answer = run_with_runtime(action)
     if as_json:

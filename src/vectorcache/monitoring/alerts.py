@@ -21,6 +21,7 @@ from vectorcache.monitoring.alert_rules import (
 )
 from vectorcache.monitoring.alert_store import AlertStore
 from vectorcache.monitoring.instance_hook import INSTANCE_WEBHOOK
+from vectorcache.monitoring.timerange import zone_of
 from vectorcache.store import Store
 
 __all__ = ["AlertService"]
@@ -140,6 +141,15 @@ class AlertService:
                 "retention": {**self._retention, **(stored.get("retention") or {})},
                 "cache": {**CACHE_DEFAULTS, **(stored.get("cache") or {})}}
 
+    async def time_zone(self, project_id: str) -> str:
+        """The project's time zone (its working hours', ``after_hours.timezone``): the days of
+        its analytics unless a query names another; UTC if the stored name is unknown."""
+        name = str((await self.settings(project_id))["rules"]["after_hours"]["timezone"])
+        try:
+            return zone_of(name).key
+        except ValidationFailed:
+            return "UTC"
+
     async def update_settings(self, project_id: str, changes: dict[str, Any],
                               actor: str = "cli") -> dict[str, Any]:
         """Tune or switch off rules (``{"rules": {"usage_spike": {"factor": 8}}}``) and set
@@ -159,6 +169,13 @@ class AlertService:
                     raise ValidationFailed(f"{name}.{field} must be a "
                                            f"{type(DEFAULTS[name][field]).__name__}",
                                            param="rules")
+                if field == "timezone":  # also the days of the project's analytics
+                    try:
+                        zone_of(str(value))
+                    except ValidationFailed:
+                        raise ValidationFailed(
+                            f"{name}.timezone must be an IANA time zone name, e.g. "
+                            "Europe/Paris", param="rules") from None
                 if field == "notice_days" and (isinstance(value, bool)
                                                or not 0 <= value <= 365):
                     raise ValidationFailed("key_rotation_due.notice_days must be 0 to 365",

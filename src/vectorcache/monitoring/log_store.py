@@ -8,7 +8,8 @@ from dataclasses import fields
 from typing import Any
 
 from vectorcache.errors import ValidationFailed
-from vectorcache.monitoring.rollup import ANY, SUMS, RollupKey, rollup
+from vectorcache.monitoring.rollup import ANY, SUMS, RollupKey, rollup, slice_of
+from vectorcache.monitoring.rollup_plan import plan
 from vectorcache.monitoring.rows import RequestRow
 from vectorcache.monitoring.schema import HIST_COLUMNS
 from vectorcache.store.sql import Conn, Db
@@ -23,32 +24,38 @@ _VALUE_COLUMNS = (*SUMS, *HIST_COLUMNS)
 _INSERT_LOG = (f"INSERT INTO request_log ({', '.join(_ROW_COLUMNS)}) "
                f"VALUES ({', '.join('?' * len(_ROW_COLUMNS))})")
 _UPSERT = (
-    f"INSERT INTO request_rollups ({', '.join((*_KEY_COLUMNS, *_VALUE_COLUMNS))}) "
-    f"VALUES ({', '.join('?' * (len(_KEY_COLUMNS) + len(_VALUE_COLUMNS)))}) "
+    f"INSERT INTO request_rollups ({', '.join((*_KEY_COLUMNS, 'dims', *_VALUE_COLUMNS))}) "
+    f"VALUES ({', '.join('?' * (len(_KEY_COLUMNS) + 1 + len(_VALUE_COLUMNS)))}) "
     f"ON CONFLICT ({', '.join(_KEY_COLUMNS)}) DO UPDATE SET "
     + ", ".join(f"{c} = request_rollups.{c} + excluded.{c}" for c in _VALUE_COLUMNS))
 _INTEGERS = frozenset(("requests", "tokens_in", "tokens_out", "tokens_saved", *HIST_COLUMNS))
+
+#: the values summed per series bucket, each row counted + or - (``rollup_plan``); an integer
+#: sum cast back from PostgreSQL's NUMERIC
+_SIGNED_SUMS = ", ".join(f"CAST(SUM(sign * {c}) AS BIGINT)" if c in _INTEGERS else
+                         f"SUM(sign * {c})" for c in _VALUE_COLUMNS)
+_SUMS = ", ".join(f"CAST(SUM({c}) AS BIGINT)" if c in _INTEGERS else f"SUM({c})"
+                  for c in _VALUE_COLUMNS)
 
 #: what a query can be broken down by -> the column shown as the group
 GROUPS: dict[str, str] = {"none": "''", "key": "key_id", "model": "model", "user": "end_user"}
 
 
 def _slice(group: str, filters: dict[str, str]) -> tuple[list[str], list[Any]]:
-    """The WHERE terms choosing the rollup slice that holds exactly what is asked for."""
-    where: list[str] = []
-    args: list[Any] = []
+    """The WHERE terms choosing the rollup slice that holds exactly what is asked for: its
+    ``dims`` (which the index ``request_rollups_slice`` leads with), then any filter."""
     if group == "user":
         if filters:
             raise ValidationFailed("per end user, the rollups are not kept per key or model")
-        return ["key_id = ?", "model = ?", "end_user <> ''"], [ANY, ANY]
-    for column, grouped in (("key_id", group == "key"), ("model", group == "model")):
+        return ["dims = ?"], ["user"]
+    by_key = group == "key" or "key_id" in filters
+    by_model = group == "model" or "model" in filters
+    dims = slice_of("k" if by_key else ANY, "m" if by_model else ANY, "")
+    where, args = ["dims = ?"], [dims]
+    for column in ("key_id", "model"):
         if column in filters:
             where.append(f"{column} = ?")
             args.append(filters[column])
-        else:
-            where.append(f"{column} <> ?" if grouped else f"{column} = ?")
-            args.append(ANY)
-    where.append("end_user = ''")
     return where, args
 
 
@@ -58,7 +65,8 @@ def _values(values: Sequence[float]) -> list[Any]:
 
 def upsert_rollups(conn: Conn, deltas: dict[RollupKey, list[float]]) -> None:
     """Add ``deltas`` to the stored rollups (sorted: concurrent writers lock rows in order)."""
-    conn.executemany(_UPSERT, [(*key, *_values(deltas[key])) for key in sorted(deltas)])
+    conn.executemany(_UPSERT, [(*key, slice_of(key[3], key[4], key[5]), *_values(deltas[key]))
+                               for key in sorted(deltas)])
 
 
 class RequestLogStore:
@@ -78,31 +86,65 @@ class RequestLogStore:
         """Rollups without their rows (benchmarks fill a month this way)."""
         await self._db.write(lambda conn: upsert_rollups(conn, deltas))
 
-    async def rollups(self, project_id: str, grain: str, start: int, end: int, group: str,
+    async def rollups(self, project_id: str, bucket: str, bounds: Sequence[int], group: str,
                       filters: dict[str, str] | None = None,
                       limit: int | None = None) -> list[tuple[Any, ...]]:
-        """Summed rollups in [start, end): rows of (bucket, group value, outcome, reason,
-        *SUMS, *histogram counts); with ``limit``, of the ``limit`` busiest groups only."""
+        """Summed rollups by series bucket: the buckets start at ``bounds[:-1]`` (the grain's
+        own, or a time zone's days) and the last ends at ``bounds[-1]``; ``rollup_plan``
+        chooses the rows. Rows of (bucket start, group value, outcome, reason, *SUMS,
+        *histogram counts), a bucket's in one or more rows; with ``limit``, of the ``limit``
+        busiest groups only."""
         column = GROUPS[group]
         terms, slice_args = _slice(group, filters or {})
-        where = ["project_id = ?", "grain = ?", "bucket >= ?", "bucket < ?", *terms]
-        args: list[Any] = [project_id, grain, start, end, *slice_args]
-        sums = ", ".join(f"SUM({c})" for c in _VALUE_COLUMNS)
-        top = (f"SELECT {column} FROM request_rollups WHERE {' AND '.join(where)}"
-               f" GROUP BY {column} ORDER BY SUM(requests) DESC, {column} LIMIT ?")
+        how = plan(bucket, bounds)
+        grain, lo, hi = how.span
+        count = (f"SELECT COUNT(DISTINCT {column}) FROM request_rollups WHERE project_id = ?"
+                 f" AND grain = ? AND {' AND '.join(terms)} AND bucket >= ? AND bucket < ?")
+        count_args = (project_id, grain, *slice_args, lo, hi)  # from the index alone
+
+        def rows(extra: list[str], picked: Sequence[Any], select: str,
+                 signed: bool = True) -> tuple[str, list[Any]]:
+            sql, args = [], []
+            for part in how.parts:
+                where = ["project_id = ?", "grain = ?", *terms, *extra]
+                if part.native:  # each row to its own bucket
+                    span = part.spans[0]
+                    head = "SELECT bucket AS at_bucket" + (", 1 AS sign" if signed else "")
+                    source = "request_rollups"
+                    where.append(f"bucket >= {span.lo} AND bucket < {span.hi}")
+                else:  # each span an index range, its rows to one bucket, + or -
+                    values = ", ".join(f"({s.lo}, {s.hi}, {s.at}, {s.sign})"
+                                       for s in part.spans)
+                    head = "SELECT e.column3 AS at_bucket, e.column4 AS sign"
+                    source = (f"(VALUES {values}) AS e JOIN request_rollups"
+                              " ON bucket >= e.column1 AND bucket < e.column2")
+                sql.append(f"{head}, {column} AS grp, {select} FROM {source}"
+                           f" WHERE {' AND '.join(where)}")
+                args += [project_id, part.grain, *slice_args, *picked]
+            return " UNION ALL ".join(sql), args
+
+        top, top_args = rows([], [], "requests")
+        top = (f"SELECT grp FROM ({top}) AS parts GROUP BY grp"
+               " ORDER BY SUM(sign * requests) DESC, grp LIMIT ?")
 
         def run(conn: Conn) -> list[Any]:
-            terms, extra = list(where), list(args)
-            if limit is not None and group != "none":
-                chosen = [row[0] for row in conn.execute(top, (*args, limit)).fetchall()]
+            extra: list[str] = []
+            chosen: list[Any] = []
+            if (limit is not None and group != "none"
+                    and int(conn.execute(count, count_args).fetchone()[0]) > limit):
+                chosen = [row[0] for row in conn.execute(top, (*top_args, limit)).fetchall()]
                 if not chosen:
                     return []
-                terms.append(f"{column} IN ({', '.join('?' * len(chosen))})")
-                extra += chosen
-            sql = (f"SELECT bucket, {column} AS grp, outcome, reason, {sums}"
-                   f" FROM request_rollups WHERE {' AND '.join(terms)}"
-                   " GROUP BY bucket, grp, outcome, reason")
-            found: list[Any] = conn.execute(sql, extra).fetchall()
+                extra.append(f"{column} IN ({', '.join('?' * len(chosen))})")
+            if len(how.parts) == 1 and how.parts[0].native:  # the rows as they are
+                parts, args = rows(extra, chosen, f"outcome, reason, {_SUMS}", signed=False)
+                sql = parts + " GROUP BY at_bucket, grp, outcome, reason"
+            else:
+                parts, args = rows(extra, chosen,
+                                   ", ".join(("outcome", "reason", *_VALUE_COLUMNS)))
+                sql = (f"SELECT at_bucket, grp, outcome, reason, {_SIGNED_SUMS} FROM ({parts})"
+                       " AS parts GROUP BY at_bucket, grp, outcome, reason")
+            found: list[Any] = conn.execute(sql, args).fetchall()
             return found
 
         return [tuple(row) for row in await self._db.read(run)]

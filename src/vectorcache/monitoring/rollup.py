@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from vectorcache.monitoring.histogram import N_BUCKETS, bucket_of
 from vectorcache.monitoring.rows import RequestRow
 
-__all__ = ["ANY", "GRAINS", "USER_GRAINS", "RollupKey", "floor_to", "rollup"]
+__all__ = ["ANY", "GRAINS", "USER_GRAINS", "RollupKey", "floor_to", "rollup", "slice_of"]
 
 #: bucket name -> seconds
 GRAINS: dict[str, int] = {"minute": 60, "hour": 3600, "day": 86400}
@@ -31,6 +31,16 @@ RollupKey = tuple[str, str, int, str, str, str, str, str]
 #: cost_saved_usd, then the histogram counts
 SUMS = ("requests", "latency_ms_sum", "provider_ms_sum", "tokens_in", "tokens_out",
         "tokens_saved", "cost_usd", "cost_saved_usd")
+
+
+def slice_of(key_id: str, model: str, end_user: str) -> str:
+    """The slice a rollup row belongs to (its ``dims`` column, which the analytics index leads
+    with): ``key_model``, ``key``, ``model``, ``all`` (overall) or ``user``."""
+    if end_user:
+        return "user"
+    if key_id == ANY:
+        return "all" if model == ANY else "model"
+    return "key" if model == ANY else "key_model"
 
 
 def floor_to(epoch: float, grain: str) -> int:

@@ -9,7 +9,7 @@ as SQLite's do (``store/codec.py`` serves both).
 from __future__ import annotations
 
 from vectorcache.console.schema import CONSOLE_POSTGRES
-from vectorcache.monitoring.schema import MONITORING_POSTGRES
+from vectorcache.monitoring.schema import MONITORING_POSTGRES, ROLLUP_SLICES
 from vectorcache.store.sql import Conn
 
 __all__ = ["SCHEMA_VERSION", "migrate"]
@@ -123,6 +123,9 @@ _STEPS: tuple[str, ...] = (
     ALTER TABLE projects ADD COLUMN rotation_days_development INTEGER NOT NULL DEFAULT 180
         CHECK (rotation_days_development BETWEEN 1 AND 3650);
     """,
+    # the rollups' slices (monitoring/schema.py): each row labelled with the dimensions it is
+    # kept by, and an index per project x grain x slice x bucket for the analytics queries
+    ROLLUP_SLICES,
 )
 
 SCHEMA_VERSION = len(_STEPS)

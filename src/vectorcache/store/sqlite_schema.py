@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from vectorcache.console.schema import CONSOLE_SQLITE
-from vectorcache.monitoring.schema import MONITORING_SQLITE
+from vectorcache.monitoring.schema import MONITORING_SQLITE, ROLLUP_SLICES
 
 __all__ = ["SCHEMA_VERSION", "migrate"]
 
@@ -121,6 +121,9 @@ _STEPS: tuple[str, ...] = (
     ALTER TABLE projects ADD COLUMN rotation_days_development INTEGER NOT NULL DEFAULT 180
         CHECK (rotation_days_development BETWEEN 1 AND 3650);
     """,
+    # the rollups' slices (monitoring/schema.py): each row labelled with the dimensions it is
+    # kept by, and an index per project x grain x slice x bucket for the analytics queries
+    ROLLUP_SLICES,
 )
 
 SCHEMA_VERSION = len(_STEPS)
