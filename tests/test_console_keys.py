@@ -328,7 +328,7 @@ def test_settings_page_sets_the_rotation_policy(app: TestClient, clock: Clock) -
     shown = call(app, lambda: rt(app).store.get_project(pid))
     assert shown.rotation_policy.as_dict() == {"production": 90, "staging": 90,
                                                "development": 30}
-    for bad in ("0", "3651", "ten", "-5", "9" * 30):
+    for bad in ("0", "3651", "ten", "-5", "9" * 30, "²", "١٢"):
         got = c.post(f"/dashboard/projects/{pid}/settings",
                      data={"csrf_token": csrf_of(page), "rotation_days_staging": bad})
         assert got.status_code == 400, (bad, got.status_code)

@@ -252,7 +252,7 @@ async def save_settings(request: Request, project_id: str) -> Response:
     for env in ENVIRONMENTS:  # days before a key is due for rotation (empty: unchanged)
         text = fields.get(f"rotation_days_{env}", "").strip()
         if text:
-            if not text.isdigit() or len(text) > 6:
+            if not (text.isascii() and text.isdigit()) or len(text) > 6:  # int("²") fails
                 raise ValidationFailed(f"rotation days for {env} must be a whole number",
                                        param="rotation_policy")
             policy[env] = int(text)
