@@ -144,3 +144,22 @@ def test_redis_holds_no_answer_prompt_or_key_in_clear(replicas: tuple[Tenant, Te
             assert value is not None
             for secret in (b"Zanzibar", key.encode(), a.project.id.encode()):
                 assert secret not in name and secret not in value
+
+
+def test_a_record_sealed_under_a_data_key_added_since_is_replayed(
+        replicas: tuple[Tenant, Tenant]) -> None:
+    """Replica a rotates the data keys, then seals a response under the new one: replica b,
+    which started before that key existed, loads it rather than asking the provider again."""
+    a, b = replicas
+    kid = a.call(a.runtime.store.add_data_key)
+    assert kid not in b.runtime.store.cipher.key_ids
+    key = uuid.uuid4().hex
+    body = {"prompt": "Write an essay about fjords [[length]]", "model": "gpt-4o"}
+    before = a.provider.calls
+    first = _post(a, QUERY, body, key)
+    assert first.status_code == 200, first.text
+    again = _post(b, QUERY, body, key)
+    assert again.status_code == 200, again.text
+    assert again.headers.get("idempotent-replayed") == "true"
+    assert again.json() == first.json()
+    assert a.provider.calls == before + 1

@@ -211,6 +211,6 @@ class Runtime:
                       users=UserData(store, hasher, events), http=http,
                       idempotency=SharedIdempotency(
                           IdempotencyKeys(ttl_seconds=settings.idempotency_ttl_seconds),
-                          leases, hasher, lambda: store.cipher, breaker,
+                          leases, hasher, store, breaker,
                           settings.idempotency_ttl_seconds), clock=clock,
                       monitoring=monitoring)

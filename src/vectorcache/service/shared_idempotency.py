@@ -23,18 +23,18 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from vectorcache.crypto import Cipher
-from vectorcache.errors import ConfigurationError
+from vectorcache.errors import ConfigurationError, ServiceUnavailable
 from vectorcache.hashing import Hasher
 from vectorcache.redis_client import Breaker
 from vectorcache.service.idempotency import IdempotencyKeys, Kept, Turn, key_reused
 from vectorcache.service.miss_lease import MissLeases
+from vectorcache.store import Store
 
 __all__ = ["MAX_SHARED_BYTES", "SharedIdempotency"]
 
@@ -51,11 +51,11 @@ class SharedIdempotency:
     ``slot`` is (project id, API key id, Idempotency-Key)."""
 
     def __init__(self, local: IdempotencyKeys, leases: MissLeases, hasher: Hasher,
-                 cipher: Callable[[], Cipher], breaker: Breaker, ttl_seconds: float) -> None:
+                 keys: Store, breaker: Breaker, ttl_seconds: float) -> None:
         self._local = local
         self._leases = leases
         self._hasher = hasher
-        self._cipher = cipher  # the store's, read at each use (a data-key rotation swaps it)
+        self._keys = keys  # its cipher is read at each use (a data-key rotation swaps it)
         self._breaker = breaker
         self._ttl_ms = max(int(ttl_seconds * 1000), 1)
         self._warned = False
@@ -95,14 +95,18 @@ class SharedIdempotency:
             return None
         try:
             record = json.loads(raw)
-            if not isinstance(record["kid"], str):  # a key id None would read it as plain
+            kid = record["kid"]
+            if not isinstance(kid, str):  # a key id None would read it as plain
                 raise TypeError("unsealed")
-            plain = self._cipher().decrypt(record["kid"], record["sealed"].encode())
+            if kid not in self._keys.cipher.key_ids:  # sealed under a data key added since
+                await self._keys.reload_keys()  # this replica started (another rotated them)
+            plain = self._keys.cipher.decrypt(kid, record["sealed"].encode())
             meta, _, body = plain.partition(b"\n")  # JSON (no raw line break), then the body
             sealed = json.loads(meta)
             if sealed["name"] != name:  # sealed for another slot, and moved here
                 raise ValueError("misplaced")
-        except (ConfigurationError, ValueError, KeyError, TypeError, AttributeError):
+        except (ConfigurationError, ServiceUnavailable, ValueError, KeyError, TypeError,
+                AttributeError):
             log.warning("An idempotency record in Redis could not be opened (another master "
                         "key, or a retired data key); the request runs again")
             return None
@@ -113,7 +117,7 @@ class SharedIdempotency:
     async def _write(self, redis: Redis, name: str, fingerprint: str, kept: Kept) -> None:
         if len(kept.body) > MAX_SHARED_BYTES:
             return
-        cipher = self._cipher()
+        cipher = self._keys.cipher
         meta = json.dumps({"name": name, "fingerprint": fingerprint, "status": kept.status,
                            "headers": kept.headers})
         sealed = cipher.encrypt(meta.encode() + b"\n" + kept.body)
