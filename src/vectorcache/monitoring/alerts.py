@@ -52,11 +52,12 @@ class AlertService:
         now = self._clock() if now is None else now
         since = now - self._period if since is None else since
         raised: list[Alert] = []
+        contexts: dict[str, Context] = {}
         for project_id in await self.store.projects_with_requests(min(since, now - 3600)):
-            context = await self._context(project_id, now, since)
+            context = contexts[project_id] = await self._context(project_id, now, since)
             raised += await self._keep(await project_rules(context), now)
         for project in await self._store.list_projects():  # key age: with or without traffic
-            context = await self._context(project.id, now, since)
+            context = contexts.get(project.id) or await self._context(project.id, now, since)
             if context.settings["key_rotation_due"]["enabled"]:
                 raised += await self._keep(key_rotation_due(context), now)
         server = merged({}, ["failed_auth_burst"])["failed_auth_burst"]
