@@ -39,6 +39,7 @@ __all__ = [
     "expiry",
     "rotation_days",
     "rotation_policy_changes",
+    "validate_environment",
 ]
 
 #: any one request header, name and value (431 above it)
@@ -89,6 +90,15 @@ def rotation_days(name: str, value: object) -> int:
         raise ValidationFailed(f"{name} must be a whole number of days from 1 to "
                                f"{MAX_ROTATION_DAYS}", param=name)
     return value
+
+
+def validate_environment(environment: object) -> str:
+    """A key's environment label: production, staging or development (a clear 400); the
+    services ask it first, the store again (``codec.api_key_columns``), the last way in."""
+    if environment not in ENVIRONMENTS:
+        raise ValidationFailed(f"environment must be one of {', '.join(ENVIRONMENTS)}",
+                               param="environment")
+    return str(environment)
 
 
 def rotation_policy_changes(value: object) -> dict[str, int]:

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from vectorcache.apikeys import display_prefix, generate_key
+from vectorcache.bounds import validate_environment
 from vectorcache.console.access import Actor
 from vectorcache.console.audit import ConsoleAudit
 from vectorcache.console.models import KeyRequest
@@ -26,7 +27,7 @@ from vectorcache.hashing import Hasher
 from vectorcache.models import ApiKey, Project
 from vectorcache.security.client_ip import parse_network
 from vectorcache.security.delegation import Grant, check_not_past, validate
-from vectorcache.service.admin import AdminService, validate_environment
+from vectorcache.service.admin import AdminService
 from vectorcache.store import Store
 
 __all__ = ["KeyApprovals", "NewKey", "sensitive_reasons"]

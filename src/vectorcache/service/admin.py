@@ -11,12 +11,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from vectorcache.apikeys import display_prefix, generate_key, is_well_formed
+from vectorcache.bounds import validate_environment
 from vectorcache.clock import utcnow
 from vectorcache.errors import NotFound, ValidationFailed
 from vectorcache.hashing import Hasher
 from vectorcache.models import (
     ALL_SCOPES,
-    ENVIRONMENTS,
     ApiKey,
     NewApiKey,
     Project,
@@ -28,17 +28,9 @@ from vectorcache.service.project_settings import validate_project_settings
 from vectorcache.service.scope import check_scope_within, validate_scope
 from vectorcache.store import Store
 
-__all__ = ["DEFAULT_PROJECT", "AdminService", "validate_environment"]
+__all__ = ["DEFAULT_PROJECT", "AdminService"]
 
 DEFAULT_PROJECT = "default"
-
-
-def validate_environment(environment: object) -> str:
-    """A key's environment label: production, staging or development (a clear 400)."""
-    if environment not in ENVIRONMENTS:
-        raise ValidationFailed(f"environment must be one of {', '.join(ENVIRONMENTS)}",
-                               param="environment")
-    return str(environment)
 
 
 class AdminService:

@@ -14,9 +14,8 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from vectorcache.bounds import check_key_limits, rotation_policy_changes
+from vectorcache.bounds import check_key_limits, rotation_policy_changes, validate_environment
 from vectorcache.crypto import Cipher
-from vectorcache.errors import ValidationFailed
 from vectorcache.models import (
     ALL_SCOPES,
     ENVIRONMENTS,
@@ -175,9 +174,8 @@ def api_key_columns(fields: Mapping[str, Any]) -> dict[str, Any]:
     check_key_limits(fields)
     out: dict[str, Any] = {}
     for name, value in fields.items():
-        if name == "environment" and value not in ENVIRONMENTS:
-            raise ValidationFailed(f"environment must be one of {', '.join(ENVIRONMENTS)}",
-                                   param="environment")
+        if name == "environment":
+            validate_environment(value)
         if name in _KEY_JSON_FIELDS:
             out[name] = json.dumps(list(value))
         elif name in _KEY_TIME_FIELDS:
