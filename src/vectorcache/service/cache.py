@@ -35,9 +35,8 @@ from vectorcache.service.scope import NO_USER
 from vectorcache.service.timing import elapsed_ms
 from vectorcache.settings import Settings
 from vectorcache.store import Store
-from vectorcache.upstream import Completion
 
-__all__ = ["CacheService", "Plan"]
+__all__ = ["CacheService"]
 
 _COUNT_TTL_SECONDS = 5.0
 
@@ -100,9 +99,6 @@ class CacheService:
         return await self._writer.store_answer(
             principal, plan, response=response, usage=usage, provider=provider, user=user,
             metadata=metadata, context=context, ttl_seconds=ttl_seconds, vector=vector)
-
-    async def complete(self, plan: Plan) -> tuple[Completion, str]:
-        return await self._misses.complete(plan)
 
     def provider_turn(self, plan: Plan, *, include_debug: bool = False
                       ) -> AbstractAsyncContextManager[LookupResult | None]:
