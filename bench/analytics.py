@@ -101,7 +101,7 @@ def month(requests: int, seed: int = 7) -> Iterator[dict[RollupKey, list[float]]
         yield out
 
 
-#: label, bucket, group, time zone: UTC's days are day rows; New York's are summed from hours
+#: label, bucket, group, time zone: UTC's days are day rows; New York's day rows +/- hours
 QUERIES: tuple[tuple[str, str, str, str], ...] = (
     ("30 days by day, per key", "day", "key", "UTC"),
     ("30 days by day, overall", "day", "none", "UTC"),
@@ -173,8 +173,9 @@ def main() -> None:
         "rollups of one slice, read by the `request_rollups_slice` index (project, grain, "
         "slice, bucket), then percentiles from the summed histograms in Python) "
         f"timed {args.repeats} times per query; median and worst shown. Days in UTC read the "
-        "day rollups; New York's days are summed in SQL from the hour rollups (24 rows per "
-        "day). Target: < 1 s.", "",
+        "day rollups; New York's days (`monitoring/rollup_plan.py`) are each UTC day's row "
+        "less its first 5 hours plus the next day's first 5 (1 + 10 rows a day instead of "
+        "24), summed in SQL. Target: < 1 s.", "",
         "| backend | requests in the month | rollup rows | fill s | query | median ms "
         "| worst ms |", "|---|---|---|---|---|---|---|"]
     lines += [_rows(name, r) for name, r in results.items()]

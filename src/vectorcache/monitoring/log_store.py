@@ -93,7 +93,8 @@ class RequestLogStore:
         own, or a time zone's days) and the last ends at ``bounds[-1]``; ``rollup_plan``
         chooses the rows. Rows of (bucket start, group value, outcome, reason, *SUMS,
         *histogram counts), a bucket's in one or more rows; with ``limit``, of the ``limit``
-        busiest groups only."""
+        busiest groups only. Each arm of the plan is one index range (a SELECT of a UNION
+        ALL), which both SQLite and PostgreSQL read as such."""
         column = GROUPS[group]
         terms, slice_args = _slice(group, filters or {})
         how = plan(bucket, bounds)
@@ -102,28 +103,19 @@ class RequestLogStore:
                  f" AND grain = ? AND {' AND '.join(terms)} AND bucket >= ? AND bucket < ?")
         count_args = (project_id, grain, *slice_args, lo, hi)  # from the index alone
 
-        def rows(extra: list[str], picked: Sequence[Any], select: str,
+        def arms(extra: list[str], picked: Sequence[Any], select: str,
                  signed: bool = True) -> tuple[str, list[Any]]:
             sql, args = [], []
-            for part in how.parts:
-                where = ["project_id = ?", "grain = ?", *terms, *extra]
-                if part.native:  # each row to its own bucket
-                    span = part.spans[0]
-                    head = "SELECT bucket AS at_bucket" + (", 1 AS sign" if signed else "")
-                    source = "request_rollups"
-                    where.append(f"bucket >= {span.lo} AND bucket < {span.hi}")
-                else:  # each span an index range, its rows to one bucket, + or -
-                    values = ", ".join(f"({s.lo}, {s.hi}, {s.at}, {s.sign})"
-                                       for s in part.spans)
-                    head = "SELECT e.column3 AS at_bucket, e.column4 AS sign"
-                    source = (f"(VALUES {values}) AS e JOIN request_rollups"
-                              " ON bucket >= e.column1 AND bucket < e.column2")
-                sql.append(f"{head}, {column} AS grp, {select} FROM {source}"
-                           f" WHERE {' AND '.join(where)}")
-                args += [project_id, part.grain, *slice_args, *picked]
+            for arm in how.arms:
+                where = ["project_id = ?", "grain = ?", *terms,
+                         f"bucket >= {arm.lo} AND bucket < {arm.hi}", *extra]
+                sign = f", {arm.sign} AS sign" if signed else ""
+                sql.append(f"SELECT {arm.at} AS at_bucket{sign}, {column} AS grp, {select}"
+                           f" FROM request_rollups WHERE {' AND '.join(where)}")
+                args += [project_id, arm.grain, *slice_args, *picked]
             return " UNION ALL ".join(sql), args
 
-        top, top_args = rows([], [], "requests")
+        top, top_args = arms([], [], "requests")
         top = (f"SELECT grp FROM ({top}) AS parts GROUP BY grp"
                " ORDER BY SUM(sign * requests) DESC, grp LIMIT ?")
 
@@ -136,13 +128,13 @@ class RequestLogStore:
                 if not chosen:
                     return []
                 extra.append(f"{column} IN ({', '.join('?' * len(chosen))})")
-            if len(how.parts) == 1 and how.parts[0].native:  # the rows as they are
-                parts, args = rows(extra, chosen, f"outcome, reason, {_SUMS}", signed=False)
-                sql = parts + " GROUP BY at_bucket, grp, outcome, reason"
+            if how.native:  # the rows as they are
+                sql, args = arms(extra, chosen, f"outcome, reason, {_SUMS}", signed=False)
+                sql += " GROUP BY at_bucket, grp, outcome, reason"
             else:
-                parts, args = rows(extra, chosen,
-                                   ", ".join(("outcome", "reason", *_VALUE_COLUMNS)))
-                sql = (f"SELECT at_bucket, grp, outcome, reason, {_SIGNED_SUMS} FROM ({parts})"
+                sql, args = arms(extra, chosen, ", ".join(("outcome", "reason",
+                                                             *_VALUE_COLUMNS)))
+                sql = (f"SELECT at_bucket, grp, outcome, reason, {_SIGNED_SUMS} FROM ({sql})"
                        " AS parts GROUP BY at_bucket, grp, outcome, reason")
             found: list[Any] = conn.execute(sql, args).fetchall()
             return found
