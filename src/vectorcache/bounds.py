@@ -25,6 +25,7 @@ __all__ = [
     "MAX_OLDER_THAN_HOURS",
     "MAX_QUOTA_REQUESTS",
     "MAX_RATE_LIMIT_PER_MINUTE",
+    "MAX_RETENTION_DAYS",
     "MAX_ROTATION_DAYS",
     "MAX_TOKENS",
     "MAX_TTL_SECONDS",
@@ -58,6 +59,8 @@ MAX_OLDER_THAN_HOURS = 1_000_000
 MAX_RATE_LIMIT_PER_MINUTE = 100_000_000
 #: a key's request quota per period
 MAX_QUOTA_REQUESTS = 1_000_000_000_000
+#: how long the request log and the audit log are kept (days): ten years at most
+MAX_RETENTION_DAYS = 3_650
 #: a project's key-rotation period (days, per environment): one day to ten years
 MAX_ROTATION_DAYS = 3_650
 #: what a JSON integer may be anywhere in a body (a signed 64-bit column holds it)

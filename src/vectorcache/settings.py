@@ -8,6 +8,12 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from vectorcache.bounds import (
+    MAX_RATE_LIMIT_PER_MINUTE,
+    MAX_RETENTION_DAYS,
+    MAX_TTL_SECONDS,
+)
+
 __all__ = ["Settings"]
 
 
@@ -31,13 +37,13 @@ class Settings(BaseSettings):
         default="all-minilm-l6-v2",
         description="A model shipped in the package: vc-minilm-l6-pairs (MiniLM-L6 trained on "
                     "labelled duplicate pairs, the default) | all-minilm-l6-v2 (stock).")
-    embedding_max_batch: int = 64
+    embedding_max_batch: int = Field(default=64, ge=1, le=4_096)
 
     default_similarity_threshold: float = Field(default=0.85, ge=0.0, le=1.0)
-    default_ttl_seconds: int | None = Field(default=None, ge=1)
+    default_ttl_seconds: int | None = Field(default=None, ge=1, le=MAX_TTL_SECONDS)
     search_candidates: int = Field(default=8, ge=1, le=100)
-    max_prompt_chars: int = 32_000
-    max_body_bytes: int = 1_048_576
+    max_prompt_chars: int = Field(default=32_000, ge=1, le=10_000_000)
+    max_body_bytes: int = Field(default=1_048_576, ge=1_024, le=1_073_741_824)
 
     upstream_timeout_seconds: float = 60.0
     upstream_connect_timeout_seconds: float = 5.0
@@ -77,10 +83,11 @@ class Settings(BaseSettings):
                     "every third of it while the call goes on (a crashed replica stalls the "
                     "others on that prompt for at most this long).")
     default_rate_limit_per_minute: int | None = Field(
-        default=60_000, ge=1,
+        default=60_000, ge=1, le=MAX_RATE_LIMIT_PER_MINUTE,
         description="Per-key limit for keys that set none (1,000 req/s; None: no limit).")
     ip_rate_limit_per_minute: int | None = Field(
-        default=None, ge=1, description="Per-client-IP limit on authenticated routes.")
+        default=None, ge=1, le=MAX_RATE_LIMIT_PER_MINUTE,
+        description="Per-client-IP limit on authenticated routes.")
     log_level: str = "INFO"
 
     # monitoring (monitoring/): /metrics, alerts, retention
@@ -89,13 +96,15 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = Field(
         default=None, description="When set, /metrics requires 'Authorization: Bearer <it>'.")
     monitor_interval_seconds: float = Field(
-        default=60.0, gt=0,
+        default=60.0, gt=0, le=86_400,
         description="How often alert rules, deliveries and retention run (once across "
                     "replicas per period).")
     request_log_retention_days: int = Field(
-        default=90, ge=1, description="Default request-log retention (a project may set its own).")
+        default=90, ge=1, le=MAX_RETENTION_DAYS,
+        description="Default request-log retention (a project may set its own).")
     audit_retention_days: int = Field(
-        default=365, ge=1, description="Default audit-log retention (a project may set its own).")
+        default=365, ge=1, le=MAX_RETENTION_DAYS,
+        description="Default audit-log retention (a project may set its own).")
     alert_webhook_url: str | None = Field(
         default=None, max_length=2000,
         description="Receives the instance's own alerts (those no project owns, e.g. a burst "
@@ -108,9 +117,11 @@ class Settings(BaseSettings):
 
     # the console (dashboard and /admin/api): accounts, sessions, sign-in throttling
     console_session_idle_seconds: int = Field(
-        default=3600, ge=1, description="A console session ends after this long unused.")
+        default=3600, ge=1, le=30 * 86_400,
+        description="A console session ends after this long unused.")
     console_session_absolute_seconds: int = Field(
-        default=43_200, ge=60, description="...and this long after sign-in, used or not.")
+        default=43_200, ge=60, le=365 * 86_400,
+        description="...and this long after sign-in, used or not.")
     console_secure_cookies: bool = Field(
         default=False, description="Mark the session cookie Secure even when the request "
         "did not arrive over HTTPS (e.g. TLS ends at a proxy that is not trusted).")
@@ -122,7 +133,7 @@ class Settings(BaseSettings):
     console_login_max_failures: int = Field(
         default=5, ge=1, description="Failed sign-ins per account before a lockout (per "
         "client IP: four times as many).")
-    console_lockout_seconds: int = Field(default=900, ge=1)
+    console_lockout_seconds: int = Field(default=900, ge=1, le=30 * 86_400)
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+from vectorcache.bounds import MAX_INT64, MAX_RETENTION_DAYS
 from vectorcache.errors import NotFound, ValidationFailed
 from vectorcache.monitoring.alert_models import RULES, Alert, Delivery, Webhook
 from vectorcache.monitoring.alert_rules import (
@@ -165,33 +166,18 @@ class AlertService:
                 if field not in DEFAULTS[name]:
                     raise ValidationFailed(f"rule {name} has no setting {field!r}",
                                            param="rules")
-                if not isinstance(value, type(DEFAULTS[name][field])) and not (
-                        isinstance(DEFAULTS[name][field], float) and isinstance(value, int)):
-                    raise ValidationFailed(f"{name}.{field} must be a "
-                                           f"{type(DEFAULTS[name][field]).__name__}",
-                                           param="rules")
-                if field == "timezone":  # also the days of the project's analytics
-                    try:
-                        zone_of(str(value))
-                    except ValidationFailed:
-                        raise ValidationFailed(
-                            f"{name}.timezone must be an IANA time zone name, e.g. "
-                            "Europe/Paris", param="rules") from None
-                if field == "notice_days" and (isinstance(value, bool)
-                                               or not 0 <= value <= 365):
-                    raise ValidationFailed("key_rotation_due.notice_days must be 0 to 365",
-                                           param="rules")
+                _check_rule_value(name, field, value)
             rules[name] = {**(rules.get(name) or {}), **values}
         retention = dict(stored.get("retention") or {})
         for field, value in (changes.get("retention") or {}).items():
-            if field not in RETENTION_DEFAULTS or not isinstance(value, int) or not (
-                    1 <= value <= 3650):
+            if field not in RETENTION_DEFAULTS or not _whole(value) or not (
+                    1 <= value <= MAX_RETENTION_DAYS):
                 raise ValidationFailed("retention takes request_log_days and audit_days, "
                                        "1 to 3650", param="retention")
             retention[field] = value
         cache = dict(stored.get("cache") or {})
         for field, value in (changes.get("cache") or {}).items():
-            if field not in CACHE_DEFAULTS or not isinstance(value, int) or value < 0:
+            if field not in CACHE_DEFAULTS or not _whole(value) or not 0 <= value <= MAX_INT64:
                 raise ValidationFailed("cache takes max_entries and max_bytes, 0 (no cap) or "
                                        "more", param="cache")
             cache[field] = value
@@ -203,3 +189,55 @@ class AlertService:
         await self._store.add_audit("monitoring.settings", project_id=project_id, actor=actor,
                                     target=project_id, details=changes)
         return await self.settings(project_id)
+
+
+#: the numeric rule settings: (smallest, largest); a count of days, minutes or requests is whole
+_RULE_RANGES: dict[str, tuple[float, float]] = {
+    "factor": (1.0, 1_000.0), "rate": (0.001, 1.0), "days": (1, 28),
+    "window_minutes": (1, 1_440), "notice_days": (0, 365),
+    "min_requests": (1, 1_000_000_000), "min_errors": (1, 1_000_000_000),
+    "min_failures": (1, 1_000_000_000)}
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_rule_value(rule: str, field: str, value: Any) -> None:
+    """One rule setting, strictly typed and bounded as it is stored (the rule evaluation reads
+    it every period: a bad value would fail there, for every period, unseen)."""
+    default = DEFAULTS[rule][field]
+    name = f"{rule}.{field}"
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ValidationFailed(f"{name} must be true or false", param="rules")
+    elif field in _RULE_RANGES:
+        low, high = _RULE_RANGES[field]
+        number = _whole(value) or (isinstance(default, float) and isinstance(value, float))
+        if not number or not low <= value <= high:
+            kind = "a number" if isinstance(default, float) else "a whole number"
+            raise ValidationFailed(f"{name} must be {kind} from {low:g} to {high:g}",
+                                   param="rules")
+    elif field == "timezone":  # also the days of the project's analytics
+        try:
+            zone_of(str(value) if isinstance(value, str) else "")
+        except ValidationFailed:
+            raise ValidationFailed(f"{name} must be an IANA time zone name, e.g. Europe/Paris",
+                                   param="rules") from None
+    elif field in ("start", "end"):
+        if not isinstance(value, str) or not _clock_time(value):
+            raise ValidationFailed(f"{name} must be a time of day, HH:MM", param="rules")
+    elif field == "weekdays":
+        if not isinstance(value, list) or len(value) > 7 or not all(
+                _whole(d) and 0 <= d <= 6 for d in value):
+            raise ValidationFailed(f"{name} must be a list of weekdays, 0 (Monday) to 6",
+                                   param="rules")
+    else:  # a setting added to DEFAULTS without a check here
+        raise ValidationFailed(f"rule {rule} has no setting {field!r}", param="rules")
+
+
+def _clock_time(text: str) -> bool:
+    hours, sep, minutes = text.partition(":")
+    return (sep == ":" and len(hours) == 2 and len(minutes) == 2 and hours.isascii()
+            and minutes.isascii() and hours.isdigit() and minutes.isdigit()
+            and int(hours) < 24 and int(minutes) < 60)
