@@ -148,3 +148,38 @@ def test_webhook_secrets_move_to_the_new_data_key(backend: str, tmp_path: Path,
             await other.close()
 
     asyncio.run(main())
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_replica_with_a_stale_key_ring_seals_a_new_webhook_under_the_active_key(
+        backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """Another process rotated the data keys and moved every sealed row: a webhook this
+    process adds must not land under the key about to be retired (it would then be unreadable,
+    or block the retirement)."""
+    url = (f"sqlite:///{tmp_path / 'v.db'}" if backend == "sqlite"
+           else str(request.getfixturevalue("postgres_url")))
+    master = Fernet.generate_key()
+
+    async def main() -> None:
+        rotator = open_store_for_url(url, master, 4, searchable=False)
+        stale = open_store_for_url(url, master, 4, searchable=False)
+        await rotator.open()
+        await stale.open()
+        try:
+            project = await rotator.create_project("hooked")
+            old_kid = stale.cipher.active_kid
+            new_kid = await rotator.add_data_key()
+            assert stale.cipher.active_kid == old_kid  # it has not heard of the rotation
+            hook = await AlertStore(stale.db, stale).add_webhook(
+                project.id, "https://example.org/h", "whsec_" + "b" * 32, "json", 1.0)
+            kid = await rotator.db.read(lambda c: c.execute(
+                "SELECT kid FROM monitor_webhooks WHERE id = ?", (hook.id,)).fetchone()[0])
+            assert kid == new_kid
+            await rotator.retire_data_key(old_kid)  # nothing left under it
+            found = await AlertStore(rotator.db, rotator).webhook_secret(hook.id)
+            assert found is not None and found[1] == "whsec_" + "b" * 32
+        finally:
+            await rotator.close()
+            await stale.close()
+
+    asyncio.run(main())

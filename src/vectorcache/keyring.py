@@ -5,13 +5,15 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from cryptography.fernet import Fernet, InvalidToken
 
 from vectorcache.crypto import Cipher, new_data_key
 from vectorcache.errors import ConfigurationError
 
-__all__ = ["WrappedKey", "build_cipher", "new_kid", "rewrap_key", "wrap_new_key"]
+__all__ = ["KeyRing", "WrappedKey", "build_cipher", "new_kid", "open_sealed", "rewrap_key",
+           "wrap_new_key"]
 
 
 @dataclass(frozen=True)
@@ -70,3 +72,20 @@ def build_cipher(master_key: bytes, keys: Iterable[WrappedKey],
     if active is None:
         raise ConfigurationError("No active data key in the database.")
     return Cipher(plain, active)
+
+
+class KeyRing(Protocol):
+    """Whoever holds the data keys (the ``Store``): its cipher is replaced when the keys
+    rotate, so it is read at each use, never kept."""
+
+    cipher: Cipher
+
+    async def reload_keys(self) -> None: ...
+
+
+async def open_sealed(ring: KeyRing, kid: str | None, sealed: bytes) -> bytes:
+    """Decrypt what was sealed under data key ``kid``, first re-reading the key ring when
+    ``kid`` was added after this process loaded it (another replica rotated the keys)."""
+    if kid is not None and kid not in ring.cipher.key_ids:
+        await ring.reload_keys()
+    return ring.cipher.decrypt(kid, sealed)

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
 
-from vectorcache.crypto import Cipher
+from vectorcache.keyring import KeyRing, open_sealed
 from vectorcache.monitoring.alert_models import Alert, Delivery, NewAlert, Webhook
 from vectorcache.store.sql import Conn, Db
 
-__all__ = ["AlertStore", "KeyRing"]
+__all__ = ["AlertStore", "SealingKeyRing"]
+
+T = TypeVar("T")
 
 _ALERT = ("id, project_id, rule, key_id, severity, created_at, summary, evidence, "
           "acknowledged_at, acknowledged_by")
@@ -30,17 +32,15 @@ def _delivery(row: Any) -> Delivery:
     return Delivery(*(row[i] for i in range(9)))
 
 
-class KeyRing(Protocol):
-    """Whoever holds the data keys (the ``Store``): its cipher is replaced when the keys
-    rotate, so it is read at each use, never kept."""
+class SealingKeyRing(KeyRing, Protocol):
+    """The ``Store``: its key ring, and its writes that seal under the active data key (a
+    rotation on another replica cannot leave a secret under a key being retired)."""
 
-    cipher: Cipher
-
-    async def reload_keys(self) -> None: ...
+    async def sealed_write(self, fn: Callable[[Conn], T]) -> T: ...
 
 
 class AlertStore:
-    def __init__(self, db: Db, keys: KeyRing) -> None:
+    def __init__(self, db: Db, keys: SealingKeyRing) -> None:
         self._db = db
         self._keys = keys
 
@@ -164,12 +164,15 @@ class AlertStore:
     async def add_webhook(self, project_id: str, url: str, secret: str, fmt: str,
                           now: float) -> Webhook:
         hook = Webhook(str(uuid.uuid4()), project_id, url, fmt, now, True)
-        cipher = self._keys.cipher
-        token = cipher.encrypt(secret.encode())
-        await self._db.write(lambda c: c.execute(
-            "INSERT INTO monitor_webhooks (id, project_id, url, kid, secret, format,"
-            " created_at, enabled) VALUES (?, ?, ?, ?, ?, ?, ?, 1)",
-            (hook.id, project_id, url, cipher.active_kid, token, fmt, now)))
+
+        def insert(c: Conn) -> None:  # sealed under the active key as of this transaction
+            cipher = self._keys.cipher
+            c.execute("INSERT INTO monitor_webhooks (id, project_id, url, kid, secret, format,"
+                      " created_at, enabled) VALUES (?, ?, ?, ?, ?, ?, ?, 1)",
+                      (hook.id, project_id, url, cipher.active_kid,
+                       cipher.encrypt(secret.encode()), fmt, now))
+
+        await self._keys.sealed_write(insert)
         return hook
 
     async def webhooks(self, project_id: str) -> list[Webhook]:
@@ -185,9 +188,7 @@ class AlertStore:
         if row is None:
             return None
         hook = Webhook(row[0], row[1], row[2], row[3], float(row[4]), bool(row[5]))
-        if row[6] is not None and row[6] not in self._keys.cipher.key_ids:
-            await self._keys.reload_keys()  # sealed under a data key added since we started
-        return hook, self._keys.cipher.decrypt(row[6], bytes(row[7])).decode()
+        return hook, (await open_sealed(self._keys, row[6], bytes(row[7]))).decode()
 
     async def delete_webhook(self, project_id: str, webhook_id: str) -> bool:
         cur = await self._db.write(lambda c: c.execute(

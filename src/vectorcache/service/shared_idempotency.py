@@ -31,6 +31,7 @@ from redis.exceptions import RedisError
 
 from vectorcache.errors import ConfigurationError, ServiceUnavailable
 from vectorcache.hashing import Hasher
+from vectorcache.keyring import open_sealed
 from vectorcache.redis_client import Breaker
 from vectorcache.service.idempotency import IdempotencyKeys, Kept, Turn, key_reused
 from vectorcache.service.miss_lease import MissLeases
@@ -98,9 +99,7 @@ class SharedIdempotency:
             kid = record["kid"]
             if not isinstance(kid, str):  # a key id None would read it as plain
                 raise TypeError("unsealed")
-            if kid not in self._keys.cipher.key_ids:  # sealed under a data key added since
-                await self._keys.reload_keys()  # this replica started (another rotated them)
-            plain = self._keys.cipher.decrypt(kid, record["sealed"].encode())
+            plain = await open_sealed(self._keys, kid, record["sealed"].encode())
             meta, _, body = plain.partition(b"\n")  # JSON (no raw line break), then the body
             sealed = json.loads(meta)
             if sealed["name"] != name:  # sealed for another slot, and moved here

@@ -7,9 +7,9 @@ see plaintext domain records, and rows only ever hold ciphertext.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -26,11 +26,12 @@ from vectorcache.models import (
     ProviderConfig,
     UsageEvent,
 )
-from vectorcache.store.sql import Db
+from vectorcache.store.sql import Conn, Db
 
 __all__ = ["SearchResult", "Store"]
 
 SearchResult = tuple[Entry, float]  # (entry, cosine similarity)
+T = TypeVar("T")
 
 
 class Store(Protocol):
@@ -53,6 +54,10 @@ class Store(Protocol):
 
     # data keys (encryption at rest): rotation without downtime
     async def reload_keys(self) -> None: ...
+    async def sealed_write(self, fn: Callable[[Conn], T]) -> T:
+        """Run ``fn`` in one write transaction in which ``cipher`` seals under the database's
+        active data key (reloaded and ``fn`` run again if another process rotated it): ``fn``
+        reads ``cipher`` inside, never before."""
     async def add_data_key(self) -> str: ...
     async def reencrypt_batch(self, batch: int) -> int: ...
     async def pending_reencryption(self) -> int: ...

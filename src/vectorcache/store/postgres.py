@@ -142,7 +142,7 @@ class PostgresStore(SqlRecords):
                    casts={"embedding": "vector"})
             return entry_id
 
-        return await self._sealed_write(run)
+        return await self.sealed_write(run)
 
     async def search(self, partition: str, vector: npt.NDArray[np.float32], k: int,
                      now: datetime, min_score: float = -1.0) -> list[SearchResult]:

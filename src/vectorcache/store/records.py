@@ -125,7 +125,7 @@ class SqlRecords(ABC):
         if any(r["kid"] is not None and r["kid"] not in known for r in rows):
             await self.reload_keys()
 
-    async def _sealed_write(self, fn: Callable[[Conn], T]) -> T:
+    async def sealed_write(self, fn: Callable[[Conn], T]) -> T:
         """A write that encrypts: always under the database's active data key."""
         def run(conn: Conn) -> T:
             self._lock_key_ring(conn)
@@ -144,7 +144,7 @@ class SqlRecords(ABC):
         return kid
 
     async def reencrypt_batch(self, batch: int) -> int:
-        return await self._sealed_write(lambda c: sql_keys.reencrypt(c, self.cipher, batch))
+        return await self.sealed_write(lambda c: sql_keys.reencrypt(c, self.cipher, batch))
 
     async def pending_reencryption(self) -> int:
         return await self._db.read(sql_keys.pending_rows)
@@ -276,7 +276,7 @@ class SqlRecords(ABC):
             conn.execute("DELETE FROM providers WHERE project_id = ?", (config.project_id,))
             insert(conn, "providers", values)
 
-        await self._sealed_write(run)
+        await self.sealed_write(run)
 
     async def get_provider(self, project_id: str) -> ProviderConfig | None:
         row = await self._db.read(lambda c: c.execute(

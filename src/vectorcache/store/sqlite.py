@@ -155,7 +155,7 @@ class SqliteStore(SqlRecords):
                       "space": self.space}
             return entry_id, int(insert(conn, "entries", values).lastrowid)
 
-        entry_id, rowid = await self._sealed_write(run)
+        entry_id, rowid = await self.sealed_write(run)
         if rowid is not None:
             self._index.add(entry.partition, [rowid], entry.embedding[None, :])
             self._own.add(rowid)
