@@ -6,6 +6,8 @@ to the new data key when the data key rotates (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from vectorcache.monitoring.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, 
 from vectorcache.redaction import secret_values
 from vectorcache.runtime import Runtime
 from vectorcache.settings import Settings
-from vectorcache.store import open_store_for_url
+from vectorcache.store import Store, open_store_for_url
 from vectorcache.testing.webhook_receiver import WebhookReceiver
 
 SECRET = "instance-hook-secret-0123456789"
@@ -107,21 +109,33 @@ def test_instance_webhook_settings_are_checked_and_masked(tmp_path: Path) -> Non
     assert set(secret_values(env)) == {SECRET, "url-password"}
 
 
+def _url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    return (f"sqlite:///{tmp_path / 'v.db'}" if backend == "sqlite"
+            else str(request.getfixturevalue("postgres_url")))
+
+
+@asynccontextmanager
+async def _two_processes(url: str) -> AsyncIterator[tuple[Store, Store]]:
+    """Two stores on one database and master key, as two replicas hold them."""
+    master = Fernet.generate_key()
+    one = open_store_for_url(url, master, 4, searchable=False)
+    two = open_store_for_url(url, master, 4, searchable=False)
+    await one.open()
+    await two.open()
+    try:
+        yield one, two
+    finally:
+        await one.close()
+        await two.close()
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_webhook_secrets_move_to_the_new_data_key(backend: str, tmp_path: Path,
                                                   request: pytest.FixtureRequest) -> None:
     """A data-key rotation re-encrypts webhook secrets with the other sealed rows; the old
     key can then be retired, and the secret still signs (a second process too)."""
-    url = (f"sqlite:///{tmp_path / 'v.db'}" if backend == "sqlite"
-           else str(request.getfixturevalue("postgres_url")))
-    master = Fernet.generate_key()
-
     async def main() -> None:
-        store = open_store_for_url(url, master, 4, searchable=False)
-        other = open_store_for_url(url, master, 4, searchable=False)
-        await store.open()
-        await other.open()
-        try:
+        async with _two_processes(_url(backend, tmp_path, request)) as (store, other):
             alerts = AlertStore(store.db, store)
             project = await store.create_project("hooked")
             hook = await alerts.add_webhook(project.id, "https://example.org/h",
@@ -143,9 +157,6 @@ def test_webhook_secrets_move_to_the_new_data_key(backend: str, tmp_path: Path,
                 assert found is not None and found[1] == "whsec_" + "a" * 32
             infos = {k.kid: k.rows for k in await store.data_keys()}
             assert infos[new_kid] == 1
-        finally:
-            await store.close()
-            await other.close()
 
     asyncio.run(main())
 
@@ -156,16 +167,8 @@ def test_a_replica_with_a_stale_key_ring_seals_a_new_webhook_under_the_active_ke
     """Another process rotated the data keys and moved every sealed row: a webhook this
     process adds must not land under the key about to be retired (it would then be unreadable,
     or block the retirement)."""
-    url = (f"sqlite:///{tmp_path / 'v.db'}" if backend == "sqlite"
-           else str(request.getfixturevalue("postgres_url")))
-    master = Fernet.generate_key()
-
     async def main() -> None:
-        rotator = open_store_for_url(url, master, 4, searchable=False)
-        stale = open_store_for_url(url, master, 4, searchable=False)
-        await rotator.open()
-        await stale.open()
-        try:
+        async with _two_processes(_url(backend, tmp_path, request)) as (rotator, stale):
             project = await rotator.create_project("hooked")
             old_kid = stale.cipher.active_kid
             new_kid = await rotator.add_data_key()
@@ -178,8 +181,5 @@ def test_a_replica_with_a_stale_key_ring_seals_a_new_webhook_under_the_active_ke
             await rotator.retire_data_key(old_kid)  # nothing left under it
             found = await AlertStore(rotator.db, rotator).webhook_secret(hook.id)
             assert found is not None and found[1] == "whsec_" + "b" * 32
-        finally:
-            await rotator.close()
-            await stale.close()
 
     asyncio.run(main())
