@@ -35,8 +35,9 @@ class Settings(BaseSettings):
         default="onnx", description="onnx | reference (sentence-transformers; training extra)")
     embedding_model: str = Field(
         default="all-minilm-l6-v2",
-        description="A model shipped in the package: vc-minilm-l6-pairs (MiniLM-L6 trained on "
-                    "labelled duplicate pairs, the default) | all-minilm-l6-v2 (stock).")
+        description="A model shipped in the package: all-minilm-l6-v2 (stock MiniLM-L6, the "
+                    "default) | vc-minilm-l6-pairs (MiniLM-L6 trained on labelled duplicate "
+                    "pairs: more QQP-style duplicates at 2-5 %, almost no chat paraphrases).")
     embedding_max_batch: int = Field(default=64, ge=1, le=4_096)
 
     default_similarity_threshold: float = Field(default=0.85, ge=0.0, le=1.0)
