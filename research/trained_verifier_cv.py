@@ -37,13 +37,13 @@ from training.train_verifier import (
     CUTOFFS,
     DEFAULT_TARGET,
     FLOORS,
-    GBM,
     GUARDS,
     MARGIN_SD,
     VECTORS,
     SeedEnsemble,
     analyse,
     embed_all,
+    fit,
     guard_flags,
     replay,
     train_rows,
@@ -79,14 +79,6 @@ def with_second_cosine(second: dict[str, np.ndarray]) -> None:
         return [*plain(query, stored, cosine), float(second[query] @ second[stored])]
 
     trainer.features = dev_cv.features = more  # type: ignore[assignment]
-
-
-def fit_weighted(X: np.ndarray, y: np.ndarray, w: np.ndarray, seeds: int) -> SeedEnsemble:
-    from sklearn.ensemble import GradientBoostingClassifier
-
-    return SeedEnsemble([
-        GradientBoostingClassifier(**{**GBM, "random_state": GBM["random_state"] + k})
-        .fit(X, y, sample_weight=w) for k in range(seeds)])
 
 
 def evaluate(models: list[SeedEnsemble], dev: DevData, pair_X: np.ndarray,
@@ -193,7 +185,7 @@ def main() -> None:
             recipes.append((r, 1.0))
     for name, w in recipes:
         if name == "train":
-            one = fit_weighted(Xt, yt, np.ones(len(yt)), args.seeds)
+            one = fit(Xt, yt, np.ones(len(yt)), args.seeds)
             models = [one] * FOLDS
         else:
             models = []
@@ -205,7 +197,7 @@ def main() -> None:
                     X = np.vstack([Xt, Xd[keep]])
                     y = np.concatenate([yt, yd[keep]])
                     wt = np.concatenate([np.ones(len(yt)), np.full(int(keep.sum()), w)])
-                models.append(fit_weighted(X, y, wt, args.seeds))
+                models.append(fit(X, y, wt, args.seeds))
         results[name] = evaluate(models, dev, pair_X, pair_folds)
         print(f"--- {name} ({time.time() - t0:.0f}s)")
         print(json.dumps(results[name]["0.01"], indent=None))

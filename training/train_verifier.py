@@ -108,12 +108,13 @@ class SeedEnsemble:
         return np.column_stack([1.0 - p, p])
 
 
-def fit(X: np.ndarray, y: np.ndarray) -> SeedEnsemble:
+def fit(X: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None,
+        seeds: int = SEEDS) -> SeedEnsemble:
     from sklearn.ensemble import GradientBoostingClassifier
 
     return SeedEnsemble([
-        GradientBoostingClassifier(**{**GBM, "random_state": GBM["random_state"] + k}).fit(X, y)
-        for k in range(SEEDS)])
+        GradientBoostingClassifier(**{**GBM, "random_state": GBM["random_state"] + k})
+        .fit(X, y, sample_weight=weights) for k in range(seeds)])
 
 
 def export(ensemble: SeedEnsemble) -> dict[str, Any]:
