@@ -26,8 +26,8 @@ What it does, so the numbers it prints are honest:
   rows (``train/pairs_train.jsonl.gz``, 92,089 labelled pairs, disjoint from dev by component;
   rows at cosine >= the trainer's floor, as ``training.train_verifier`` builds them), each dev
   row weighted ``DEV_WEIGHT`` (3). Measured on 2026-12-03 at the 1 % point: QQP stream 23.6 %
-  at 0.84 % against 19.2 % at 0.84 % for dev rows alone, but GPTCache's mock stream 36.0 % at
-  2.03 % wrong against 41.5 % at 0.92 %: more wrong chat answers, so not shipped
+  at 0.84 % against 18.5 % at 0.84 % for dev rows alone, but GPTCache's mock stream 36.0 % at
+  2.03 % wrong against 41.8 % at 0.92 %: more wrong chat answers, so not shipped
   (research/LOG.md).
 
 Needs scikit-learn (a bench dependency only; the server scores the JSON in plain Python).
@@ -114,15 +114,14 @@ def embed_all(texts: list[str], cache: Path | None, backend: str,
     return dict(zip(texts, vectors, strict=False))
 
 
-class Dataset:
-    def __init__(self, data: Path, cache: Path | None, backend: str, precision: str) -> None:
-        self.pairs = [r for f in sorted(data.glob("pairs_*.jsonl")) for r in load_jsonl(f)]
-        self.streams = {f.name: load_jsonl(f) for f in sorted(data.glob("stream_*.jsonl"))}
-        texts = {t for r in self.pairs for t in (r["a"], r["b"])}
-        texts |= {r["prompt"] for s in self.streams.values() for r in s}
-        self.vec = embed_all(sorted(texts), cache, backend, precision)
+class DevSet:
+    """The dev pairs and replay streams with one model's vectors (what ``build_rows`` reads)."""
+
+    def __init__(self, pairs: list[dict[str, Any]], streams: dict[str, list[dict[str, Any]]],
+                 vec: dict[str, np.ndarray]) -> None:
+        self.pairs, self.streams, self.vec = pairs, streams, vec
         self.group_of: dict[str, str] = {}
-        for r in self.pairs:
+        for r in pairs:
             self.group_of.setdefault(r["a"], r["group"])
             self.group_of.setdefault(r["b"], r["group"])
 
@@ -130,11 +129,22 @@ class Dataset:
         return self.group_of.get(prompt, cluster)
 
 
+class Dataset(DevSet):
+    """The dev files under ``data``, embedded as the server embeds them."""
+
+    def __init__(self, data: Path, cache: Path | None, backend: str, precision: str) -> None:
+        pairs = [r for f in sorted(data.glob("pairs_*.jsonl")) for r in load_jsonl(f)]
+        streams = {f.name: load_jsonl(f) for f in sorted(data.glob("stream_*.jsonl"))}
+        texts = {t for r in pairs for t in (r["a"], r["b"])}
+        texts |= {r["prompt"] for s in streams.values() for r in s}
+        super().__init__(pairs, streams, embed_all(sorted(texts), cache, backend, precision))
+
+
 def fold_of(group: str) -> int:
     return int(hashlib.sha256(group.encode()).hexdigest(), 16) % FOLDS
 
 
-def build_rows(ds: Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict[str, str]]]:
+def build_rows(ds: DevSet) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict[str, str]]]:
     X: list[list[float]] = []
     y: list[int] = []
     folds: list[int] = []

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from research.dev_cv_verifier import FOLDS, build_rows, candidates, fold_of
+from research.dev_cv_verifier import FOLDS, DevSet, build_rows, candidates, fold_of
 from training.data import DEFAULT_DATA, load_jsonl, load_train_pairs
 from training.train_verifier import (
     ADVERSARIAL_SOURCES,
@@ -51,21 +51,6 @@ from training.train_verifier import (
 from vectorcache.settings import Settings
 
 
-class DevData:
-    """The dev pairs and streams with one model's vectors (what ``build_rows`` reads)."""
-
-    def __init__(self, pairs: list[dict[str, Any]], streams: dict[str, list[dict[str, Any]]],
-                 vec: dict[str, np.ndarray]) -> None:
-        self.pairs, self.streams, self.vec = pairs, streams, vec
-        self.group_of: dict[str, str] = {}
-        for r in pairs:
-            self.group_of.setdefault(r["a"], r["group"])
-            self.group_of.setdefault(r["b"], r["group"])
-
-    def group(self, prompt: str, cluster: str) -> str:
-        return self.group_of.get(prompt, cluster)
-
-
 def with_second_cosine(second: dict[str, np.ndarray]) -> None:
     """Every verifier row (training rows, dev rows, stream candidates) gains the pair's cosine
     under a second model: the feature function the trainer and the dev CV both call is
@@ -81,7 +66,7 @@ def with_second_cosine(second: dict[str, np.ndarray]) -> None:
     trainer.features = dev_cv.features = more  # type: ignore[assignment]
 
 
-def evaluate(models: list[SeedEnsemble], dev: DevData, pair_X: np.ndarray,
+def evaluate(models: list[SeedEnsemble], dev: DevSet, pair_X: np.ndarray,
              pair_folds: np.ndarray) -> dict[str, Any]:
     def score(X: np.ndarray, folds: np.ndarray) -> np.ndarray:
         p = np.zeros(len(X))
@@ -168,7 +153,7 @@ def main() -> None:
     if args.with_cosine_of:
         second = embed_all(sorted(texts), args.with_cosine_of)
         with_second_cosine(second)
-    dev = DevData(pairs, streams, vec)
+    dev = DevSet(pairs, streams, vec)
     Xt, yt = train_rows(train, vec)
     Xd, yd, folds, _ = build_rows(dev)
     n_pairs = len(pairs)

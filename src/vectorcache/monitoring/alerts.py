@@ -173,7 +173,7 @@ class AlertService:
             if field not in RETENTION_DEFAULTS or not _whole(value) or not (
                     1 <= value <= MAX_RETENTION_DAYS):
                 raise ValidationFailed("retention takes request_log_days and audit_days, "
-                                       "1 to 3650", param="retention")
+                                       f"1 to {MAX_RETENTION_DAYS}", param="retention")
             retention[field] = value
         cache = dict(stored.get("cache") or {})
         for field, value in (changes.get("cache") or {}).items():
