@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,9 +51,12 @@ def rows(t: Tenant, action: str) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def audited(tmp_path_factory: pytest.TempPathFactory, encoder: Any) -> Iterator[TestClient]:
-    """An app of this module's own: refusals are throttled per process, so counting the rows
-    of a flood needs an audit budget no other test has spent this minute."""
-    app = create_app(settings_for(tmp_path_factory.mktemp("audited")), encoder=encoder)
+    """An app of this module's own: refusals are throttled per process and per minute, so
+    counting the rows of a flood needs an audit budget no other test has spent this minute,
+    and a clock that does not pass a minute's end in the middle of the flood."""
+    now = datetime.now(UTC)
+    app = create_app(settings_for(tmp_path_factory.mktemp("audited")), encoder=encoder,
+                     clock=lambda: now)
     with TestClient(app) as client:
         yield client
 

@@ -201,7 +201,7 @@ class Runtime:
             await monitoring.start(serving=with_embedder)
             stack.push_async_callback(monitoring.close)
             yield cls(settings=settings, store=store, embedder=embedder, hasher=hasher,
-                      events=events, auth=Authenticator(store, hasher, events),
+                      events=events, auth=Authenticator(store, hasher, events, clock),
                       admin=AdminService(
                           store, hasher,
                           default_threshold=settings.default_similarity_threshold), cache=cache,

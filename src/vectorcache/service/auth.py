@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from vectorcache.apikeys import is_well_formed
 from vectorcache.clock import utcnow
@@ -60,12 +62,14 @@ class Principal:
 
 
 class Authenticator:
-    def __init__(self, store: Store, hasher: Hasher, events: EventWriter) -> None:
+    def __init__(self, store: Store, hasher: Hasher, events: EventWriter,
+                 clock: Callable[[], datetime] = utcnow) -> None:
         self._store = store
         self._hasher = hasher
         self._events = events
-        self._failures = FailedAuthAudit(store)
-        self._refusals = ThrottledAudit(store)  # a budget of its own: floods of either kind
+        seconds = lambda: clock().timestamp()  # noqa: E731 - the audits' minutes follow ``clock``
+        self._failures = FailedAuthAudit(store, clock=seconds)
+        self._refusals = ThrottledAudit(store, clock=seconds)  # a budget of its own
 
     async def _failed(self, presented: str | None, code: str, client_ip: str | None,
                       project_id: str | None = None, detail: str | None = None,
