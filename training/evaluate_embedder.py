@@ -98,6 +98,10 @@ truncated at 256 tokens (trained at {max_tokens}).
 - Rebuild: `pip install -e '.[training]'`, then `python -m training` (or the steps it lists).
   Seeded and run with deterministic torch algorithms: the same thread count on the same torch
   build gives the same weights; the export records the fp32 file's hash (`model.json`).
+  `python -m training.check_rebuild --full` retrains and compares both hashes with
+  `model.json`; without `--full` it checks, in about a minute, that the stock model exports to
+  the shipped bytes and that two runs of the first steps give identical weights (the suite
+  runs that part: `tests/test_training_rebuild.py`).
 
 ## Terms of the training data (inherited by this model, as a question of fact)
 

@@ -70,8 +70,10 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def export(source: Path, name: str, model_id: str, max_tokens: int) -> Path:
-    target = MODELS / name
+def export(source: Path, name: str, model_id: str, max_tokens: int,
+           models_dir: Path = MODELS) -> Path:
+    """Write ``models_dir/name`` (the package's models unless told) and return it."""
+    target = models_dir / name
     target.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         fp32 = Path(tmp) / "fp32.onnx"
