@@ -16,8 +16,9 @@ Every dev stream query and dev pair is scored by the fold model that never saw i
 operating point for the 1 % target is chosen as ``training.train_verifier`` chooses it (most QQP
 recall half a sampling SD under the target, adversarial dev negatives no more than the target,
 floor at least the default similarity threshold), and again with every stream's wrong-answer
-rate under the target (``<target>/every-stream``: the chat-style stream constrains it too). Printed: QQP and GPTCache-mock stream recall
-and wrong-answer rate at that point, and the dev pairs per source and category. Writes
+rate under the target (``<target>/every-stream``: the chat-style stream constrains it too).
+Printed: QQP and GPTCache-mock stream recall and wrong-answer rate at that point, and the dev
+pairs per source and category. Writes
 ``.vectorcache/training/trained_verifier_cv-<model>.json``.
 """
 

@@ -30,14 +30,18 @@ from training.train_embedder import train
 from vectorcache.embeddings.shipped import MODELS_DIR, STOCK_MODEL, TRAINED_MODEL
 
 
-def recorded(name: str) -> dict[str, str]:
-    meta = json.loads((MODELS_DIR / name / "model.json").read_text(encoding="utf-8"))
+def hashes(folder: Path) -> dict[str, str]:
+    """The fp32 and int8 SHA-256 a model folder's ``model.json`` records."""
+    meta = json.loads((folder / "model.json").read_text(encoding="utf-8"))
     return {"fp32_sha256": meta["fp32_sha256"], "sha256": meta["sha256"]}
+
+
+def recorded(name: str) -> dict[str, str]:
+    return hashes(MODELS_DIR / name)
 
 
 def exported(source: Path, name: str, model_id: str, work: Path) -> dict[str, str]:
-    meta = json.loads((export(source, name, model_id, 256, work) / "model.json").read_text())
-    return {"fp32_sha256": meta["fp32_sha256"], "sha256": meta["sha256"]}
+    return hashes(export(source, name, model_id, 256, work))
 
 
 def weights_hash(folder: Path) -> str:
