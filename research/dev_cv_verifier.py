@@ -59,11 +59,13 @@ from training.train_verifier import (
     SEEDS,
     TARGETS,
     TOP_K,
+    Cands,
     _safe,
     export,
     features,
     fit,
     replay,
+    scored_candidates,
     train_rows,
 )
 from training.train_verifier import embed_all as embed_shipped
@@ -169,33 +171,18 @@ def build_rows(ds: DevSet) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dic
     return np.array(X), np.array(y), np.array(folds), meta
 
 
-# per query: the earlier prompts above the lowest floor, nearest first, as
-# (index, cosine, out-of-fold probability, guard flags)
-Cands = list[list[tuple[int, float, float, dict[str, bool]]]]
-
-
 def candidates(stream: list[dict[str, Any]], P: np.ndarray, models: list[Any],
                fold_of_query: list[int], depth: int = 48) -> Cands:
-    rows: list[tuple[int, int, float]] = []
-    for i in range(1, len(stream)):
-        sims = P[:i] @ P[i]
-        for j in np.argsort(-sims)[:depth]:
-            if sims[j] < min(FLOORS):
-                break
-            rows.append((i, int(j), float(sims[j])))
-    out: Cands = [[] for _ in stream]
-    if not rows:
-        return out
-    feats = np.array([features(stream[i]["prompt"], stream[j]["prompt"], c) for i, j, c in rows])
-    folds = np.array([fold_of_query[i] for i, _, _ in rows])
-    probs = np.zeros(len(rows))
-    for f in range(FOLDS):
-        if (folds == f).any():
-            probs[folds == f] = models[f].predict_proba(feats[folds == f])[:, 1]
-    for (i, j, c), p in zip(rows, probs, strict=False):
-        flags = guard_flags(analyse(stream[i]["prompt"]), analyse(stream[j]["prompt"]))
-        out[i].append((j, c, float(p), flags))
-    return out
+    """``scored_candidates`` with each query scored by the model its fold never saw."""
+    def score(feats: np.ndarray, queries: np.ndarray) -> np.ndarray:
+        folds = np.array([fold_of_query[i] for i in queries])
+        probs = np.zeros(len(feats))
+        for f in range(FOLDS):
+            if (folds == f).any():
+                probs[folds == f] = models[f].predict_proba(feats[folds == f])[:, 1]
+        return probs
+
+    return scored_candidates(stream, P, score, depth, min(FLOORS))
 
 
 def best_point(curve: list[dict[str, float]], target: float,

@@ -29,7 +29,7 @@ import hashlib
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from functools import lru_cache
@@ -140,24 +140,36 @@ def export(ensemble: SeedEnsemble) -> dict[str, Any]:
 Cands = list[list[tuple[int, float, float, dict[str, bool]]]]
 
 
-def candidates(stream: list[dict[str, Any]], P: np.ndarray, model: SeedEnsemble,
-               depth: int = 48) -> Cands:
+#: P(duplicate) of each candidate row, from its features and the index of its query
+Scorer = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def scored_candidates(stream: list[dict[str, Any]], P: np.ndarray, score: Scorer,
+                      depth: int = 48, lowest: float = min(FLOORS)) -> Cands:
+    """Each query's earlier prompts at or above ``lowest`` (at most ``depth``, nearest first),
+    with the probability ``score`` gives and the guard flags."""
     rows: list[tuple[int, int, float]] = []
     for i in range(1, len(stream)):
         sims = P[:i] @ P[i]
         for j in np.argsort(-sims)[:depth]:
-            if sims[j] < min(FLOORS):
+            if sims[j] < lowest:
                 break
             rows.append((i, int(j), float(sims[j])))
     out: Cands = [[] for _ in stream]
     if not rows:
         return out
     feats = np.array([features(stream[i]["prompt"], stream[j]["prompt"], c) for i, j, c in rows])
-    probs = model.predict_proba(feats)[:, 1]
+    probs = score(feats, np.array([i for i, _, _ in rows]))
     for (i, j, c), p in zip(rows, probs, strict=True):
         flags = guard_flags(analyse(stream[i]["prompt"]), analyse(stream[j]["prompt"]))
         out[i].append((j, c, float(p), flags))
     return out
+
+
+def candidates(stream: list[dict[str, Any]], P: np.ndarray, model: SeedEnsemble,
+               depth: int = 48) -> Cands:
+    """``scored_candidates`` with one model for every query."""
+    return scored_candidates(stream, P, lambda feats, _: model.predict_proba(feats)[:, 1], depth)
 
 
 def replay(stream: list[dict[str, Any]], cands: Cands, floor: float, cutoff: float,
