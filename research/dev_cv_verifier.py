@@ -61,9 +61,11 @@ from training.train_verifier import (
     TOP_K,
     Cands,
     _safe,
+    best_at,
     export,
     features,
     fit,
+    operating_points,
     replay,
     scored_candidates,
     train_rows,
@@ -251,10 +253,6 @@ def main() -> None:
             for th in np.arange(0.80, 0.991, 0.005).round(3)
         ]
 
-    def best_at(curve: list[dict[str, float]], target: float) -> dict[str, float] | None:
-        ok = [p for p in curve if p["false_hit_rate"] <= target]
-        return max(ok, key=lambda p: (p["recall"], -p["false_hit_rate"])) if ok else None
-
     # guards veto outright, always: they encode the wrong answers a cache must never serve
     # (a changed negation, number, date, entity or content word), which QQP's labels under-count.
     # What each one costs in recall at the default target is reported, not used to drop it.
@@ -286,17 +284,7 @@ def main() -> None:
     # per target, the best point for each lowest floor: a project's similarity_threshold caps
     # the floor from below, so the server picks the best point whose floor is at least it
     # (``verifier.choose_point``) and its CV figures are what that project gets
-    points: list[dict[str, Any]] = []
-    for target in TARGETS:
-        limit = target - MARGIN_SD * (target / len(ds.streams[qqp_name])) ** 0.5
-        for lowest in FLOORS:
-            p = best_at([q for q in chosen_curve if q["floor"] >= lowest and (
-                target > DEFAULT_TARGET or adversarial_rate(q) <= target)], limit)
-            row = p and {"target_error_rate": target, "cosine_floor": p["floor"],
-                         "cutoff": p["cutoff"], "cv_false_hit_rate": round(p["false_hit_rate"], 4),
-                         "cv_recall": round(p["recall"], 4)}
-            if row and row not in points:
-                points.append(row)
+    points = operating_points(chosen_curve, len(ds.streams[qqp_name]), adversarial_rate, FLOORS)
     threshold = Settings().default_similarity_threshold
     table = [OperatingPoint(**p) for p in points]
     defaults = [asdict(choose_point(table, t, threshold)) for t in TARGETS]

@@ -111,3 +111,24 @@ def test_the_trainer_scores_every_row_with_its_ensemble(modules: tuple[Any, Any]
     cands = trainer.candidates(STREAM, VECTORS, Constant(0.7))
     assert sum(map(len, cands)) > 0
     assert all(p == pytest.approx(0.7) for row in cands for _, _, p, _ in row)
+
+
+def test_operating_points_respect_the_margin_the_floor_and_the_adversarial_rate(
+        modules: tuple[Any, Any]) -> None:
+    trainer, _ = modules
+    curve = [  # B is the best under 1 % wrong, but serves 2 % of the adversarial negatives
+        {"floor": 0.90, "cutoff": 0.5, "recall": 0.60, "false_hit_rate": 0.040, "adv": 0.0},
+        {"floor": 0.90, "cutoff": 0.7, "recall": 0.40, "false_hit_rate": 0.009, "adv": 0.02},
+        {"floor": 0.95, "cutoff": 0.5, "recall": 0.30, "false_hit_rate": 0.004, "adv": 0.0},
+        {"floor": 0.95, "cutoff": 0.7, "recall": 0.20, "false_hit_rate": 0.001, "adv": 0.0},
+    ]
+    points = trainer.operating_points(curve, 10_000, lambda p: p["adv"], floors=(0.90, 0.95))
+    got = [(p["target_error_rate"], p["cosine_floor"], p["cutoff"]) for p in points]
+    assert got == [
+        (0.005, 0.95, 0.5),  # the margin: 0.5 SD under 0.5 % on 10,000 requests is 0.465 %
+        (0.01, 0.95, 0.5),   # B is left out: too many adversarial negatives served
+        (0.02, 0.90, 0.7), (0.02, 0.95, 0.5),  # looser targets may trade them for recall
+        (0.03, 0.90, 0.7), (0.03, 0.95, 0.5),
+        (0.05, 0.90, 0.5), (0.05, 0.95, 0.5),
+    ]
+    assert points[1]["cv_recall"] == 0.3 and points[1]["cv_false_hit_rate"] == 0.004

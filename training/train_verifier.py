@@ -211,6 +211,29 @@ def best_at(curve: list[dict[str, float]], limit: float) -> dict[str, float] | N
     return max(ok, key=lambda p: (p["recall"], -p["false_hit_rate"])) if ok else None
 
 
+def operating_points(curve: list[dict[str, float]], n: int,
+                     adversarial_rate: Callable[[dict[str, float]], float],
+                     floors: Sequence[float] = FLOORS) -> list[dict[str, Any]]:
+    """The verifier's table: per target, the best point of ``curve`` (a stream of ``n`` requests)
+    for each lowest floor, its error ``MARGIN_SD`` sampling SDs under the target; a point for a
+    target up to the default may also serve no larger a share of the adversarial negatives than
+    its target. A project's similarity_threshold caps the floor from below, so the server picks
+    the best point whose floor is at least it (``verifier.choose_point``)."""
+    points: list[dict[str, Any]] = []
+    for target in TARGETS:
+        limit = target - MARGIN_SD * (target / n) ** 0.5
+        for lowest in floors:
+            p = best_at([q for q in curve if q["floor"] >= lowest and (
+                target > DEFAULT_TARGET or adversarial_rate(q) <= target)], limit)
+            row = p and {"target_error_rate": target, "cosine_floor": p["floor"],
+                         "cutoff": p["cutoff"],
+                         "cv_false_hit_rate": round(p["false_hit_rate"], 4),
+                         "cv_recall": round(p["recall"], 4)}
+            if row and row not in points:
+                points.append(row)
+    return points
+
+
 def train_rows(pairs: list[dict[str, Any]], vec: dict[str, np.ndarray]
                ) -> tuple[np.ndarray, np.ndarray]:
     X, y = [], []
@@ -275,19 +298,7 @@ def main() -> None:
     def adversarial_rate(point: dict[str, float]) -> float:
         return sum(served(k, point) for k in adversarial) / max(1, len(adversarial))
 
-    points: list[dict[str, Any]] = []
-    n = len(streams[qqp])
-    for target in TARGETS:
-        limit = target - MARGIN_SD * (target / n) ** 0.5
-        for lowest in FLOORS:
-            p = best_at([q for q in curves[qqp]["verified"] if q["floor"] >= lowest and (
-                target > DEFAULT_TARGET or adversarial_rate(q) <= target)], limit)
-            row = p and {"target_error_rate": target, "cosine_floor": p["floor"],
-                         "cutoff": p["cutoff"],
-                         "cv_false_hit_rate": round(p["false_hit_rate"], 4),
-                         "cv_recall": round(p["recall"], 4)}
-            if row and row not in points:
-                points.append(row)
+    points = operating_points(curves[qqp]["verified"], len(streams[qqp]), adversarial_rate)
     threshold = Settings().default_similarity_threshold
     table = [OperatingPoint(**p) for p in points]
     defaults = [asdict(choose_point(table, t, threshold)) for t in TARGETS]
