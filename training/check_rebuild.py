@@ -13,7 +13,7 @@ Three checks, each printed with both hashes; the exit status is 1 if any differs
   fp32 and int8 hashes that ``vc-minilm-l6-pairs/model.json`` records. Weights depend on the
   thread count and the torch build (``constraints.txt`` pins it); the MODEL_CARD says which.
 
-Needs the training extra. Writes only under a temporary folder.
+Needs the training extra. Writes only under a temporary folder, or under ``--keep DIR``.
 """
 
 from __future__ import annotations
@@ -78,10 +78,14 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--steps", type=int, default=2, help="steps in each of the two short runs")
     ap.add_argument("--full", action="store_true", help="also retrain the shipped model")
+    ap.add_argument("--keep", type=Path, default=None, metavar="DIR",
+                    help="work in DIR and keep what was built there (the retrained weights and "
+                         "their export, to measure or compare them), instead of a temporary folder")
     args = ap.parse_args()
     results: dict[str, tuple[object, object]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
+        work = args.keep or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
         results["export"] = check_export(work)
         results["train"] = check_train(args.data, args.steps, work)
         if args.full:
