@@ -281,9 +281,7 @@ def main() -> None:
                      and not any(fl[g] for g in vetoes) for k, fl in adversarial)
         return served / len(adversarial) if adversarial else 0.0
 
-    # per target, the best point for each lowest floor: a project's similarity_threshold caps
-    # the floor from below, so the server picks the best point whose floor is at least it
-    # (``verifier.choose_point``) and its CV figures are what that project gets
+    # the trainer's table, on this script's floors: its CV figures are what a project gets
     points = operating_points(chosen_curve, len(ds.streams[qqp_name]), adversarial_rate, FLOORS)
     threshold = Settings().default_similarity_threshold
     table = [OperatingPoint(**p) for p in points]

@@ -32,7 +32,7 @@ def unit(*xs: float) -> np.ndarray:
     return v / np.linalg.norm(v)
 
 
-# cosines to prompt 0: 1 -> 0.99, 2 -> 0.90, 3 -> 0.80, 4 -> 0 (orthogonal)
+# cosines to prompt 0: 1 -> 0.99, 2 -> 0.90, 3 -> 0.80; 4 is the zero vector (0 to every prompt)
 VECTORS = np.stack([
     unit(1, 0, 0, 0),
     unit(0.99, (1 - 0.99**2) ** 0.5, 0, 0),
