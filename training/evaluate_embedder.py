@@ -94,14 +94,18 @@ truncated at 256 tokens (trained at {max_tokens}).
 - Loss: CoSENT (every positive pair's cosine ranked above every negative pair's in a batch,
   scale {scale}), batch {batch}, {epochs} epoch, AdamW lr {lr}, linear warm-up {warmup:.0%} then
   linear decay, gradient clip 1.0, seed {seed}, {threads} CPU threads, max {max_tokens} tokens;
-  {seconds:.0f} s on a 2-core VM shared with other jobs (~4 s a step).
+  {seconds:.0f} s for {steps:,} steps on a 2-core VM ({step_seconds:.1f} s a step).
 - Rebuild: `pip install -e '.[training]'`, then `python -m training` (or the steps it lists).
-  Seeded and run with deterministic torch algorithms: the same thread count on the same torch
-  build gives the same weights; the export records the fp32 file's hash (`model.json`).
-  `python -m training.check_rebuild --full` retrains and compares both hashes with
-  `model.json`; without `--full` it checks, in about a minute, that the stock model exports to
-  the shipped bytes and that two runs of the first steps give identical weights (the suite
-  runs that part: `tests/test_training_rebuild.py`).
+  Seeded and run with deterministic torch algorithms: the same thread count on the same CPU
+  and the same library builds give the same weights. `model.json` records what a rebuild must
+  match: the fp32 and int8 files' SHA-256, the versions that built them (`built_with`: torch,
+  transformers, sentence-transformers, onnxruntime; `constraints.txt` pins them) and the
+  weights' digest after the first {probe_step} steps (`training.probe_sha256`).
+  `python -m training.check_rebuild --full` retrains and compares both file hashes;
+  `--probe` (~4 min) reruns the first {probe_step} steps against the recorded digest; without
+  either it checks, in about a minute, that the stock model exports to the shipped bytes and
+  that two runs of the first steps give identical weights (the suite runs that part:
+  `tests/test_training_rebuild.py`).
 
 ## Terms of the training data (inherited by this model, as a question of fact)
 
@@ -172,7 +176,8 @@ def write_card(results: dict[str, Any]) -> Path:
         for p in json.loads(report.read_text())["default_threshold_points"]:
             rows.append(f"| {p['target_error_rate']:.1%} | {p['cosine_floor']} | {p['cutoff']} "
                         f"| {p['cv_false_hit_rate']:.2%} | {p['cv_recall']:.1%} |")
-    card.write_text(CARD.format(**info, table=card_table(results), points="\n".join(rows)),
+    card.write_text(CARD.format(**info, step_seconds=info["seconds"] / info["steps"],
+                                table=card_table(results), points="\n".join(rows)),
                     encoding="utf-8")
     return card
 

@@ -5,7 +5,9 @@
 
 Writes ``src/vectorcache/embeddings/models/<name>/`` with ``model.onnx`` (dynamic int8
 quantisation of the fp32 export), ``tokenizer.json`` and ``model.json`` (id, dims, max tokens,
-the fp32 file's and the int8 file's SHA-256). Needs torch (training extra) for the export.
+the fp32 file's and the int8 file's SHA-256, the library versions that built them and, for a
+trained model, its run's steps, seed, threads and weights' digest part-way through: what
+``training.check_rebuild`` compares). Needs torch (training extra) for the export.
 """
 
 from __future__ import annotations
@@ -70,6 +72,28 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+# what a training run's training.json says that a rebuild must match
+RUN_KEYS = ("steps", "seed", "threads", "probe_step", "probe_sha256")
+# the libraries whose version changes the bytes: training and export (torch, transformers,
+# sentence-transformers) and int8 quantisation (onnxruntime)
+BUILD_LIBRARIES = ("torch", "transformers", "sentence-transformers", "onnxruntime")
+
+
+def build_versions() -> dict[str, str]:
+    from importlib.metadata import version
+
+    return {name: version(name) for name in BUILD_LIBRARIES}
+
+
+def run_record(source: Path) -> dict[str, Any]:
+    """The parts of ``source/training.json`` a rebuild must match (empty for the stock model)."""
+    path = source / "training.json"
+    if not path.is_file():
+        return {}
+    info = json.loads(path.read_text(encoding="utf-8"))
+    return {key: info[key] for key in RUN_KEYS if info.get(key) is not None}
+
+
 def export(source: Path, name: str, model_id: str, max_tokens: int,
            models_dir: Path = MODELS) -> Path:
     """Write ``models_dir/name`` (the package's models unless told) and return it."""
@@ -83,7 +107,10 @@ def export(source: Path, name: str, model_id: str, max_tokens: int,
     shutil.copyfile(source / "tokenizer.json", target / "tokenizer.json")
     meta = {"model_id": model_id, "dims": 384, "max_tokens": max_tokens,
             "precision": "int8", "fp32_sha256": fp32_hash,
-            "sha256": sha256(target / "model.onnx")}
+            "sha256": sha256(target / "model.onnx"), "built_with": build_versions()}
+    run = run_record(source)
+    if run:
+        meta["training"] = run
     (target / "model.json").write_text(json.dumps(meta, indent=2) + "\n")
     return target
 

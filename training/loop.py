@@ -3,6 +3,7 @@ step and its progress line. Imports torch (the training extra) only when called.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import time
 from typing import Any
@@ -20,6 +21,16 @@ def seeded_torch(seed: int, threads: int) -> Any:
     torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(True)
     return torch
+
+
+def weights_digest(model: Any) -> str:
+    """SHA-256 over every parameter and buffer, by name and raw bytes: two models with this
+    digest equal bit for bit (what ``training.check_rebuild`` compares part-way through a run)."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().contiguous().cpu().numpy().tobytes())
+    return digest.hexdigest()
 
 
 class Steps:

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from training.data import DEFAULT_DATA, load_train_pairs
-from training.loop import Steps, seeded_torch
+from training.loop import Steps, seeded_torch, weights_digest
 
 SEED = 0
 EPOCHS = 1
@@ -40,6 +40,9 @@ LR = 2e-5
 WARMUP = 0.1
 SCALE = 20.0  # CoSENT's lambda
 THREADS = 2
+# the weights' digest after this many steps goes into training.json: a rebuild check that
+# costs ~4 min instead of the whole epoch (training.check_rebuild --probe)
+PROBE_STEP = 50
 
 
 def cosent_loss(torch: Any, cos: Any, labels: Any) -> Any:
@@ -83,7 +86,8 @@ def train(data: Path, out: Path, distill: float = 0.0,
     batches = [order[s:s + BATCH] for _ in range(EPOCHS)
                for s in range(0, len(order) - BATCH + 1, BATCH)]
     steps = Steps(torch, model, len(batches), LR, WARMUP)
-    for chosen in batches[:stop_after]:
+    probe = None
+    for n, chosen in enumerate(batches[:stop_after], 1):
         batch = [pairs[i] for i in chosen]
         texts_a, texts_b = [p["a"] for p in batch], [p["b"] for p in batch]
         a = model(model.tokenize(texts_a))["sentence_embedding"]
@@ -98,6 +102,8 @@ def train(data: Path, out: Path, distill: float = 0.0,
                                1 - torch.nn.functional.cosine_similarity(b, tb)))
             loss = loss + distill * drift.mean()
         steps.take(loss)
+        if n == PROBE_STEP:
+            probe = weights_digest(model)
     model.eval()
     target = out / ("embedder-distill" if teacher is not None else "embedder")
     target.mkdir(parents=True, exist_ok=True)
@@ -105,7 +111,8 @@ def train(data: Path, out: Path, distill: float = 0.0,
     model.tokenizer.save_pretrained(str(target))
     info = {"pairs": len(pairs), "batch": BATCH, "epochs": EPOCHS,
             "max_tokens": MAX_TOKENS, "lr": LR, "warmup": WARMUP, "scale": SCALE,
-            "seed": SEED, "threads": THREADS, "distill": distill, **steps.summary()}
+            "seed": SEED, "threads": THREADS, "distill": distill, **steps.summary(),
+            "probe_step": PROBE_STEP, "probe_sha256": probe}
     (target / "training.json").write_text(json.dumps(info, indent=2) + "\n")
     return info
 
